@@ -1,0 +1,74 @@
+import * as oauth from 'oauth4webapi'
+import { AuthError } from './errors.js'
+import type { UserClaims } from './token-set.js'
+import { toAuthError, type Transport } from './transport.js'
+
+/** Authorization response parameters that must leave the address bar once read (DESIGN §6.5). */
+const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']
+
+/**
+ * Returns the authorization response parameters when `url` is a callback to `redirectUri` (same
+ * origin and path, with `state` and a `code` or an `error`), else `undefined`.
+ */
+export function readCallback(url: string, redirectUri: string): URLSearchParams | undefined {
+  const current = new URL(url)
+  const expected = new URL(redirectUri)
+  if (current.origin !== expected.origin || current.pathname !== expected.pathname) return undefined
+  const params = current.searchParams
+  return params.has('state') && (params.has('code') || params.has('error')) ? params : undefined
+}
+
+/** `url` without the authorization response parameters. */
+export function withoutCallbackParams(url: string): string {
+  const clean = new URL(url)
+  for (const name of RESPONSE_PARAMS) clean.searchParams.delete(name)
+  return clean.href
+}
+
+/**
+ * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207).
+ *
+ * @throws AuthError `response_issuer_mismatch`, `state_mismatch`, `authorization_error`.
+ */
+export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, params: URLSearchParams, expectedState: string): URLSearchParams {
+  try {
+    return oauth.validateAuthResponse(as, client, params, expectedState)
+  } catch (error) {
+    if (error instanceof oauth.OperationProcessingError && /"iss"/.test(error.message)) {
+      throw new AuthError(
+        'response_issuer_mismatch',
+        `The sign-in response claims to come from "${params.get('iss') ?? '(none)'}", not from ${as.issuer}. It was refused (RFC 9207 mix-up protection); sign in again.`,
+        { cause: error },
+      )
+    }
+    if (error instanceof oauth.OperationProcessingError && /"state"/.test(error.message)) {
+      throw new AuthError('state_mismatch', 'The sign-in response does not belong to the sign-in this browser started. Sign in again.', { cause: error })
+    }
+    throw toAuthError(error, 'the sign-in')
+  }
+}
+
+/**
+ * Exchanges the one-time code for tokens (RFC 6749 §4.1.3 with the PKCE verifier, RFC 7636 §4.5),
+ * validates the ID token's claims (OIDC Core §3.1.3.7, `nonce` included) and verifies its signature
+ * against the provider's JWKS.
+ *
+ * @throws AuthError `grant_rejected`, `id_token_invalid`, `id_token_expired`,
+ *   `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
+ */
+export async function exchangeCode(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  params: URLSearchParams,
+  transaction: { redirectUri: string; codeVerifier: string; nonce: string },
+  transport: Transport,
+): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims }> {
+  try {
+    const raw = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, transaction.redirectUri, transaction.codeVerifier, transport.options(true))
+    const response = await oauth.processAuthorizationCodeResponse(as, client, raw, { expectedNonce: transaction.nonce, requireIdToken: true })
+    await oauth.validateApplicationLevelSignature(as, raw, transport.options())
+    return { response, claims: oauth.getValidatedIdTokenClaims(response)! }
+  } catch (error) {
+    throw toAuthError(error, 'exchanging the sign-in code')
+  }
+}

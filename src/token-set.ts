@@ -1,0 +1,73 @@
+import type { IDToken, TokenEndpointResponse } from 'oauth4webapi'
+
+/** Validated ID-token claims of the signed-in user. */
+export type UserClaims = IDToken
+
+/** The tokens of one session, with the expiry as an epoch-millisecond instant. */
+export interface TokenSet {
+  accessToken: string
+  /** Lowercase token type: `'bearer'` or `'dpop'`. */
+  tokenType: string
+  refreshToken: string | undefined
+  idToken: string | undefined
+  /** When the access token was received (epoch ms). */
+  issuedAt: number
+  /** When the access token expires (epoch ms). */
+  expiresAt: number
+  scope: string | undefined
+}
+
+/** Used when the provider states no lifetime at all: short, so a refresh comes early rather than late. */
+export const DEFAULT_LIFETIME_SECONDS = 300
+
+function positiveSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === 'string' ? Number.parseFloat(value) : value
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
+}
+
+/** Reads `exp` from a JWT access token without trusting it for anything but scheduling. */
+function jwtExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1]
+  if (token.split('.').length !== 3 || payload === undefined) return undefined
+  try {
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Builds a {@link TokenSet} from a processed token response received at `now` (epoch ms).
+ *
+ * Expiry follows Authing's documented shapes: `expires_in`, else `expire_in`, else the JWT access
+ * token's `exp`, else {@link DEFAULT_LIFETIME_SECONDS}. A refresh response that omits the refresh
+ * or ID token keeps the previous ones (providers that do not rotate may leave them out).
+ */
+export function tokenSetFromResponse(response: TokenEndpointResponse, now: number, previous?: TokenSet): TokenSet {
+  const lifetime = positiveSeconds(response.expires_in) ?? positiveSeconds(response['expire_in'])
+  const expiresAt =
+    lifetime !== undefined
+      ? now + lifetime * 1000
+      : (jwtExpiry(response.access_token) ?? now + DEFAULT_LIFETIME_SECONDS * 1000)
+  return {
+    accessToken: response.access_token,
+    tokenType: response.token_type,
+    refreshToken: response.refresh_token ?? previous?.refreshToken,
+    idToken: response.id_token ?? previous?.idToken,
+    issuedAt: now,
+    expiresAt,
+    scope: response.scope ?? previous?.scope,
+  }
+}
+
+/**
+ * The instant (epoch ms) at which `tokens` should be refreshed: `leewaySeconds` before expiry, but
+ * never more than a quarter of the token's lifetime before it, so a short-lived token is used for
+ * at least three quarters of its life and a refresh can never loop.
+ */
+export function refreshDueAt(tokens: Pick<TokenSet, 'issuedAt' | 'expiresAt'>, leewaySeconds: number): number {
+  const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt)
+  return tokens.expiresAt - Math.min(leewaySeconds * 1000, lifetime / 4)
+}

@@ -1,0 +1,72 @@
+import type { Plugin } from 'vite'
+import { defineConfig } from 'vitest/config'
+
+const DEV_ORIGIN = 'http://127.0.0.1:5173'
+
+/**
+ * Mounts a real OpenID Provider (oidc-provider) under /oidc on the dev server, so the playground
+ * signs in with no account anywhere. Skipped when VITE_AUTH_ISSUER points at a real provider.
+ */
+function embeddedProvider(): Plugin {
+  return {
+    name: 'spa-auth:embedded-provider',
+    apply: 'serve',
+    async configureServer(server) {
+      if (process.env['VITE_AUTH_ISSUER'] || process.env['VITEST']) return
+      const { createProviderMiddleware } = await import('./test/support/provider.js')
+      server.middlewares.use(
+        createProviderMiddleware(DEV_ORIGIN, {
+          profile: 'authing-like',
+          interactions: 'dev',
+          accessTokenTtlSeconds: 60,
+          redirectUris: [`${DEV_ORIGIN}/callback`, `${DEV_ORIGIN}/`],
+          postLogoutRedirectUris: [`${DEV_ORIGIN}/`],
+        }),
+      )
+    },
+  }
+}
+
+export default defineConfig({
+  plugins: [embeddedProvider()],
+  server: { host: '127.0.0.1', port: 5173, strictPort: true },
+  define: {
+    __DEV_ISSUER__: JSON.stringify(`${DEV_ORIGIN}/oidc`),
+  },
+  build: {
+    lib: {
+      entry: { index: 'src/index.ts' },
+      formats: ['es'],
+    },
+    rollupOptions: {
+      external: ['oauth4webapi', 'idb-keyval'],
+    },
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+  },
+  test: {
+    environment: 'happy-dom',
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/browser/**'],
+    testTimeout: 15_000,
+    hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
