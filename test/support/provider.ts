@@ -1,0 +1,559 @@
+/// <reference path="./oidc-provider.d.ts" />
+/**
+ * A real OpenID Provider (oidc-provider 9) for tests and for the dev playground.
+ *
+ * - `startTestProvider()` starts a node:http server on 127.0.0.1 (random port) hosting the
+ *   provider, records every request it receives and can walk an authorization request through
+ *   an auto-approving login + consent interaction (`authorize()`).
+ * - `createProviderMiddleware()` returns a connect-style middleware for Vite's dev server that
+ *   serves the provider under `/oidc`.
+ *
+ * Profiles:
+ * - 'strict': issuer at the server root, refresh tokens rotate (reusing a rotated refresh token
+ *   answers invalid_grant and revokes the whole grant).
+ * - 'authing-like': issuer `${origin}/oidc` (like Authing), refresh tokens do not rotate.
+ */
+import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  Provider,
+  type Adapter,
+  type AdapterPayload,
+  type Configuration,
+  type KoaContextWithOIDC,
+} from 'oidc-provider'
+
+export type ProviderProfile = 'authing-like' | 'strict'
+
+export interface TestProviderOptions {
+  /** Default 'strict'. */
+  profile?: ProviderProfile
+  /** Default 3600. */
+  accessTokenTtlSeconds?: number
+  /** Registered on the public client. Default ['http://127.0.0.1:5173/callback']. */
+  redirectUris?: string[]
+  /** Default: the origins of redirectUris + '/'. */
+  postLogoutRedirectUris?: string[]
+  /**
+   * 'auto' (default): /interaction/:uid approves login (as `accountId`) and consent without any UI.
+   * 'dev': oidc-provider's devInteractions login and consent forms (for a human).
+   */
+  interactions?: 'auto' | 'dev'
+  /** Default 'spa-test'. */
+  clientId?: string
+  /** Default 'alice'. */
+  accountId?: string
+}
+
+/** One request received by the provider. `path` has no query and is relative to the server root. */
+export interface ProviderRequest {
+  method: string
+  path: string
+  grantType?: string
+}
+
+export interface TestProvider {
+  /** e.g. http://127.0.0.1:PORT/oidc (authing-like) or http://127.0.0.1:PORT (strict) */
+  issuer: string
+  clientId: string
+  /** Every request the provider received, in order (token requests carry grant_type). */
+  requests: ProviderRequest[]
+  countRequests(filter?: { path?: string; grantType?: string }): number
+  resetRequests(): void
+  /**
+   * Follows an authorize URL through the auto-approve interaction with a cookie jar (Node fetch,
+   * redirect: 'manual'), returning the final redirect Location (the client's redirect URI with
+   * code/state/iss).
+   */
+  authorize(authorizeUrl: string): Promise<string>
+  close(): Promise<void>
+}
+
+const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:5173/callback'
+const MOUNT_PATH = '/oidc'
+const DAY = 24 * 60 * 60
+
+interface Jwks {
+  keys: Array<Record<string, unknown>>
+}
+
+let cachedJwks: Jwks | undefined
+function loadJwks(): Jwks {
+  cachedJwks ??= JSON.parse(
+    readFileSync(new URL('./provider-keys.json', import.meta.url), 'utf8'),
+  ) as Jwks
+  // oidc-provider keeps a reference to what it is given: hand each instance its own copy.
+  return structuredClone(cachedJwks)
+}
+
+interface ResolvedOptions {
+  profile: ProviderProfile
+  accessTokenTtlSeconds: number
+  redirectUris: string[]
+  postLogoutRedirectUris: string[]
+  interactions: 'auto' | 'dev'
+  clientId: string
+  accountId: string
+}
+
+function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
+  const redirectUris = options.redirectUris ?? [defaultRedirectUri]
+  const postLogoutRedirectUris =
+    options.postLogoutRedirectUris ?? [...new Set(redirectUris.map((uri) => `${new URL(uri).origin}/`))]
+  return {
+    profile: options.profile ?? 'strict',
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
+    redirectUris,
+    postLogoutRedirectUris,
+    interactions: options.interactions ?? 'auto',
+    clientId: options.clientId ?? 'spa-test',
+    accountId: options.accountId ?? 'alice',
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage: a small in-memory adapter, one store per provider instance (oidc-provider's own
+// memory adapter prints a warning per instance).
+// ---------------------------------------------------------------------------------------------
+
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+])
+
+interface StoredEntry {
+  payload: AdapterPayload
+  expiresAt: number
+}
+
+function createMemoryAdapter(): new (name: string) => Adapter {
+  const entries = new Map<string, StoredEntry>()
+  const grants = new Map<string, Set<string>>()
+  const sessionUids = new Map<string, string>()
+  const userCodes = new Map<string, string>()
+
+  const read = (key: string): AdapterPayload | undefined => {
+    const entry = entries.get(key)
+    if (!entry) return undefined
+    if (entry.expiresAt <= Date.now()) {
+      entries.delete(key)
+      return undefined
+    }
+    return entry.payload
+  }
+
+  return class MemoryAdapter implements Adapter {
+    readonly #model: string
+
+    constructor(model: string) {
+      this.#model = model
+    }
+
+    #key(id: string): string {
+      return `${this.#model}:${id}`
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
+      const key = this.#key(id)
+      const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity
+      entries.set(key, { payload: { ...payload }, expiresAt })
+      if (this.#model === 'Session' && typeof payload.uid === 'string') sessionUids.set(payload.uid, id)
+      if (typeof payload.userCode === 'string') userCodes.set(payload.userCode, id)
+      if (GRANTABLE.has(this.#model) && typeof payload.grantId === 'string') {
+        let members = grants.get(payload.grantId)
+        if (!members) grants.set(payload.grantId, (members = new Set()))
+        members.add(key)
+      }
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return read(this.#key(id))
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const id = sessionUids.get(uid)
+      return id === undefined ? undefined : this.find(id)
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const id = userCodes.get(userCode)
+      return id === undefined ? undefined : this.find(id)
+    }
+
+    async consume(id: string): Promise<void> {
+      const payload = read(this.#key(id))
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000)
+    }
+
+    async destroy(id: string): Promise<void> {
+      entries.delete(this.#key(id))
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const key of grants.get(grantId) ?? []) entries.delete(key)
+      grants.delete(grantId)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider configuration
+// ---------------------------------------------------------------------------------------------
+
+const escapeHtml = (value: unknown): string =>
+  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`
+}
+
+function buildConfiguration(options: ResolvedOptions, mountPath: string): Configuration {
+  const configuration: Configuration = {
+    adapter: createMemoryAdapter(),
+    jwks: loadJwks(),
+    clients: [
+      {
+        client_id: options.clientId,
+        application_type: 'web',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: options.redirectUris,
+        post_logout_redirect_uris: options.postLogoutRedirectUris,
+      },
+    ],
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // Like Authing, put the profile claims in the ID token too, so the signed-in snapshot has a name.
+    conformIdTokenClaims: false,
+    claims: {
+      openid: ['sub'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    findAccount(_ctx, sub) {
+      return {
+        accountId: sub,
+        claims() {
+          return { sub, name: 'Alice Example', email: 'alice@example.com', email_verified: true }
+        },
+      }
+    },
+    features: {
+      devInteractions: { enabled: options.interactions === 'dev' },
+      revocation: {
+        enabled: true,
+        // Same policy as the default: a public client may only revoke its own tokens.
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx, form) {
+          ctx.type = 'html'
+          ctx.body = page(
+            'Sign out',
+            `<h1>Sign out from ${escapeHtml(ctx.host)}?</h1>${form}` +
+              '<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>' +
+              '<button type="submit" form="op.logoutForm">No, stay signed in</button>',
+          )
+        },
+        postLogoutSuccessSource(ctx) {
+          ctx.type = 'html'
+          ctx.body = page('Signed out', '<h1>Signed out</h1>')
+        },
+      },
+      userinfo: { enabled: true },
+      dPoP: { enabled: true },
+    },
+    // Refresh tokens only when the grant holds offline_access (which oidc-provider, like
+    // Authing, only keeps when the authorization request had prompt=consent).
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: options.profile === 'strict',
+    // The default policy, spelled out: token/revocation/userinfo answer browser requests from
+    // the origins of the client's redirect URIs. Discovery and JWKS are open CORS regardless.
+    clientBasedCORS(_ctx, origin, client) {
+      if (origin === 'null') return false
+      return client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin)
+    },
+    renderError(ctx, out) {
+      ctx.type = 'html'
+      const lines = Object.entries(out).map(([key, value]) => `${escapeHtml(key)}: ${escapeHtml(value)}`)
+      ctx.body = page('Error', `<pre>${lines.join('\n')}</pre>`)
+    },
+    ttl: {
+      AccessToken: options.accessTokenTtlSeconds,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      // A rotated refresh token keeps the remaining lifetime of the one it replaces.
+      RefreshToken: (ctx: KoaContextWithOIDC) => ctx.oidc.entities.RotatedRefreshToken?.remainingTTL ?? 14 * DAY,
+      Interaction: 3600,
+      Session: 14 * DAY,
+      Grant: 14 * DAY,
+    },
+  }
+  if (options.interactions === 'auto') {
+    configuration.interactions = { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` }
+  }
+  return configuration
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handling shared by the standalone server and the Vite middleware
+// ---------------------------------------------------------------------------------------------
+
+type MountableRequest = IncomingMessage & { originalUrl?: string }
+
+interface ProviderHost {
+  provider: Provider
+  mountPath: string
+  requests: ProviderRequest[]
+  /** Handles the request if it is under the mount path; returns false (untouched) otherwise. */
+  handle(req: MountableRequest, res: ServerResponse): boolean
+}
+
+function createProviderHost(issuer: string, options: ResolvedOptions): ProviderHost {
+  const issuerPath = new URL(issuer).pathname
+  const mountPath = issuerPath.endsWith('/') ? issuerPath.slice(0, -1) : issuerPath
+  const provider = new Provider(issuer, buildConfiguration(options, mountPath))
+  const requests: ProviderRequest[] = []
+  const entryByRequest = new WeakMap<IncomingMessage, ProviderRequest>()
+  const interactionPath = new RegExp(`^${escapeRegExp(mountPath)}/interaction/([^/]+)$`)
+
+  // Runs in front of oidc-provider's own stack. Once the stack has run, the provider has parsed
+  // the token request body itself (ctx.oidc.body): read grant_type from there instead of
+  // touching the request stream. Koa only writes the response after this resolves.
+  provider.use(async (ctx, next) => {
+    await next()
+    const entry = entryByRequest.get(ctx.req)
+    const grantType = ctx.oidc?.route === 'token' ? ctx.oidc.body?.grant_type : undefined
+    if (entry && typeof grantType === 'string') entry.grantType = grantType
+  })
+
+  const callback = provider.callback()
+
+  const handle = (req: MountableRequest, res: ServerResponse): boolean => {
+    // Behind connect, req.url may already be relative to where the middleware was mounted.
+    const fullUrl = req.originalUrl ?? req.url ?? '/'
+    const queryStart = fullUrl.indexOf('?')
+    const path = queryStart === -1 ? fullUrl : fullUrl.slice(0, queryStart)
+    if (mountPath && path !== mountPath && !path.startsWith(`${mountPath}/`)) return false
+
+    const entry: ProviderRequest = { method: req.method ?? 'GET', path }
+    requests.push(entry)
+    entryByRequest.set(req, entry)
+
+    if (options.interactions === 'auto' && interactionPath.test(path)) {
+      void autoInteraction(provider, options, req, res)
+      return true
+    }
+
+    if (mountPath) {
+      // The mounting contract oidc-provider expects (same as connect/express `app.use(prefix)`):
+      // req.url relative to the mount point, req.originalUrl the full URL. The provider derives
+      // the mount path of the URLs it generates from the difference of the two.
+      req.originalUrl = fullUrl
+      const rest = fullUrl.slice(mountPath.length)
+      req.url = rest.startsWith('/') ? rest : `/${rest}`
+    }
+    void callback(req, res)
+    return true
+  }
+
+  return { provider, mountPath, requests, handle }
+}
+
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+async function autoInteraction(
+  provider: Provider,
+  options: ResolvedOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  try {
+    const details = await provider.interactionDetails(req, res)
+    const { prompt, params } = details
+    if (prompt.name === 'login') {
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: options.accountId } },
+        { mergeWithLastSubmission: false },
+      )
+      return
+    }
+    if (prompt.name === 'consent') {
+      const accountId = details.session?.accountId ?? options.accountId
+      const clientId = typeof params.client_id === 'string' ? params.client_id : options.clientId
+      const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined
+      const grant = existing ?? new provider.Grant({ accountId, clientId })
+      const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details
+      if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '))
+      if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims)
+      if (missingResourceScopes) {
+        for (const [indicator, scopes] of Object.entries(missingResourceScopes)) {
+          grant.addResourceScope(indicator, scopes.join(' '))
+        }
+      }
+      const grantId = await grant.save()
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
+      return
+    }
+    sendText(res, 501, `interaction prompt not supported by the test provider: ${prompt.name}`)
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    sendText(res, 400, `interaction failed: ${message}`)
+  }
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  res.statusCode = status
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// authorize(): follow the redirects of an authorization request with a cookie jar
+// ---------------------------------------------------------------------------------------------
+
+const MAX_REDIRECTS = 20
+
+async function followAuthorization(authorizeUrl: string, redirectUris: string[]): Promise<string> {
+  const jar = new Map<string, Map<string, string>>() // host -> cookie name -> value
+  let url = new URL(authorizeUrl)
+  for (let hop = 0; hop < MAX_REDIRECTS; hop++) {
+    const cookies = jar.get(url.host)
+    const headers: Record<string, string> = {}
+    if (cookies?.size) {
+      headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+    }
+    const response = await fetch(url, { redirect: 'manual', headers })
+    storeCookies(jar, url.host, response.headers.getSetCookie())
+    const location = response.headers.get('location')
+    if ((response.status === 302 || response.status === 303) && location) {
+      await response.body?.cancel()
+      const next = new URL(location, url)
+      if (redirectUris.some((uri) => next.href.startsWith(uri))) return next.href
+      url = next
+      continue
+    }
+    const body = await response.text()
+    throw new Error(
+      `authorize(): the authorization request ended on ${response.status} at ${url.href} ` +
+        `instead of redirecting to the client: ${body.slice(0, 200)}`,
+    )
+  }
+  throw new Error(`authorize(): more than ${MAX_REDIRECTS} redirects starting at ${authorizeUrl}`)
+}
+
+function storeCookies(jar: Map<string, Map<string, string>>, host: string, setCookies: string[]): void {
+  if (setCookies.length === 0) return
+  let cookies = jar.get(host)
+  if (!cookies) jar.set(host, (cookies = new Map()))
+  for (const setCookie of setCookies) {
+    const [pair = '', ...attributes] = setCookie.split(';')
+    const eq = pair.indexOf('=')
+    if (eq <= 0) continue
+    const name = pair.slice(0, eq).trim()
+    const value = pair.slice(eq + 1).trim()
+    const expired = attributes.some((attribute) => {
+      const [key = '', attributeValue = ''] = attribute.split('=').map((part) => part.trim())
+      if (key.toLowerCase() === 'max-age') return Number(attributeValue) <= 0
+      if (key.toLowerCase() === 'expires') return Date.parse(attributeValue) <= Date.now()
+      return false
+    })
+    if (expired || value === '') cookies.delete(name)
+    else cookies.set(name, value)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
+  const resolved = resolveOptions(options, DEFAULT_REDIRECT_URI)
+  let host: ProviderHost | undefined
+
+  const server = createServer((req, res) => {
+    if (host?.handle(req, res)) return
+    // Outside the mount path (authing-like): still logged, so a client calling the wrong path shows.
+    host?.requests.push({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/' })
+    sendText(res, 404, 'not found')
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  // Never keep the process alive because of a fixture someone forgot to close.
+  server.unref()
+
+  const { port } = server.address() as AddressInfo
+  const origin = `http://127.0.0.1:${port}`
+  const issuer = resolved.profile === 'authing-like' ? `${origin}${MOUNT_PATH}` : origin
+  host = createProviderHost(issuer, resolved)
+  const { requests } = host
+
+  let closed: Promise<void> | undefined
+  return {
+    issuer,
+    clientId: resolved.clientId,
+    requests,
+    countRequests(filter = {}) {
+      return requests.filter(
+        (request) =>
+          (filter.path === undefined || request.path === filter.path) &&
+          (filter.grantType === undefined || request.grantType === filter.grantType),
+      ).length
+    },
+    resetRequests() {
+      requests.length = 0
+    },
+    authorize(authorizeUrl) {
+      if (resolved.interactions !== 'auto') {
+        return Promise.reject(new Error("authorize() needs interactions: 'auto'"))
+      }
+      return followAuthorization(authorizeUrl, resolved.redirectUris)
+    },
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      })
+      return closed
+    },
+  }
+}
+
+/**
+ * For Vite's dev server: returns a connect-style middleware `(req, res, next)` serving the
+ * provider mounted under `/oidc`, with issuer `${origin}/oidc`. Works whether it is registered at
+ * the root (`server.middlewares.use(mw)`) or at `/oidc`; other paths go to `next()`.
+ * `redirectUris` defaults to [`${origin}/callback`].
+ */
+export function createProviderMiddleware(
+  origin: string,
+  options: TestProviderOptions = {},
+): (req: any, res: any, next: () => void) => void {
+  const base = new URL(origin).origin
+  const resolved = resolveOptions(options, `${base}/callback`)
+  const host = createProviderHost(`${base}${MOUNT_PATH}`, resolved)
+  return (req: any, res: any, next: () => void): void => {
+    if (!host.handle(req as MountableRequest, res as ServerResponse)) next()
+  }
+}
