@@ -1,0 +1,180 @@
+// @vitest-environment node
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuthClient, createMemoryStore, isAuthError, type AuthClient, type KeyValueStore } from '../src/index.js'
+import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
+
+const APP = 'http://127.0.0.1:5173'
+
+/** A stand-in for one browser tab: its address bar, its navigations and its clock. */
+class Tab {
+  url = `${APP}/orders`
+  navigations: string[] = []
+  clockOffsetMs = 0
+
+  client(provider: TestProvider, store: KeyValueStore): AuthClient {
+    return createAuthClient(
+      {
+        issuer: provider.issuer,
+        clientId: provider.clientId,
+        redirectUri: `${APP}/callback`,
+        postLogoutRedirectUri: `${APP}/`,
+      },
+      {
+        store,
+        environment: {
+          now: () => Date.now() + this.clockOffsetMs,
+          currentUrl: () => this.url,
+          replaceUrl: (url) => void (this.url = url),
+          navigate: (url) => void this.navigations.push(url),
+        },
+      },
+    )
+  }
+}
+
+async function signIn(provider: TestProvider, auth: AuthClient, tab: Tab, returnTo = '/orders?page=2'): Promise<string> {
+  await auth.signIn({ returnTo })
+  tab.url = await provider.authorize(tab.navigations.at(-1)!)
+  const callbackUrl = tab.url
+  const { returnTo: back } = await auth.handleRedirectCallback()
+  expect(back).toBe(returnTo)
+  return callbackUrl
+}
+
+async function discovery(provider: TestProvider): Promise<Record<string, string>> {
+  return (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json() as Promise<Record<string, string>>
+}
+
+async function storedSession(store: KeyValueStore, provider: TestProvider) {
+  return store.get<{ tokens: { refreshToken?: string; accessToken: string } }>(`session:${provider.issuer}|${provider.clientId}`)
+}
+
+describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provider (%s profile)', (profile) => {
+  let provider: TestProvider
+  let tokenPath: string
+
+  beforeAll(async () => {
+    provider = await startTestProvider({ profile, accessTokenTtlSeconds: 30, redirectUris: [`${APP}/callback`] })
+    tokenPath = `${new URL(provider.issuer).pathname.replace(/\/$/, '')}/token`
+  })
+  afterAll(() => provider.close())
+
+  it('signs in with one code exchange and cleans the address bar', async () => {
+    const tab = new Tab()
+    const auth = tab.client(provider, createMemoryStore())
+    await auth.ready()
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: null })
+    provider.resetRequests()
+
+    const authorizeUrl = new URL(await auth.createSignInUrl({ returnTo: '/orders?page=2' }))
+    expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256')
+    expect(authorizeUrl.searchParams.get('prompt')).toBe('consent')
+    await signIn(provider, auth, tab)
+
+    const state = auth.getSnapshot()
+    expect(state.status).toBe('signed-in')
+    expect(state.user?.sub).toBe('alice')
+    expect(state.user?.name).toBe('Alice Example')
+    expect(state.expiresAt).toBeGreaterThan(Date.now() + 20_000)
+    expect(tab.url).toBe(`${APP}/callback`)
+    expect(provider.countRequests({ path: tokenPath, grantType: 'authorization_code' })).toBe(1)
+    expect(provider.countRequests({ path: tokenPath })).toBe(1)
+  })
+
+  it('survives a reload from the store with zero requests to the provider', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const first = tab.client(provider, store)
+    await signIn(provider, first, tab)
+    const token = await first.getAccessToken()
+    first.dispose()
+
+    provider.resetRequests()
+    const reloaded = tab.client(provider, store)
+    await reloaded.ready()
+    expect(reloaded.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } })
+    expect(await reloaded.getAccessToken()).toBe(token)
+    await reloaded.createSignInUrl()
+    expect(provider.requests).toEqual([])
+  })
+
+  it('calls the userinfo endpoint through auth.fetch with the access token', async () => {
+    const tab = new Tab()
+    const auth = tab.client(provider, createMemoryStore())
+    await signIn(provider, auth, tab)
+    const response = await auth.fetch((await discovery(provider)).userinfo_endpoint!)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ sub: 'alice', name: 'Alice Example' })
+  })
+
+  it('refreshes an expired access token once, however many callers ask at once', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const auth = tab.client(provider, store)
+    await signIn(provider, auth, tab)
+    const before = await storedSession(store, provider)
+    provider.resetRequests()
+
+    tab.clockOffsetMs = 31_000
+    const tokens = await Promise.all(Array.from({ length: 100 }, () => auth.getAccessToken()))
+    expect(new Set(tokens).size).toBe(1)
+    expect(tokens[0]).not.toBe(before?.tokens.accessToken)
+    expect(provider.countRequests({ path: tokenPath, grantType: 'refresh_token' })).toBe(1)
+
+    const after = await storedSession(store, provider)
+    expect(after?.tokens.accessToken).toBe(tokens[0])
+    if (profile === 'strict') expect(after?.tokens.refreshToken).not.toBe(before?.tokens.refreshToken)
+    else expect(after?.tokens.refreshToken).toBe(before?.tokens.refreshToken)
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' }, error: null })
+    const userinfo = await auth.fetch((await discovery(provider)).userinfo_endpoint!)
+    expect(userinfo.status).toBe(200)
+  })
+
+  it('signs out: revokes the refresh token, wipes the store and ends the provider session', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const auth = tab.client(provider, store)
+    await signIn(provider, auth, tab)
+    const refreshToken = (await storedSession(store, provider))?.tokens.refreshToken
+    expect(refreshToken).toBeTypeOf('string')
+    const { revocation_endpoint, end_session_endpoint, token_endpoint } = await discovery(provider)
+    provider.resetRequests()
+
+    await auth.signOut()
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out', error: null })
+    expect(await storedSession(store, provider)).toBeUndefined()
+    expect(provider.countRequests({ path: new URL(revocation_endpoint!).pathname })).toBe(1)
+    const logout = new URL(tab.navigations.at(-1)!)
+    expect(logout.origin + logout.pathname).toBe(end_session_endpoint)
+    expect(logout.searchParams.get('id_token_hint')).toMatch(/^ey/)
+    expect(logout.searchParams.get('post_logout_redirect_uri')).toBe(`${APP}/`)
+
+    const reuse = await fetch(token_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: provider.clientId }),
+    })
+    expect(reuse.status).toBe(400)
+    expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' })
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'not_signed_in'))
+  })
+
+  it('ends the session with reason refresh-rejected when the provider revoked the refresh token', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const auth = tab.client(provider, store)
+    await signIn(provider, auth, tab)
+    const refreshToken = (await storedSession(store, provider))?.tokens.refreshToken
+    const { revocation_endpoint } = await discovery(provider)
+    await fetch(revocation_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refreshToken!, client_id: provider.clientId }),
+    })
+
+    tab.clockOffsetMs = 31_000
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'grant_rejected'))
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
+    expect(await storedSession(store, provider)).toBeUndefined()
+  })
+})
