@@ -1,5 +1,6 @@
 export { createAuthClient } from './client.js'
-export type { AuthClient, AuthClientOptions, AuthState, SignedOutReason, SignOutOptions } from './client.js'
+export type { AuthClient, AuthClientOptions, SignOutOptions } from './client.js'
+export type { AuthState, SignedOutReason } from './session.js'
 export type { AuthConfig } from './config.js'
 export type { SignInOptions } from './authorize.js'
 export type { UserClaims } from './token-set.js'
