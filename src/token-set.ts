@@ -21,18 +21,22 @@ export interface TokenSet {
 export const DEFAULT_LIFETIME_SECONDS = 300
 
 function positiveSeconds(value: unknown): number | undefined {
-  const seconds = typeof value === 'string' ? Number.parseFloat(value) : value
+  const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
   return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined
 }
 
-/** Reads `exp` from a JWT access token without trusting it for anything but scheduling. */
-function jwtExpiry(token: string): number | undefined {
-  const payload = token.split('.')[1]
-  if (token.split('.').length !== 3 || payload === undefined) return undefined
+/**
+ * The lifetime (seconds) of a JWT access token, read without trusting it for anything but
+ * scheduling. `exp − iat` needs no agreement between the provider's clock and this one; without
+ * `iat`, `exp` counts only when it is still ahead of `now`.
+ */
+function jwtLifetime(token: string, now: number): number | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3 || parts[1] === undefined) return undefined
   try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
+    const { exp, iat } = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; iat?: unknown }
+    if (typeof exp !== 'number') return undefined
+    return positiveSeconds(typeof iat === 'number' ? exp - iat : exp - now / 1000)
   } catch {
     return undefined
   }
@@ -42,22 +46,22 @@ function jwtExpiry(token: string): number | undefined {
  * Builds a {@link TokenSet} from a processed token response received at `now` (epoch ms).
  *
  * Expiry follows Authing's documented shapes: `expires_in`, else `expire_in`, else the JWT access
- * token's `exp`, else {@link DEFAULT_LIFETIME_SECONDS}. A refresh response that omits the refresh
+ * token's `exp` (as a lifetime, `exp − iat`, so clock skew cannot make it expire on arrival), else {@link DEFAULT_LIFETIME_SECONDS}. A refresh response that omits the refresh
  * or ID token keeps the previous ones (providers that do not rotate may leave them out).
  */
 export function tokenSetFromResponse(response: TokenEndpointResponse, now: number, previous?: TokenSet): TokenSet {
-  const lifetime = positiveSeconds(response.expires_in) ?? positiveSeconds(response['expire_in'])
-  const expiresAt =
-    lifetime !== undefined
-      ? now + lifetime * 1000
-      : (jwtExpiry(response.access_token) ?? now + DEFAULT_LIFETIME_SECONDS * 1000)
+  const lifetime =
+    positiveSeconds(response.expires_in) ??
+    positiveSeconds(response['expire_in']) ??
+    jwtLifetime(response.access_token, now) ??
+    DEFAULT_LIFETIME_SECONDS
   return {
     accessToken: response.access_token,
     tokenType: response.token_type,
     refreshToken: response.refresh_token ?? previous?.refreshToken,
     idToken: response.id_token ?? previous?.idToken,
     issuedAt: now,
-    expiresAt,
+    expiresAt: now + lifetime * 1000,
     scope: response.scope ?? previous?.scope,
   }
 }
@@ -69,5 +73,5 @@ export function tokenSetFromResponse(response: TokenEndpointResponse, now: numbe
  */
 export function refreshDueAt(tokens: Pick<TokenSet, 'issuedAt' | 'expiresAt'>, leewaySeconds: number): number {
   const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt)
-  return tokens.expiresAt - Math.min(leewaySeconds * 1000, lifetime / 4)
+  return Math.max(tokens.issuedAt, tokens.expiresAt - Math.min(leewaySeconds * 1000, lifetime / 4))
 }

@@ -1,0 +1,159 @@
+import * as oauth from 'oauth4webapi'
+import { describe, expect, it } from 'vitest'
+import { createAuthorizationRequest, sameOriginPath } from '../src/authorize.js'
+import { resolveConfig, type AuthConfig } from '../src/config.js'
+
+const ORIGIN = 'https://app.example.com'
+const NOW = Date.UTC(2025, 0, 1, 12, 0, 0)
+
+const as: oauth.AuthorizationServer = {
+  issuer: 'https://id.example.com/oidc',
+  authorization_endpoint: 'https://id.example.com/oidc/auth',
+}
+
+const appConfig: AuthConfig = {
+  issuer: 'https://id.example.com/oidc',
+  clientId: 'client-1',
+  redirectUri: `${ORIGIN}/callback`,
+}
+
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw')
+}
+
+async function signInUrl(config: Partial<AuthConfig> = {}, authorizeParams?: Record<string, string>) {
+  const request = await createAuthorizationRequest(as, resolveConfig({ ...appConfig, ...config }), {
+    returnTo: '/orders',
+    now: NOW,
+    authorizeParams,
+  })
+  return { ...request, params: new URL(request.url).searchParams }
+}
+
+describe('sameOriginPath', () => {
+  it('returns a path with its query and hash unchanged', () => {
+    expect(sameOriginPath('/a?b#c', ORIGIN)).toBe('/a?b#c')
+  })
+
+  it('returns the root path', () => {
+    expect(sameOriginPath('/', ORIGIN)).toBe('/')
+  })
+
+  it.each([
+    ['an absolute URL to another origin', 'https://evil.example/'],
+    ['a protocol-relative URL', '//evil.example'],
+    ['a backslash path that browsers read as protocol-relative', '/\\evil.example'],
+    ['a path with a tab hiding a second slash', '/\t/evil.example'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['a relative path without a leading slash', 'orders'],
+    ['an empty string', ''],
+    ['an absolute URL on the same origin', `${ORIGIN}/orders`],
+  ])('refuses %s with invalid_return_to', (_, returnTo) => {
+    expect(thrownBy(() => sameOriginPath(returnTo, ORIGIN))).toMatchObject({ name: 'AuthError', code: 'invalid_return_to' })
+  })
+})
+
+describe('createAuthorizationRequest', () => {
+  it('asks for an authorization code with the client id, redirect URI, scope, state, nonce and an S256 PKCE challenge', async () => {
+    const { url, params, transaction } = await signInUrl()
+
+    expect(url.startsWith('https://id.example.com/oidc/auth?')).toBe(true)
+    expect(params.get('response_type')).toBe('code')
+    expect(params.get('client_id')).toBe('client-1')
+    expect(params.get('redirect_uri')).toBe(`${ORIGIN}/callback`)
+    expect(params.get('scope')).toBe('openid profile offline_access')
+    expect(params.get('state')).toBe(transaction.state)
+    expect(params.get('nonce')).toBe(transaction.nonce)
+    expect(params.get('code_challenge_method')).toBe('S256')
+    expect(params.get('code_challenge')).toBe(await oauth.calculatePKCECodeChallenge(transaction.codeVerifier))
+  })
+
+  it('records the redirect URI, the return path and the start time in the transaction', async () => {
+    const { transaction } = await signInUrl()
+
+    expect(transaction).toMatchObject({ redirectUri: `${ORIGIN}/callback`, returnTo: '/orders', createdAt: NOW })
+  })
+
+  it('uses a fresh state, nonce and code verifier for every sign-in', async () => {
+    const first = await signInUrl()
+    const second = await signInUrl()
+
+    expect(second.transaction.state).not.toBe(first.transaction.state)
+    expect(second.transaction.nonce).not.toBe(first.transaction.nonce)
+    expect(second.transaction.codeVerifier).not.toBe(first.transaction.codeVerifier)
+    expect(second.params.get('code_challenge')).not.toBe(first.params.get('code_challenge'))
+  })
+
+  it('adds prompt=consent when the scope asks for offline_access', async () => {
+    expect((await signInUrl()).params.get('prompt')).toBe('consent')
+  })
+
+  it('keeps the prompt the caller chose for this sign-in', async () => {
+    const { params } = await signInUrl({}, { prompt: 'login' })
+
+    expect(params.getAll('prompt')).toEqual(['login'])
+  })
+
+  it('keeps the prompt the app configured', async () => {
+    const { params } = await signInUrl({ authorizeParams: { prompt: 'login' } })
+
+    expect(params.getAll('prompt')).toEqual(['login'])
+  })
+
+  it('adds no prompt when the scope does not ask for offline_access', async () => {
+    const { params } = await signInUrl({ scope: 'openid profile' })
+
+    expect(params.has('prompt')).toBe(false)
+  })
+
+  it('passes configured and per-sign-in parameters through, the per-sign-in ones winning', async () => {
+    const { params } = await signInUrl(
+      { authorizeParams: { audience: 'https://api.example.com', ui_locales: 'en' } },
+      { ui_locales: 'zh-CN', login_hint: 'ada@example.com' },
+    )
+
+    expect(params.get('audience')).toBe('https://api.example.com')
+    expect(params.get('ui_locales')).toBe('zh-CN')
+    expect(params.get('login_hint')).toBe('ada@example.com')
+  })
+
+  it('uses a scope given for this sign-in instead of the configured one', async () => {
+    const { params } = await signInUrl({}, { scope: 'openid email' })
+
+    expect(params.getAll('scope')).toEqual(['openid email'])
+    expect(params.has('prompt')).toBe(false)
+  })
+
+  it('does not let extra parameters override state, nonce, client_id, redirect_uri or the PKCE challenge', async () => {
+    const forged = {
+      response_type: 'token',
+      state: 'forged-state',
+      nonce: 'forged-nonce',
+      client_id: 'other-client',
+      redirect_uri: 'https://evil.example/callback',
+      code_challenge: 'forged-challenge',
+      code_challenge_method: 'plain',
+    }
+
+    const { params, transaction } = await signInUrl({ authorizeParams: forged }, forged)
+
+    expect(params.getAll('response_type')).toEqual(['code'])
+    expect(params.getAll('state')).toEqual([transaction.state])
+    expect(params.getAll('nonce')).toEqual([transaction.nonce])
+    expect(params.getAll('client_id')).toEqual(['client-1'])
+    expect(params.getAll('redirect_uri')).toEqual([`${ORIGIN}/callback`])
+    expect(params.getAll('code_challenge')).toEqual([await oauth.calculatePKCECodeChallenge(transaction.codeVerifier)])
+    expect(params.getAll('code_challenge_method')).toEqual(['S256'])
+  })
+
+  it('refuses a provider without an authorization endpoint with invalid_response', async () => {
+    const request = createAuthorizationRequest({ issuer: as.issuer }, resolveConfig(appConfig), { returnTo: '/', now: NOW })
+
+    await expect(request).rejects.toMatchObject({ name: 'AuthError', code: 'invalid_response' })
+  })
+})
