@@ -21,7 +21,7 @@ export type TakeResult<T> =
   /** No such record; `othersPending` counts the live records under the same prefix. */
   | { outcome: 'missing'; othersPending: number }
 
-/** Stores `value` under `prefix + id` for `lifetimeMs`, and drops records of the prefix whose lifetime ended. */
+/** Stores `value` under `prefix + id` for `lifetimeMs`, and drops records of the prefix that ended more than a day ago. */
 export async function putSingleUse(store: KeyValueStore, prefix: string, id: string, value: unknown, now: number, lifetimeMs: number): Promise<void> {
   await sweep(store, prefix, now)
   await store.set(prefix + id, { value, createdAt: now, expiresAt: now + lifetimeMs } satisfies Entry<unknown>)
@@ -54,10 +54,16 @@ async function liveEntries(store: KeyValueStore, prefix: string, now: number): P
   return live
 }
 
+/**
+ * Expired records and tombstones are kept a day longer, so a late callback still hears
+ * "expired" or "already used" rather than a misleading "unknown".
+ */
+const GRACE_MS = 24 * 60 * 60_000
+
 async function sweep(store: KeyValueStore, prefix: string, now: number): Promise<void> {
   for (const key of await store.keys()) {
     if (!key.startsWith(prefix)) continue
     const entry = await store.get<{ expiresAt?: number }>(key)
-    if (entry === undefined || typeof entry.expiresAt !== 'number' || entry.expiresAt <= now) await store.del(key)
+    if (entry === undefined || typeof entry.expiresAt !== 'number' || entry.expiresAt + GRACE_MS <= now) await store.del(key)
   }
 }

@@ -72,15 +72,27 @@ describe.each<[string, () => KeyValueStore]>([
     expect(await takeSingleUse(store, PREFIX, 'state-1', NOW + TEN_MINUTES)).toEqual({ outcome: 'expired' })
   })
 
-  it('sweeps expired records of its prefix when putting a new one, and leaves other prefixes alone', async () => {
+  it('sweeps records of its prefix that ended over a day ago, and leaves other prefixes alone', async () => {
+    const DAY = 24 * 60 * 60_000
     await putSingleUse(store, PREFIX, 'old', 'value', NOW, 1000)
     await putSingleUse(store, PREFIX, 'young', 'value', NOW, TEN_MINUTES)
     await putSingleUse(store, 'other:', 'old', 'value', NOW, 1000)
     await store.set('session:x', { sub: 'user-1' })
 
-    await putSingleUse(store, PREFIX, 'new', 'value', NOW + 5000, TEN_MINUTES)
+    await putSingleUse(store, PREFIX, 'new', 'value', NOW + DAY + 5000, TEN_MINUTES)
 
     expect((await store.keys()).sort()).toEqual(['other:old', 'session:x', 'tx:new', 'tx:young'])
+  })
+
+  it('still calls a late record expired, and a late replay already taken, after another one was put', async () => {
+    await putSingleUse(store, PREFIX, 'late', 'value', NOW, TEN_MINUTES)
+    await putSingleUse(store, PREFIX, 'used', 'value', NOW, TEN_MINUTES)
+    await takeSingleUse(store, PREFIX, 'used', NOW + 1000)
+
+    await putSingleUse(store, PREFIX, 'next', 'value', NOW + 2 * TEN_MINUTES, TEN_MINUTES)
+
+    expect(await takeSingleUse(store, PREFIX, 'late', NOW + 2 * TEN_MINUTES + 1000)).toEqual({ outcome: 'expired' })
+    expect(await takeSingleUse(store, PREFIX, 'used', NOW + 2 * TEN_MINUTES + 1000)).toEqual({ outcome: 'already-taken' })
   })
 
   it('hands a record to exactly one of two concurrent takes', async () => {

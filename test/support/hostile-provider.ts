@@ -1,0 +1,366 @@
+/**
+ * A minimal OpenID Provider that can be told to misbehave, for the tests of what a correct
+ * provider never does: ID tokens with the wrong `nonce`, `aud` or `iss`, expired or badly signed
+ * ID tokens, `HS256` and `alg: none`, token endpoints that fail, hang or answer HTML, a discovery
+ * document naming another issuer, and Authing's non-standard token shapes.
+ *
+ * It is a node:http server on 127.0.0.1 (random port) with its issuer at `/oidc`, like Authing.
+ * Tokens are signed with `jose`; the RS256 key is generated at start and published at `/oidc/jwks`.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose'
+
+/** How the provider should misbehave from now on; `'none'` is a well-behaved provider. */
+export type Misbehaviour =
+  | 'none'
+  | 'wrong-nonce'
+  | 'wrong-aud'
+  | 'wrong-iss-claim'
+  | 'expired-id-token'
+  | 'bad-signature'
+  | 'hs256'
+  | 'alg-none'
+  /** Like `hs256` and `alg-none`, with the algorithm also listed in the discovery document. */
+  | 'hs256-advertised'
+  | 'alg-none-advertised'
+  | 'token-500'
+  | 'token-html'
+  | 'token-hang'
+  | 'token-hang-body'
+  | 'token-reset'
+  | 'token-invalid-grant'
+  | 'discovery-other-issuer'
+  | 'authing-envelope'
+  | 'authing-expire-in'
+  | 'jwt-access-token-exp-only'
+
+export interface HostileProvider {
+  /** `http://127.0.0.1:PORT/oidc` */
+  readonly issuer: string
+  readonly clientId: string
+  /** The only redirect URI the provider accepts. */
+  readonly redirectUri: string
+  /** The subject of every ID token the provider issues. */
+  readonly subject: string
+  misbehave(misbehaviour: Misbehaviour): void
+  /** Requests received by the token endpoint since start. */
+  readonly tokenRequests: number
+  /** Requests received by the discovery endpoint since start. */
+  readonly discoveryRequests: number
+  /**
+   * Answers an authorization request as if the user approved it: returns the redirect URI with
+   * `code`, the request's `state` and `iss`. The provider remembers the request's `nonce` and
+   * `code_challenge` for the token request.
+   */
+  authorize(authorizeUrl: string): Promise<string>
+  /** Stops the server and destroys every open connection, a hung request included. */
+  close(): Promise<void>
+}
+
+export interface HostileProviderOptions {
+  /** Default `'spa-test'`. */
+  clientId?: string
+  /** Default `'http://127.0.0.1:5173/callback'`. */
+  redirectUri?: string
+}
+
+/** What the provider keeps between the authorization request and the token request. */
+interface IssuedCode {
+  redirectUri: string
+  codeChallenge: string
+  nonce: string
+  scope: string
+}
+
+const MOUNT_PATH = '/oidc'
+const SUBJECT = 'mallory'
+const OTHER_ISSUER = 'https://other.example/oidc'
+const ID_TOKEN_LIFETIME_SECONDS = 600
+const ACCESS_TOKEN_LIFETIME_SECONDS = 3600
+/** The `exp` of the JWT access token under `jwt-access-token-exp-only`, in seconds from now. */
+const JWT_ACCESS_TOKEN_LIFETIME_SECONDS = 1234
+/** What the discovery document lists as ID-token signing algorithms, where it is not just RS256. */
+const advertisedAlgs: Partial<Record<Misbehaviour, string[]>> = {
+  'hs256-advertised': ['RS256', 'HS256'],
+  'alg-none-advertised': ['RS256', 'none'],
+}
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization, content-type, dpop',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+}
+
+function base64url(input: string | Buffer): string {
+  return Buffer.from(input).toString('base64url')
+}
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000)
+}
+
+async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { ...CORS_HEADERS, 'content-type': contentType, 'cache-control': 'no-store' })
+  response.end(body)
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  send(response, status, 'application/json', JSON.stringify(body))
+}
+
+function oauthError(response: ServerResponse, status: number, error: string, description: string): void {
+  sendJson(response, status, { error, error_description: description })
+}
+
+/** Starts a hostile provider; call `close()` when done. */
+export async function startHostileProvider(options: HostileProviderOptions = {}): Promise<HostileProvider> {
+  const clientId = options.clientId ?? 'spa-test'
+  const redirectUri = options.redirectUri ?? 'http://127.0.0.1:5173/callback'
+  const kid = randomUUID()
+  const signing = await generateKeyPair('RS256')
+  // Signs with a key nobody published, under the published key's `kid`.
+  const impostor = await generateKeyPair('RS256')
+  const sharedSecret = randomBytes(32)
+  const publicJwk = { ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' }
+
+  let misbehaviour: Misbehaviour = 'none'
+  let tokenRequests = 0
+  let discoveryRequests = 0
+  const codes = new Map<string, IssuedCode>()
+  const sockets = new Set<Socket>()
+  let issuer = ''
+
+  function discoveryDocument(): Record<string, unknown> {
+    return {
+      issuer: misbehaviour === 'discovery-other-issuer' ? OTHER_ISSUER : issuer,
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      revocation_endpoint: `${issuer}/revoke`,
+      end_session_endpoint: `${issuer}/session/end`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      subject_types_supported: ['public'],
+      scopes_supported: ['openid', 'profile', 'offline_access'],
+      token_endpoint_auth_methods_supported: ['none'],
+      id_token_signing_alg_values_supported: advertisedAlgs[misbehaviour] ?? ['RS256'],
+      authorization_response_iss_parameter_supported: true,
+      code_challenge_methods_supported: ['S256'],
+    }
+  }
+
+  async function idToken(nonce: string | undefined): Promise<string> {
+    const now = epochSeconds()
+    const claims: JWTPayload = {
+      iss: misbehaviour === 'wrong-iss-claim' ? OTHER_ISSUER : issuer,
+      aud: misbehaviour === 'wrong-aud' ? 'someone-else' : clientId,
+      sub: SUBJECT,
+      iat: misbehaviour === 'expired-id-token' ? now - 2 * 3600 : now,
+      exp: misbehaviour === 'expired-id-token' ? now - 3600 : now + ID_TOKEN_LIFETIME_SECONDS,
+      ...(nonce === undefined ? {} : { nonce: misbehaviour === 'wrong-nonce' ? 'not-the-nonce-of-this-sign-in' : nonce }),
+    }
+    switch (misbehaviour) {
+      case 'alg-none':
+      case 'alg-none-advertised':
+        return `${base64url(JSON.stringify({ alg: 'none' }))}.${base64url(JSON.stringify(claims))}.`
+      case 'hs256':
+      case 'hs256-advertised':
+        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(sharedSecret)
+      case 'bad-signature':
+        return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(impostor.privateKey)
+      default:
+        return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(signing.privateKey)
+    }
+  }
+
+  async function tokenBody(nonce: string | undefined, scope: string): Promise<Record<string, unknown>> {
+    const body: Record<string, unknown> = {
+      access_token: base64url(randomBytes(24)),
+      token_type: 'Bearer',
+      expires_in: ACCESS_TOKEN_LIFETIME_SECONDS,
+      refresh_token: base64url(randomBytes(24)),
+      scope,
+      id_token: await idToken(nonce),
+    }
+    if (misbehaviour === 'authing-expire-in') {
+      delete body['expires_in']
+      body['expire_in'] = 7200
+    }
+    if (misbehaviour === 'jwt-access-token-exp-only') {
+      delete body['expires_in']
+      const now = epochSeconds()
+      body['access_token'] = await new SignJWT({ iss: issuer, sub: SUBJECT, client_id: clientId, scope })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' })
+        .setIssuedAt(now)
+        .setExpirationTime(now + JWT_ACCESS_TOKEN_LIFETIME_SECONDS)
+        .sign(signing.privateKey)
+    }
+    return body
+  }
+
+  function handleAuthorize(url: URL, response: ServerResponse): void {
+    const params = url.searchParams
+    const state = params.get('state')
+    const nonce = params.get('nonce')
+    const codeChallenge = params.get('code_challenge')
+    if (params.get('client_id') !== clientId || params.get('redirect_uri') !== redirectUri) {
+      oauthError(response, 400, 'invalid_request', 'unknown client_id or redirect_uri')
+      return
+    }
+    if (params.get('response_type') !== 'code' || params.get('code_challenge_method') !== 'S256' || !codeChallenge || !state || !nonce) {
+      oauthError(response, 400, 'invalid_request', 'response_type=code, PKCE S256, state and nonce are required')
+      return
+    }
+    const code = base64url(randomBytes(24))
+    codes.set(code, { redirectUri, codeChallenge, nonce, scope: params.get('scope') ?? 'openid' })
+    const location = new URL(redirectUri)
+    location.searchParams.set('code', code)
+    location.searchParams.set('state', state)
+    location.searchParams.set('iss', issuer)
+    response.writeHead(302, { ...CORS_HEADERS, location: location.href })
+    response.end()
+  }
+
+  async function handleToken(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    tokenRequests++
+    const form = await readForm(request)
+    switch (misbehaviour) {
+      case 'token-hang':
+        // Never answer; close() destroys the socket.
+        return
+      case 'token-hang-body':
+        // Headers and the start of the body, then nothing; close() destroys the socket.
+        response.writeHead(200, { ...CORS_HEADERS, 'content-type': 'application/json' })
+        response.write('{"access_token":')
+        return
+      case 'token-reset':
+        request.socket.destroy()
+        return
+      case 'token-500':
+        send(response, 500, 'text/plain', 'Internal Server Error')
+        return
+      case 'token-html':
+        send(response, 200, 'text/html; charset=utf-8', '<html><body><h1>Welcome!</h1><p>Please sign in.</p></body></html>')
+        return
+      case 'token-invalid-grant':
+        oauthError(response, 400, 'invalid_grant', 'The authorization code is invalid or has expired.')
+        return
+    }
+    if (form.get('client_id') !== clientId) {
+      oauthError(response, 401, 'invalid_client', 'unknown client')
+      return
+    }
+    let nonce: string | undefined
+    let scope: string
+    if (form.get('grant_type') === 'authorization_code') {
+      const code = form.get('code') ?? ''
+      const issued = codes.get(code)
+      codes.delete(code)
+      const verifier = form.get('code_verifier') ?? ''
+      if (issued === undefined || form.get('redirect_uri') !== issued.redirectUri) {
+        oauthError(response, 400, 'invalid_grant', 'unknown, used or mismatched authorization code')
+        return
+      }
+      if (createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge) {
+        oauthError(response, 400, 'invalid_grant', 'PKCE verification failed')
+        return
+      }
+      nonce = issued.nonce
+      scope = issued.scope
+    } else if (form.get('grant_type') === 'refresh_token' && form.get('refresh_token')) {
+      scope = 'openid profile offline_access'
+    } else {
+      oauthError(response, 400, 'unsupported_grant_type', 'authorization_code and refresh_token only')
+      return
+    }
+    const body = await tokenBody(nonce, scope)
+    if (misbehaviour === 'authing-envelope') {
+      sendJson(response, 200, { statusCode: 200, message: 'success', requestId: 'x', data: body })
+      return
+    }
+    sendJson(response, 200, body)
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', issuer)
+    if (request.method === 'OPTIONS') {
+      response.writeHead(204, CORS_HEADERS)
+      response.end()
+      return
+    }
+    switch (`${request.method} ${url.pathname}`) {
+      case `GET ${MOUNT_PATH}/.well-known/openid-configuration`:
+        discoveryRequests++
+        sendJson(response, 200, discoveryDocument())
+        return
+      case `GET ${MOUNT_PATH}/jwks`:
+        sendJson(response, 200, { keys: [publicJwk] })
+        return
+      case `GET ${MOUNT_PATH}/auth`:
+        handleAuthorize(url, response)
+        return
+      case `POST ${MOUNT_PATH}/token`:
+        await handleToken(request, response)
+        return
+      case `POST ${MOUNT_PATH}/revoke`:
+        await readForm(request)
+        send(response, 200, 'text/plain', '')
+        return
+      default:
+        oauthError(response, 404, 'not_found', `${request.method} ${url.pathname} is not served here`)
+    }
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, 'text/plain', String(error))
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  // Never keep the test process alive because of a provider someone forgot to close.
+  server.unref()
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}${MOUNT_PATH}`
+
+  let closed: Promise<void> | undefined
+  return {
+    issuer,
+    clientId,
+    redirectUri,
+    subject: SUBJECT,
+    misbehave(next) {
+      misbehaviour = next
+    },
+    get tokenRequests() {
+      return tokenRequests
+    },
+    get discoveryRequests() {
+      return discoveryRequests
+    },
+    async authorize(authorizeUrl) {
+      const response = await fetch(authorizeUrl, { redirect: 'manual' })
+      const location = response.headers.get('location')
+      if (response.status !== 302 || location === null) {
+        throw new Error(`The authorization request was refused (${response.status}): ${await response.text()}`)
+      }
+      return location
+    },
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        for (const socket of sockets) socket.destroy()
+      })
+      return closed
+    },
+  }
+}
