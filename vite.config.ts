@@ -47,8 +47,6 @@ export default defineConfig({
   },
   test: {
     environment: 'happy-dom',
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/browser/**'],
     testTimeout: 15_000,
     hookTimeout: 30_000,
     projects: [

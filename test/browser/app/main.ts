@@ -1,0 +1,44 @@
+/**
+ * The smallest app that uses the published package: the browser tests drive it through
+ * `window.auth` and `window.appReady`. The tests put the provider's issuer and client id into
+ * localStorage (see CONFIG_KEYS) before the page's scripts run.
+ */
+import { createAuthClient, isAuthError } from 'spa-auth'
+import { CONFIG_KEYS } from './window.js'
+
+const issuer = localStorage.getItem(CONFIG_KEYS.issuer)
+const clientId = localStorage.getItem(CONFIG_KEYS.clientId)
+if (!issuer || !clientId) throw new Error(`Set localStorage "${CONFIG_KEYS.issuer}" and "${CONFIG_KEYS.clientId}" first.`)
+
+const auth = createAuthClient({
+  issuer,
+  clientId,
+  redirectUri: `${location.origin}/callback`,
+  postLogoutRedirectUri: `${location.origin}/`,
+})
+window.auth = auth
+window.lastError = null
+
+const view = document.getElementById('state')!
+function render(): void {
+  const { error, ...snapshot } = auth.getSnapshot()
+  const shown = { ...snapshot, error: error && { code: error.code, message: error.message }, lastError: window.lastError }
+  view.textContent = JSON.stringify(shown, null, 2)
+}
+auth.subscribe(render)
+render()
+
+window.appReady = (async () => {
+  await auth.ready()
+  if (auth.isRedirectCallback()) {
+    try {
+      const { returnTo } = await auth.handleRedirectCallback()
+      history.replaceState(null, '', returnTo)
+    } catch (error) {
+      window.lastError = isAuthError(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'unexpected', message: String(error) }
+    }
+  }
+  render()
+})()

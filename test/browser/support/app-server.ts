@@ -1,0 +1,140 @@
+/**
+ * Builds the library exactly as it is published (Vite library mode, the repository's
+ * vite.config.ts → dist/index.js), bundles the small test app in test/browser/app against that
+ * build, and serves the result from a static server on http://localhost:<port>.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'vite'
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+const APP_ROOT = fileURLToPath(new URL('../app/', import.meta.url))
+/** What `import 'spa-auth'` resolves to for a consumer: the `exports` entry of package.json. */
+export const LIBRARY_ENTRY = join(REPO, 'dist', 'index.js')
+
+export interface TestApp {
+  /** e.g. http://localhost:43121 */
+  origin: string
+  /** Milliseconds spent building the library and the app. */
+  timings: { library: number; app: number }
+  close(): Promise<void>
+}
+
+/** Builds the library with the repository's own Vite configuration (writes dist/). */
+export async function buildLibrary(): Promise<void> {
+  await build({ root: REPO, configFile: join(REPO, 'vite.config.ts'), mode: 'production', logLevel: 'warn' })
+}
+
+/** Bundles the test app against the built library into `outDir`. */
+export async function buildApp(outDir: string): Promise<void> {
+  await build({
+    configFile: false,
+    root: APP_ROOT,
+    mode: 'production',
+    logLevel: 'warn',
+    resolve: { alias: { 'spa-auth': LIBRARY_ENTRY } },
+    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: true, reportCompressedSize: false },
+  })
+}
+
+/** Builds everything and serves the app; call once per test file. */
+export async function startTestApp(): Promise<TestApp> {
+  const started = performance.now()
+  await buildLibrary()
+  const libraryDone = performance.now()
+  const outDir = await mkdtemp(join(tmpdir(), 'spa-auth-app-'))
+  try {
+    await buildApp(outDir)
+    const appDone = performance.now()
+    const server = await serveStatic(outDir)
+    return {
+      origin: server.origin,
+      timings: { library: Math.round(libraryDone - started), app: Math.round(appDone - libraryDone) },
+      async close() {
+        await server.close()
+        await rm(outDir, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    await rm(outDir, { recursive: true, force: true })
+    throw error
+  }
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+}
+
+/**
+ * A static server for `dir` with an SPA fallback: every path that is not a file serves
+ * index.html (so /callback and /orders load the app). Listens on the loopback addresses only,
+ * IPv4 and (when the machine has it) IPv6, on one port, so http://localhost works however the
+ * browser resolves it.
+ */
+export async function serveStatic(dir: string): Promise<{ origin: string; close(): Promise<void> }> {
+  const root = resolve(dir)
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let file = join(root, 'index.html')
+    try {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+      const candidate = resolve(root, `.${path}`)
+      if (candidate.startsWith(root + sep) && (await stat(candidate).catch(() => undefined))?.isFile()) file = candidate
+      const body = await readFile(file)
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
+      res.end(body)
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end(String(error))
+    }
+  }
+
+  for (let attempt = 0; ; attempt++) {
+    const servers: Server[] = []
+    const listen = (port: number, host: string) =>
+      new Promise<Server>((resolveListen, reject) => {
+        const server = createServer((req, res) => void handler(req, res))
+        server.once('error', reject)
+        server.listen(port, host, () => {
+          server.off('error', reject)
+          servers.push(server)
+          resolveListen(server)
+        })
+      })
+    const closeAll = () =>
+      Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((done) => {
+              server.close(() => done())
+              server.closeAllConnections()
+            }),
+        ),
+      ).then(() => undefined)
+
+    const { port } = (await listen(0, '127.0.0.1')).address() as AddressInfo
+    try {
+      await listen(port, '::1')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE' && attempt < 5) {
+        await closeAll()
+        continue // someone holds this port on IPv6: pick another one
+      }
+      if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') {
+        await closeAll()
+        throw error
+      }
+    }
+    for (const server of servers) server.unref()
+    return { origin: `http://localhost:${port}`, close: closeAll }
+  }
+}
