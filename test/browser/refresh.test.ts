@@ -1,0 +1,163 @@
+/**
+ * The refresh engine in real Chromium: real timers, IndexedDB, Web Locks and BroadcastChannel,
+ * against oidc-provider with refresh-token rotation and reuse detection (a refresh token used
+ * twice revokes the whole grant) on another origin. The figures are printed for the notes.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { startTestProvider, type TestProvider } from '../support/provider.js'
+import { startTestApp, type TestApp } from './support/app-server.js'
+import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
+
+const LIFETIME_SECONDS = 12
+const IDLE_MS = 3 * LIFETIME_SECONDS * 1000
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** One provider and one browser profile, with every token-endpoint answer the tabs received. */
+interface Bench {
+  provider: TestProvider
+  context: BrowserContext
+  tokenEndpoint: string
+  tokenStatuses: number[]
+  refreshes(): number
+}
+
+describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
+  let app: TestApp
+  let browser: Browser
+  const benches: Bench[] = []
+
+  beforeAll(async () => {
+    assertChromium()
+    app = await startTestApp()
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await Promise.all(benches.map((bench) => bench.provider.close()))
+    await app?.close()
+  })
+
+  async function bench(): Promise<Bench> {
+    const provider = await startTestProvider({
+      profile: 'strict',
+      accessTokenTtlSeconds: LIFETIME_SECONDS,
+      redirectUris: [`${app.origin}/callback`],
+      postLogoutRedirectUris: [`${app.origin}/`],
+    })
+    const { token_endpoint } = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string }
+    const context = await browser.newContext()
+    await configureApp(context, app.origin, provider.issuer, provider.clientId)
+    const tokenStatuses: number[] = []
+    context.on('response', (response) => {
+      if (response.url() === token_endpoint && response.request().method() === 'POST') tokenStatuses.push(response.status())
+    })
+    const made = {
+      provider,
+      context,
+      tokenEndpoint: token_endpoint,
+      tokenStatuses,
+      refreshes: () => provider.countRequests({ grantType: 'refresh_token' }),
+    }
+    benches.push(made)
+    return made
+  }
+
+  /** Records, in the page, every token getAccessToken() hands out and every refresh the snapshot shows. */
+  function watch(page: Page): Promise<void> {
+    return page.evaluate(() => {
+      const w = window as unknown as { handedOut: { at: number; expiresAt: number }[]; refreshedAt: { at: number; previousExpiresAt: number }[] }
+      w.handedOut = []
+      w.refreshedAt = []
+      let last = window.auth.getSnapshot().expiresAt
+      window.auth.subscribe(() => {
+        const { expiresAt } = window.auth.getSnapshot()
+        if (expiresAt !== null && last !== null && expiresAt !== last) w.refreshedAt.push({ at: Date.now(), previousExpiresAt: last })
+        last = expiresAt
+      })
+      setInterval(() => {
+        void window.auth.getAccessToken().then(() => {
+          w.handedOut.push({ at: Date.now(), expiresAt: window.auth.getSnapshot().expiresAt ?? 0 })
+        })
+      }, 250)
+    })
+  }
+
+  const userinfoStatus = (page: Page, issuer: string) =>
+    page.evaluate(async (issuer) => {
+      const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()
+      return (await window.auth.fetch(discovery.userinfo_endpoint)).status
+    }, issuer)
+
+  it.concurrent('one idle tab refreshes once per token lifetime, always before expiry', async ({ expect }) => {
+    const { provider, context, refreshes } = await bench()
+    const page = await openTab(context, `${app.origin}/`)
+    await signInFrom(page, app.origin)
+    provider.resetRequests()
+    await watch(page)
+
+    await wait(IDLE_MS)
+
+    const { handedOut, refreshedAt } = await page.evaluate(() => {
+      const w = window as unknown as { handedOut: { at: number; expiresAt: number }[]; refreshedAt: { at: number; previousExpiresAt: number }[] }
+      return { handedOut: w.handedOut, refreshedAt: w.refreshedAt }
+    })
+    console.info(`[figures] 1 tab, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${refreshes()} refresh requests`)
+    expect(refreshes()).toBeGreaterThanOrEqual(3)
+    expect(refreshes()).toBeLessThanOrEqual(4)
+    expect(refreshedAt).toHaveLength(refreshes())
+    for (const refresh of refreshedAt) expect(refresh.at).toBeLessThan(refresh.previousExpiresAt)
+    expect(handedOut.length).toBeGreaterThan(100)
+    for (const token of handedOut) expect(token.expiresAt).toBeGreaterThan(token.at)
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
+    expect(await userinfoStatus(page, provider.issuer)).toBe(200)
+  })
+
+  it.concurrent('three tabs share one refresh per lifetime, one refresh for a burst after expiry, and sign out together', async ({ expect }) => {
+    const { provider, context, tokenStatuses, refreshes } = await bench()
+    const first = await openTab(context, `${app.origin}/`)
+    await signInFrom(first, app.origin)
+    const tabs = [first, await openTab(context, `${app.origin}/`), await openTab(context, `${app.origin}/`)]
+    for (const tab of tabs) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice' })
+    provider.resetRequests()
+
+    await wait(IDLE_MS)
+    const idleRefreshes = refreshes()
+    console.info(`[figures] 3 tabs, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${idleRefreshes} refresh requests in total`)
+    expect(idleRefreshes).toBeGreaterThanOrEqual(3)
+    expect(idleRefreshes).toBeLessThanOrEqual(4)
+    const tokens = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.auth.getAccessToken())))
+    expect(new Set(tokens).size).toBe(1)
+
+    // The burst: the tabs are closed, the token expires, and three tabs come back at once
+    // (a restored window), each asking for a token as soon as it has loaded.
+    await Promise.all(tabs.map((tab) => tab.close()))
+    await wait(LIFETIME_SECONDS * 1000 + 1000)
+    provider.resetRequests()
+    const restored = await Promise.all([0, 1, 2].map(() => context.newPage()))
+    const burst = await Promise.all(
+      restored.map(async (tab) => {
+        await tab.goto(`${app.origin}/`)
+        return tab.evaluate(async () => {
+          await window.appReady
+          return Promise.all(Array.from({ length: 100 }, () => window.auth.getAccessToken()))
+        })
+      }),
+    )
+    console.info(`[figures] 3 restored tabs x 100 getAccessToken() after expiry: ${refreshes()} refresh request(s)`)
+    expect(refreshes()).toBe(1)
+    expect(new Set(burst.flat()).size).toBe(1)
+    expect(tokenStatuses.filter((status) => status !== 200)).toEqual([])
+    for (const tab of restored) {
+      expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
+      expect(await userinfoStatus(tab, provider.issuer)).toBe(200)
+    }
+
+    await restored[0]!.evaluate(() => window.auth.signOut({ redirect: false }))
+    await expect.poll(() => Promise.all(restored.map((tab) => snapshotOf(tab).then((s) => s.reason)))).toEqual(['signed-out', 'other-tab', 'other-tab'])
+    for (const tab of restored) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-out' })
+  })
+})
