@@ -13,6 +13,7 @@
  *   answers invalid_grant and revokes the whole grant).
  * - 'authing-like': issuer `${origin}/oidc` (like Authing), refresh tokens do not rotate.
  */
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -44,6 +45,12 @@ export interface TestProviderOptions {
   clientId?: string
   /** Default 'alice'. */
   accountId?: string
+  /**
+   * DPoP (RFC 9449): 'optional' (default) accepts proofs; 'required' binds every access token of
+   * the client (`dpop_bound_access_tokens`) and demands server nonces on every proof; 'off'
+   * disables the feature, so discovery advertises no `dpop_signing_alg_values_supported`.
+   */
+  dpop?: 'off' | 'optional' | 'required'
 }
 
 /** One request received by the provider. `path` has no query and is relative to the server root. */
@@ -95,6 +102,7 @@ interface ResolvedOptions {
   interactions: 'auto' | 'dev'
   clientId: string
   accountId: string
+  dpop: 'off' | 'optional' | 'required'
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -109,6 +117,7 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     interactions: options.interactions ?? 'auto',
     clientId: options.clientId ?? 'spa-test',
     accountId: options.accountId ?? 'alice',
+    dpop: options.dpop ?? 'optional',
   }
 }
 
@@ -225,6 +234,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         response_types: ['code'],
         redirect_uris: options.redirectUris,
         post_logout_redirect_uris: options.postLogoutRedirectUris,
+        ...(options.dpop === 'required' ? { dpop_bound_access_tokens: true } : {}),
       },
     ],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -267,7 +277,10 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         },
       },
       userinfo: { enabled: true },
-      dPoP: { enabled: true },
+      dPoP:
+        options.dpop === 'required'
+          ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+          : { enabled: options.dpop === 'optional' },
     },
     // Refresh tokens only when the grant holds offline_access (which oidc-provider, like
     // Authing, only keeps when the authorization request had prompt=consent).
