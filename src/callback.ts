@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { toAuthError, type Transport } from './transport.js'
+import { toAuthError, withDpopNonceRetry, type Transport } from './transport.js'
 
 /** Authorization response parameters that must leave the address bar once read (DESIGN §6.5). */
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']
@@ -51,7 +51,8 @@ export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Cl
 /**
  * Exchanges the one-time code for tokens (RFC 6749 §4.1.3 with the PKCE verifier, RFC 7636 §4.5),
  * validates the ID token's claims (OIDC Core §3.1.3.7, `nonce` included) and verifies its signature
- * against the provider's JWKS.
+ * against the provider's JWKS. With `dpop`, the request carries a DPoP proof (RFC 9449 §5) and is
+ * retried once on `use_dpop_nonce`.
  *
  * @throws AuthError `grant_rejected`, `id_token_invalid`, `id_token_expired`,
  *   `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
@@ -62,12 +63,15 @@ export async function exchangeCode(
   params: URLSearchParams,
   transaction: { redirectUri: string; codeVerifier: string; nonce: string },
   transport: Transport,
+  dpop?: oauth.DPoPHandle,
 ): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims }> {
   try {
-    const raw = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, transaction.redirectUri, transaction.codeVerifier, transport.options(true))
-    const response = await oauth.processAuthorizationCodeResponse(as, client, raw, { expectedNonce: transaction.nonce, requireIdToken: true })
-    await oauth.validateApplicationLevelSignature(as, raw, transport.options())
-    return { response, claims: oauth.getValidatedIdTokenClaims(response)! }
+    return await withDpopNonceRetry(async () => {
+      const raw = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, transaction.redirectUri, transaction.codeVerifier, transport.options(true, dpop))
+      const response = await oauth.processAuthorizationCodeResponse(as, client, raw, { expectedNonce: transaction.nonce, requireIdToken: true })
+      await oauth.validateApplicationLevelSignature(as, raw, transport.options())
+      return { response, claims: oauth.getValidatedIdTokenClaims(response)! }
+    })
   } catch (error) {
     throw toAuthError(error, 'exchanging the sign-in code')
   }

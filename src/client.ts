@@ -3,6 +3,7 @@ import { createAuthorizationRequest, sameOriginPath, type SignInOptions, type Si
 import { exchangeCode, readCallback, validateCallback, withoutCallbackParams } from './callback.js'
 import { resolveConfig, type AuthConfig, type ResolvedConfig } from './config.js'
 import { discover } from './discovery.js'
+import { assertDpopSupported, dpopResourceRequest } from './dpop.js'
 import { createBrowserEnvironment, type AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
@@ -101,6 +102,10 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     const current = new URL(env.currentUrl())
     const returnTo = sameOriginPath(signInOptions.returnTo ?? current.pathname + current.search + current.hash, current.origin)
     const [store, as] = await Promise.all([session.ready, getMetadata()])
+    if (config.dpop) {
+      assertDpopSupported(as)
+      await session.dpopHandle(true)
+    }
     const { url, transaction } = await createAuthorizationRequest(as, config, { returnTo, now: env.now(), authorizeParams: signInOptions.authorizeParams })
     await putSingleUse(store, TX_PREFIX, transaction.state, transaction, env.now(), TRANSACTION_LIFETIME_MS)
     return url
@@ -127,7 +132,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     const transaction = taken.value
     const as = await getMetadata()
     const validated = validateCallback(as, oauthClient(), params, transaction.state)
-    const { response, claims } = await exchangeCode(as, oauthClient(), validated, transaction, transport)
+    const dpop = await session.dpopHandle()
+    const { response, claims } = await exchangeCode(as, oauthClient(), validated, transaction, transport, dpop)
     await session.save({ tokens: tokenSetFromResponse(response, env.now()), claims })
     return { returnTo: transaction.returnTo, user: claims }
   }
@@ -172,8 +178,16 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     },
     getAccessToken,
     async fetch(input, init = {}) {
+      const token = await getAccessToken()
+      if (session.current()?.tokens.tokenType === 'dpop') {
+        const handle = await session.dpopHandle().catch(async (error: AuthError) => {
+          await session.end('dpop-key-lost', error)
+          throw error
+        })
+        return dpopResourceRequest(handle!, token, new Request(input, init), env.fetch)
+      }
       const headers = new Headers(init.headers)
-      headers.set('authorization', `Bearer ${await getAccessToken()}`)
+      headers.set('authorization', `Bearer ${token}`)
       return env.fetch(input, { ...init, headers })
     },
     async refresh() {

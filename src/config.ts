@@ -17,6 +17,11 @@ export interface AuthConfig {
   authorizeParams?: Record<string, string>
   /** Abort a request to the provider after this many milliseconds. Default 10 000. */
   requestTimeoutMs?: number
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): a non-extractable P-256 key kept in IndexedDB signs
+   * a proof for every token and resource request. Default `false`; the provider must support it.
+   */
+  dpop?: boolean
 }
 
 /** The configuration after validation, with defaults applied and every derived name computed once. */
@@ -29,6 +34,9 @@ export interface ResolvedConfig {
   refreshLeewaySeconds: number
   authorizeParams: Readonly<Record<string, string>>
   requestTimeoutMs: number
+  dpop: boolean
+  /** Store key of the DPoP key pair. */
+  dpopKey: string
   /** True for `http:` loopback issuers, which oauth4webapi must be told to allow. */
   allowHttp: boolean
   /** Store key of the session record. */
@@ -99,6 +107,8 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     refreshLeewaySeconds: leeway,
     authorizeParams: { ...config.authorizeParams },
     requestTimeoutMs: timeout,
+    dpop: config.dpop === true,
+    dpopKey: `dpop:${sessionName}`,
     allowHttp: issuer.protocol === 'http:',
     sessionKey: `session:${sessionName}`,
     metadataKey: `meta:${config.issuer}`,

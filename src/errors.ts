@@ -48,6 +48,10 @@ export type AuthErrorCode =
   | 'timeout'
   /** The session store failed while reading or writing. */
   | 'storage_error'
+  /** `dpop` is on but the provider does not advertise DPoP with ES256. */
+  | 'dpop_unsupported'
+  /** The session's DPoP key is missing or unreadable; the session cannot continue. */
+  | 'dpop_key_unavailable'
   /** The call needs a signed-in user and there is none. */
   | 'not_signed_in'
   /** The client was disposed. */

@@ -1,12 +1,13 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { toAuthError, type Transport } from './transport.js'
+import { toAuthError, withDpopNonceRetry, type Transport } from './transport.js'
 
 /**
  * Runs the refresh token grant (RFC 6749 §6, OIDC Core §12). A refreshed ID token is validated
  * like the first one, its signature verified, and it must name the same `iss` and `sub` as the
- * session's (OIDC Core §12.2; oauth4webapi does not compare `sub`).
+ * session's (OIDC Core §12.2; oauth4webapi does not compare `sub`). With `dpop`, the request
+ * carries a proof with the session's key and is retried once on `use_dpop_nonce`.
  *
  * @throws AuthError `grant_rejected` (the provider refused: `invalid_grant` ends the session),
  *   `subject_changed`, the ID-token codes, and the transport codes (which keep the session).
@@ -17,14 +18,18 @@ export async function refreshGrant(
   refreshToken: string,
   previous: Pick<UserClaims, 'iss' | 'sub'>,
   transport: Transport,
+  dpop?: oauth.DPoPHandle,
 ): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims | undefined }> {
   let response: oauth.TokenEndpointResponse
   let claims: UserClaims | undefined
   try {
-    const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, transport.options(true))
-    response = await oauth.processRefreshTokenResponse(as, client, raw)
-    claims = oauth.getValidatedIdTokenClaims(response)
-    if (claims) await oauth.validateApplicationLevelSignature(as, raw, transport.options())
+    ;({ response, claims } = await withDpopNonceRetry(async () => {
+      const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, transport.options(true, dpop))
+      const processed = await oauth.processRefreshTokenResponse(as, client, raw)
+      const validated = oauth.getValidatedIdTokenClaims(processed)
+      if (validated) await oauth.validateApplicationLevelSignature(as, raw, transport.options())
+      return { response: processed, claims: validated }
+    }))
   } catch (error) {
     throw toAuthError(error, 'refreshing the session')
   }

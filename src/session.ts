@@ -1,8 +1,10 @@
 import type * as oauth from 'oauth4webapi'
 import type { ResolvedConfig } from './config.js'
 import { createTabSync } from './cross-tab.js'
+import { createDpopHandle, generateDpopKeyPair } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
+import { createKeyStore } from './key-store.js'
 import { isRefreshTokenRejected, refreshGrant } from './refresh.js'
 import { createScheduler } from './scheduler.js'
 import { createSnapshotStore } from './state.js'
@@ -11,7 +13,7 @@ import { refreshDueAt, tokenSetFromResponse, type TokenSet, type UserClaims } fr
 import type { Transport } from './transport.js'
 
 /** Why the user is signed out. */
-export type SignedOutReason = 'signed-out' | 'refresh-rejected' | 'expired' | 'other-tab' | 'subject-changed'
+export type SignedOutReason = 'signed-out' | 'refresh-rejected' | 'expired' | 'other-tab' | 'subject-changed' | 'dpop-key-lost'
 
 interface StateBase {
   /** Where the session is kept: `memory` means IndexedDB was unavailable and the session ends with the tab. */
@@ -60,6 +62,28 @@ export function createSession(deps: {
   let refreshing: Promise<SessionRecord> | undefined
   let failures = 0
   let storage: StorageKind | null = null
+  const keys = createKeyStore(
+    deps.opened.then(({ store }) => store),
+    config.dpopKey,
+    generateDpopKeyPair,
+  )
+  let dpop: { pair: CryptoKeyPair; handle: oauth.DPoPHandle } | undefined
+
+  /**
+   * The DPoP handle of this session (one key for every tab), or `undefined` when DPoP is off.
+   * With `create`, the key is made when there is none (at sign-in).
+   *
+   * @throws AuthError `dpop_key_unavailable` when DPoP is on and the key is gone or unreadable.
+   */
+  async function dpopHandle(create = false): Promise<oauth.DPoPHandle | undefined> {
+    if (!config.dpop) return undefined
+    const pair = await keys.get(create)
+    if (pair === undefined) {
+      throw new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone (site data was cleared?). Sign in again.')
+    }
+    if (dpop?.pair !== pair) dpop = { pair, handle: createDpopHandle(deps.oauthClient(), pair) }
+    return dpop.handle
+  }
 
   function publish(next: SessionRecord | undefined, reason: SignedOutReason | null, error: AuthError | null = null): void {
     record = next
@@ -104,7 +128,10 @@ export function createSession(deps: {
   })()
 
   const stopListening = tabs.listen((message) => {
-    if (message.type === 'signed-out') return publish(undefined, 'other-tab')
+    if (message.type === 'signed-out') {
+      keys.reset()
+      return publish(undefined, 'other-tab')
+    }
     void ready.then(async (store) => {
       const stored = await store.get<SessionRecord>(config.sessionKey).catch(() => undefined)
       publish(stored, stored ? null : 'other-tab')
@@ -126,6 +153,7 @@ export function createSession(deps: {
   async function end(reason: SignedOutReason, error: AuthError | null = null): Promise<void> {
     const store = await ready
     await store.del(config.sessionKey).catch(() => {})
+    await keys.forget()
     publish(undefined, reason, error)
     tabs.announce({ type: 'signed-out', from: tabs.tabId, reason })
   }
@@ -150,9 +178,10 @@ export function createSession(deps: {
       throw new AuthError('not_signed_in', 'The session cannot be refreshed: the provider issued no refresh token (ask for the offline_access scope).')
     }
     const as = await deps.metadata()
+    const proof = await dpopHandle()
     for (let attempt = 0; ; attempt++) {
       try {
-        const { response, claims } = await refreshGrant(as, deps.oauthClient(), refreshToken, stored.claims, transport)
+        const { response, claims } = await refreshGrant(as, deps.oauthClient(), refreshToken, stored.claims, transport, proof)
         const next = { tokens: tokenSetFromResponse(response, env.now(), stored.tokens), claims: claims ?? stored.claims }
         await save(next)
         return next
@@ -179,6 +208,7 @@ export function createSession(deps: {
         const authError = isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error })
         if (isRefreshTokenRejected(authError)) await end('refresh-rejected', authError)
         else if (authError.code === 'subject_changed') await end('subject-changed', authError)
+        else if (authError.code === 'dpop_key_unavailable') await end('dpop-key-lost', authError)
         else if (authError.code !== 'not_signed_in' && record !== undefined) {
           // The provider did not reject the session: keep it, say why in the snapshot, try again later.
           state.set({ ...state.get(), error: authError })
@@ -199,6 +229,7 @@ export function createSession(deps: {
     save,
     end,
     refresh,
+    dpopHandle,
     /** A valid access token: the in-memory one while it is outside the leeway, else a refresh. */
     async accessToken(forceRefresh: boolean): Promise<string> {
       if (record && !forceRefresh && env.now() < refreshDueAt(record.tokens, config.refreshLeewaySeconds)) {

@@ -4,15 +4,18 @@ import type { AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
 
 /** The oauth4webapi request options every protocol step passes on. */
-export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined>
+export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined> & oauth.DPoPRequestOptions
 
 /**
  * How the protocol steps reach the provider: the fetch to use, the time limit, loopback `http:`,
  * and the translation of every transport failure into an {@link AuthError}.
  */
 export interface Transport {
-  /** Options for an oauth4webapi request; `envelope` unwraps Authing's `{statusCode, data}` body. */
-  options(envelope?: boolean): RequestOptions
+  /**
+   * Options for an oauth4webapi request; `envelope` unwraps Authing's `{statusCode, data}` body,
+   * `dpop` adds a DPoP proof (RFC 9449) to it.
+   */
+  options(envelope?: boolean, dpop?: oauth.DPoPHandle): RequestOptions
 }
 
 /** Builds the {@link Transport} for one client. */
@@ -43,12 +46,26 @@ export function createTransport(config: ResolvedConfig, env: Pick<AuthEnvironmen
     return envelope ? unwrapEnvelope(response) : response
   }
   return {
-    options(envelope = false) {
+    options(envelope = false, dpop) {
       return {
         [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => send(url, init, envelope),
         [oauth.allowInsecureRequests]: config.allowHttp,
+        ...(dpop ? { DPoP: dpop } : {}),
       } as RequestOptions
     },
+  }
+}
+
+/**
+ * Runs a token request once more when the provider answers `use_dpop_nonce` (RFC 9449 §8): the
+ * DPoP handle has then learned the nonce, and the second proof carries it.
+ */
+export async function withDpopNonceRetry<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request()
+  } catch (error) {
+    if (!oauth.isDPoPNonceError(error)) throw error
+    return request()
   }
 }
 

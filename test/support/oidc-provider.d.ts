@@ -203,6 +203,9 @@ declare module 'oidc-provider' {
     readonly issuer: string
     proxy: boolean
     readonly Grant: GrantConstructor
+    /** Issued access tokens; `jkt` is the DPoP key thumbprint a token is bound to. */
+    readonly AccessToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
+    readonly RefreshToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
     /** Node request listener (Koa's application callback). */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>
     /** Registers a Koa middleware in front of oidc-provider's own stack. */

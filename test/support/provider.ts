@@ -51,7 +51,21 @@ export interface TestProviderOptions {
    * disables the feature, so discovery advertises no `dpop_signing_alg_values_supported`.
    */
   dpop?: 'off' | 'optional' | 'required'
+  /**
+   * Endpoint paths in place of oidc-provider's defaults (`/auth`, `/token`, `/session/end`, …),
+   * e.g. Auth0's fixed `{ authorization: '/authorize', token: '/oauth/token', end_session:
+   * '/v2/logout' }` for a client that builds its URLs from a domain instead of discovery.
+   */
+  routes?: ProviderRoutes
+  /**
+   * Whether the issuer identifier ends with '/' (`http://127.0.0.1:PORT/`), the shape of an Auth0
+   * tenant's issuer, for a client that expects `iss` to be `${domain}/`. Default false.
+   */
+  issuerTrailingSlash?: boolean
 }
+
+/** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
+export type ProviderRoutes = Partial<Record<'authorization' | 'token' | 'end_session' | 'revocation' | 'userinfo' | 'jwks', string>>
 
 /** One request received by the provider. `path` has no query and is relative to the server root. */
 export interface ProviderRequest {
@@ -74,6 +88,8 @@ export interface TestProvider {
    * code/state/iss).
    */
   authorize(authorizeUrl: string): Promise<string>
+  /** The DPoP key thumbprint (`cnf.jkt`) an issued access token is bound to, `null` when unbound, `undefined` when unknown. */
+  accessTokenBinding(accessToken: string): Promise<string | null | undefined>
   close(): Promise<void>
 }
 
@@ -103,6 +119,8 @@ interface ResolvedOptions {
   clientId: string
   accountId: string
   dpop: 'off' | 'optional' | 'required'
+  routes: ProviderRoutes | undefined
+  issuerTrailingSlash: boolean
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -118,6 +136,8 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     clientId: options.clientId ?? 'spa-test',
     accountId: options.accountId ?? 'alice',
     dpop: options.dpop ?? 'optional',
+    routes: options.routes,
+    issuerTrailingSlash: options.issuerTrailingSlash ?? false,
   }
 }
 
@@ -312,6 +332,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
   if (options.interactions === 'auto') {
     configuration.interactions = { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` }
   }
+  if (options.routes) configuration.routes = options.routes
   return configuration
 }
 
@@ -518,7 +539,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
 
   const { port } = server.address() as AddressInfo
   const origin = `http://127.0.0.1:${port}`
-  const issuer = resolved.profile === 'authing-like' ? `${origin}${MOUNT_PATH}` : origin
+  const issuer = `${resolved.profile === 'authing-like' ? `${origin}${MOUNT_PATH}` : origin}${resolved.issuerTrailingSlash ? '/' : ''}`
   host = createProviderHost(issuer, resolved)
   const { requests } = host
 
@@ -542,6 +563,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
         return Promise.reject(new Error("authorize() needs interactions: 'auto'"))
       }
       return followAuthorization(authorizeUrl, resolved.redirectUris)
+    },
+    async accessTokenBinding(accessToken) {
+      const token = await host!.provider.AccessToken.find(accessToken)
+      return token === undefined ? undefined : (token.jkt ?? null)
     },
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
