@@ -15,6 +15,7 @@ const auth = createAuthClient({
   clientId,
   redirectUri: `${location.origin}/callback`,
   postLogoutRedirectUri: `${location.origin}/`,
+  dpop: localStorage.getItem(CONFIG_KEYS.dpop) === 'true',
 })
 window.auth = auth
 window.lastError = null

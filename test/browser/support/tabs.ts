@@ -6,15 +6,16 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { CONFIG_KEYS } from '../app/window.js'
 
 /** Makes every page of `context` on `appOrigin` use this provider. */
-export async function configureApp(context: BrowserContext, appOrigin: string, issuer: string, clientId: string): Promise<void> {
+export async function configureApp(context: BrowserContext, appOrigin: string, issuer: string, clientId: string, options: { dpop?: boolean } = {}): Promise<void> {
   await context.addInitScript(
-    ({ keys, issuer, clientId }) => {
+    ({ keys, issuer, clientId, dpop }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
         localStorage.setItem(keys.clientId, clientId)
+        localStorage.setItem(keys.dpop, String(dpop))
       }
     },
-    { keys: { ...CONFIG_KEYS, appOrigin }, issuer, clientId },
+    { keys: { ...CONFIG_KEYS, appOrigin }, issuer, clientId, dpop: options.dpop === true },
   )
 }
 
