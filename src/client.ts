@@ -8,6 +8,7 @@ import { createBrowserEnvironment, type AuthEnvironment } from './environment.js
 import { AuthError } from './errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
 import { putSingleUse, takeSingleUse } from './single-use.js'
+import { createProofKey } from './proof-key.js'
 import { createSession, type AuthState } from './session.js'
 import { openDefaultStore, type KeyValueStore, type StorageKind } from './storage.js'
 import { tokenSetFromResponse, type UserClaims } from './token-set.js'
@@ -91,7 +92,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     return as
   }
 
-  const session = createSession({ config, env, opened, transport, metadata: getMetadata, oauthClient })
+  const proofKey = createProofKey(config, opened.then(({ store }) => store), oauthClient)
+  const session = createSession({ config, env, opened, transport, metadata: getMetadata, oauthClient, proofKey })
 
   function assertLive(): void {
     if (disposed) throw new AuthError('disposed', 'This client was disposed; create a new one.')
@@ -104,7 +106,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     const [store, as] = await Promise.all([session.ready, getMetadata()])
     if (config.dpop) {
       assertDpopSupported(as)
-      await session.dpopHandle(true)
+      await proofKey.handle(true)
     }
     const { url, transaction } = await createAuthorizationRequest(as, config, { returnTo, now: env.now(), authorizeParams: signInOptions.authorizeParams })
     await putSingleUse(store, TX_PREFIX, transaction.state, transaction, env.now(), TRANSACTION_LIFETIME_MS)
@@ -132,7 +134,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     const transaction = taken.value
     const as = await getMetadata()
     const validated = validateCallback(as, oauthClient(), params, transaction.state)
-    const dpop = await session.dpopHandle()
+    const dpop = await proofKey.handle()
     const { response, claims } = await exchangeCode(as, oauthClient(), validated, transaction, transport, dpop)
     await session.save({ tokens: tokenSetFromResponse(response, env.now()), claims })
     return { returnTo: transaction.returnTo, user: claims }
@@ -180,7 +182,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     async fetch(input, init = {}) {
       const token = await getAccessToken()
       if (session.current()?.tokens.tokenType === 'dpop') {
-        const handle = await session.dpopHandle().catch(async (error: AuthError) => {
+        const handle = await proofKey.handle().catch(async (error: AuthError) => {
           await session.end('dpop-key-lost', error)
           throw error
         })

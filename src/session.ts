@@ -1,13 +1,12 @@
 import type * as oauth from 'oauth4webapi'
 import type { ResolvedConfig } from './config.js'
 import { createTabSync } from './cross-tab.js'
-import { createDpopHandle, generateDpopKeyPair } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
-import { createKeyStore } from './key-store.js'
 import { isRefreshTokenRejected, refreshGrant } from './refresh.js'
 import { createScheduler } from './scheduler.js'
 import { createSnapshotStore } from './state.js'
+import type { ProofKey } from './proof-key.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
 import { refreshDueAt, tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import type { Transport } from './transport.js'
@@ -53,8 +52,9 @@ export function createSession(deps: {
   transport: Transport
   metadata(): Promise<oauth.AuthorizationServer>
   oauthClient(): oauth.Client
+  proofKey: ProofKey
 }) {
-  const { config, env, transport } = deps
+  const { config, env, transport, proofKey } = deps
   const state = createSnapshotStore<AuthState>({ ...base, status: 'loading', storage: null })
   const scheduler = createScheduler(env)
   const tabs = createTabSync(env, config.sessionName)
@@ -62,29 +62,6 @@ export function createSession(deps: {
   let refreshing: Promise<SessionRecord> | undefined
   let failures = 0
   let storage: StorageKind | null = null
-  const keys = createKeyStore(
-    deps.opened.then(({ store }) => store),
-    config.dpopKey,
-    generateDpopKeyPair,
-  )
-  let dpop: { pair: CryptoKeyPair; handle: oauth.DPoPHandle } | undefined
-
-  /**
-   * The DPoP handle of this session (one key for every tab), or `undefined` when DPoP is off.
-   * With `create`, the key is made when there is none (at sign-in).
-   *
-   * @throws AuthError `dpop_key_unavailable` when DPoP is on and the key is gone or unreadable.
-   */
-  async function dpopHandle(create = false): Promise<oauth.DPoPHandle | undefined> {
-    if (!config.dpop) return undefined
-    const pair = await keys.get(create)
-    if (pair === undefined) {
-      throw new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone (site data was cleared?). Sign in again.')
-    }
-    if (dpop?.pair !== pair) dpop = { pair, handle: createDpopHandle(deps.oauthClient(), pair) }
-    return dpop.handle
-  }
-
   function publish(next: SessionRecord | undefined, reason: SignedOutReason | null, error: AuthError | null = null): void {
     record = next
     state.set(
@@ -129,7 +106,7 @@ export function createSession(deps: {
 
   const stopListening = tabs.listen((message) => {
     if (message.type === 'signed-out') {
-      keys.reset()
+      proofKey.reset()
       return publish(undefined, 'other-tab')
     }
     void ready.then(async (store) => {
@@ -153,7 +130,7 @@ export function createSession(deps: {
   async function end(reason: SignedOutReason, error: AuthError | null = null): Promise<void> {
     const store = await ready
     await store.del(config.sessionKey).catch(() => {})
-    await keys.forget()
+    await proofKey.forget()
     publish(undefined, reason, error)
     tabs.announce({ type: 'signed-out', from: tabs.tabId, reason })
   }
@@ -178,7 +155,7 @@ export function createSession(deps: {
       throw new AuthError('not_signed_in', 'The session cannot be refreshed: the provider issued no refresh token (ask for the offline_access scope).')
     }
     const as = await deps.metadata()
-    const proof = await dpopHandle()
+    const proof = await proofKey.handle()
     for (let attempt = 0; ; attempt++) {
       try {
         const { response, claims } = await refreshGrant(as, deps.oauthClient(), refreshToken, stored.claims, transport, proof)
@@ -229,7 +206,6 @@ export function createSession(deps: {
     save,
     end,
     refresh,
-    dpopHandle,
     /** A valid access token: the in-memory one while it is outside the leeway, else a refresh. */
     async accessToken(forceRefresh: boolean): Promise<string> {
       if (record && !forceRefresh && env.now() < refreshDueAt(record.tokens, config.refreshLeewaySeconds)) {
