@@ -1,0 +1,92 @@
+/**
+ * The measures of one tab with a long-lived token: what a sign-in costs in requests, what a
+ * reload with a stored session costs (requests, time to signed-in) and how fast the token getter
+ * answers when the token is valid.
+ */
+import type { Browser } from 'playwright-core'
+import type { ProviderRequest } from '../support/provider.js'
+import { openStage, wait, type BenchSite, type RequestKind, type Stage } from './stage.js'
+
+export interface RequestTally {
+  total: number
+  byKind: Partial<Record<RequestKind, number>>
+}
+
+export interface StartUpResult {
+  /** From `signIn()` to the signed-in client back on the app. */
+  signIn: RequestTally
+  warmStart: {
+    runs: number
+    /** Median over the runs of the requests each reload sent. */
+    requests: RequestTally
+    /** Every run's `performance.now()` at signed-in, ms since the navigation started. */
+    signedInAtMs: number[]
+    medianMs: number
+  }
+  hotPath: { rounds: number[]; medianCallsPerSecond: number }
+}
+
+export interface StartUpSettings {
+  warmStartRuns: number
+  hotPathMs: number
+  hotPathRounds: number
+  /** How long to keep counting requests after the client reports signed-in (background fetches). */
+  settleMs: number
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+function tally(stage: Stage, requests: readonly ProviderRequest[]): RequestTally {
+  const byKind: Partial<Record<RequestKind, number>> = {}
+  for (const request of requests) {
+    const kind = stage.kindOf(request)
+    byKind[kind] = (byKind[kind] ?? 0) + 1
+  }
+  return { total: requests.length, byKind }
+}
+
+export async function measureStartUp(browser: Browser, site: BenchSite, settings: StartUpSettings): Promise<StartUpResult> {
+  const stage = await openStage(browser, site)
+  try {
+    const page = await stage.openTab('/')
+    if (await page.evaluate(() => window.bench.signedInAt !== null)) throw new Error('signed in before signing in')
+
+    stage.provider.resetRequests()
+    await stage.signIn(page)
+    await wait(settings.settleMs)
+    const signIn = tally(stage, stage.provider.requests)
+
+    const runs: { at: number; requests: RequestTally }[] = []
+    for (let run = 0; run < settings.warmStartRuns; run++) {
+      stage.provider.resetRequests()
+      await page.reload()
+      await page.evaluate(() => window.bench.ready)
+      const { signedInAt, startError } = await page.evaluate(() => ({ signedInAt: window.bench.signedInAt, startError: window.bench.startError }))
+      if (signedInAt === null) throw new Error(`not signed in after a reload${startError ? `: ${startError}` : ''}`)
+      await wait(settings.settleMs)
+      runs.push({ at: signedInAt, requests: tally(stage, stage.provider.requests) })
+    }
+    const byTotal = [...runs].sort((a, b) => a.requests.total - b.requests.total)
+    const warmStart = {
+      runs: runs.length,
+      requests: byTotal[Math.floor((byTotal.length - 1) / 2)]!.requests,
+      signedInAtMs: runs.map((run) => Math.round(run.at * 10) / 10),
+      medianMs: median(runs.map((run) => run.at)),
+    }
+
+    const rounds: number[] = []
+    for (let round = 0; round < settings.hotPathRounds; round++) {
+      rounds.push(Math.round(await page.evaluate((ms) => window.bench.hotPath(ms), settings.hotPathMs)))
+    }
+    return { signIn, warmStart, hotPath: { rounds, medianCallsPerSecond: median(rounds) } }
+  } catch (error) {
+    if (stage.pageErrors.length > 0) throw new Error(`${String(error)} (page errors: ${stage.pageErrors.join('; ')})`, { cause: error })
+    throw error
+  } finally {
+    await stage.close()
+  }
+}
