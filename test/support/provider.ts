@@ -17,6 +17,8 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
   Provider,
   type Adapter,
@@ -103,8 +105,10 @@ interface Jwks {
 
 let cachedJwks: Jwks | undefined
 function loadJwks(): Jwks {
+  // A path, not `new URL('./…', import.meta.url)`: in a DOM test environment Vite rewrites that
+  // pattern into a web asset URL.
   cachedJwks ??= JSON.parse(
-    readFileSync(new URL('./provider-keys.json', import.meta.url), 'utf8'),
+    readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'provider-keys.json'), 'utf8'),
   ) as Jwks
   // oidc-provider keeps a reference to what it is given: hand each instance its own copy.
   return structuredClone(cachedJwks)
