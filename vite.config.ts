@@ -2,6 +2,9 @@ import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
 
 const DEV_ORIGIN = 'http://127.0.0.1:5173'
+/** Dependencies and peer dependencies: imported by the built package, never bundled into it. */
+const PACKAGE_EXTERNALS = ['oauth4webapi', 'idb-keyval', 'react', 'react-dom', 'vue']
+const ADAPTERS = /[\\/]src[\\/](react|vue)\.ts$/
 
 /**
  * Mounts a real OpenID Provider (oidc-provider) under /oidc on the dev server, so the playground
@@ -35,11 +38,15 @@ export default defineConfig({
   },
   build: {
     lib: {
-      entry: { index: 'src/index.ts' },
+      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts' },
       formats: ['es'],
     },
-    rollupOptions: {
-      external: ['oauth4webapi', 'idb-keyval'],
+    rolldownOptions: {
+      // The adapters import the core as the sibling file ./index.js: one copy of the client (and of
+      // the AuthError class) whichever entries an app imports, and no shared chunk beside them.
+      external: (id, importer) =>
+        PACKAGE_EXTERNALS.some((name) => id === name || id.startsWith(`${name}/`)) ||
+        (id === './index.js' && importer !== undefined && ADAPTERS.test(importer)),
     },
     target: 'es2022',
     minify: false,
