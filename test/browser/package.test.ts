@@ -1,0 +1,238 @@
+/**
+ * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
+ * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
+ * and a TypeScript project importing all three entries. The apps are built with Vite, served on
+ * localhost, and sign in, reload signed in and sign out in Chromium against oidc-provider.
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { publint } from 'publint'
+import { formatMessage } from 'publint/utils'
+import { build, type InlineConfig } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestProvider, type TestProvider } from '../support/provider.js'
+import { createProject, packLibrary, readmeFiles, typecheck, type PackedLibrary } from './frameworks/fresh-project.js'
+import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
+import { serveStatic } from './support/app-server.js'
+import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+
+type Framework = 'react' | 'vue'
+
+const STRICT_COMPILER_OPTIONS = {
+  target: 'ES2022',
+  lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+  strict: true,
+  exactOptionalPropertyTypes: true,
+  noUncheckedIndexedAccess: true,
+  verbatimModuleSyntax: true,
+  skipLibCheck: false,
+  noEmit: true,
+  types: [],
+}
+
+/** Declares the app's environment variables, as create-vite's src/vite-env.d.ts does (vite itself is not installed in the app). */
+const VITE_ENV_TYPES = `interface ImportMetaEnv {
+  readonly VITE_AUTH_ISSUER: string
+  readonly VITE_AUTH_CLIENT_ID: string
+}
+interface ImportMeta {
+  readonly env: ImportMetaEnv
+}
+`
+
+const indexHtml = (mountId: string, entry: string) => `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <link rel="icon" href="data:," />
+    <title>fresh app</title>
+  </head>
+  <body>
+    <div id="${mountId}"></div>
+    <script type="module" src="${entry}"></script>
+  </body>
+</html>
+`
+
+/** Every entry used the way the README shows, with the types it promises. */
+const TYPES_CHECK = `import { createAuthClient, isAuthError, type AuthState } from 'spa-auth'
+import { AuthProvider, useAuth, type AuthProviderProps, type UseAuthResult } from 'spa-auth/react'
+import { createAuthGuard, createAuthPlugin, useAuth as useVueAuth, type AuthPlugin, type GuardedRoute } from 'spa-auth/vue'
+
+const auth = createAuthClient({ issuer: 'https://my-app.authing.cn/oidc', clientId: 'APP_ID', redirectUri: 'https://app.example/callback' })
+const plugin: AuthPlugin = createAuthPlugin(auth)
+const fromConfig: AuthPlugin = createAuthPlugin({ issuer: 'https://my-app.authing.cn/oidc', clientId: 'APP_ID', redirectUri: 'https://app.example/callback' })
+const guard: (to: GuardedRoute) => Promise<boolean> = createAuthGuard(plugin, { requiresAuth: (to) => to.meta['requiresAuth'] === true })
+const withClient: AuthProviderProps = { client: auth, onRedirectCallback: ({ returnTo }) => void returnTo }
+// @ts-expect-error a provider takes a client or a config, not both
+const withBoth: AuthProviderProps = { client: auth, config: { issuer: 'https://x', clientId: 'x', redirectUri: 'https://x' } }
+
+export function greeting(result: UseAuthResult): string {
+  return result.status === 'signed-in' ? String(result.user.name ?? result.user.sub) : 'nobody'
+}
+export function describeState(state: AuthState, error: unknown): string {
+  return isAuthError(error) ? error.code : state.status
+}
+export { AuthProvider, useAuth, useVueAuth, fromConfig, guard, withClient, withBoth }
+`
+
+interface ServedApp {
+  origin: string
+  outDir: string
+  close(): Promise<void>
+}
+
+describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () => {
+  let work: string
+  let library: PackedLibrary
+  let provider: TestProvider
+  let browser: Browser
+  const apps = {} as Record<Framework, ServedApp>
+  const timings: Record<string, number> = {}
+
+  async function timed<T>(label: string, task: () => Promise<T>): Promise<T> {
+    const started = performance.now()
+    try {
+      return await task()
+    } finally {
+      timings[label] = Math.round(performance.now() - started)
+    }
+  }
+
+  async function buildApp(framework: Framework, config: InlineConfig): Promise<void> {
+    const root = join(work, `${framework}-app`)
+    await build({
+      configFile: false,
+      root,
+      logLevel: 'warn',
+      ...config,
+      build: { outDir: apps[framework].outDir, emptyOutDir: true, minify: false, reportCompressedSize: false },
+    })
+  }
+
+  beforeAll(async () => {
+    assertChromium()
+    work = await mkdtemp(join(tmpdir(), 'spa-auth-package-'))
+    library = await timed('build and pack', () => packLibrary(work))
+
+    // Serve first: the provider must know the apps' origins, and the apps' .env the provider's issuer.
+    for (const framework of ['react', 'vue'] as const) {
+      const outDir = join(work, `${framework}-dist`)
+      await mkdir(outDir)
+      apps[framework] = { outDir, ...(await serveStatic(outDir)) }
+    }
+    provider = await startTestProvider({
+      profile: 'authing-like',
+      redirectUris: [`${apps.react.origin}/callback`, `${apps.vue.origin}/callback`],
+      postLogoutRedirectUris: [`${apps.react.origin}/`, `${apps.vue.origin}/`],
+    })
+    const env = `VITE_AUTH_ISSUER=${provider.issuer}\nVITE_AUTH_CLIENT_ID=${provider.clientId}\n`
+
+    const [react, vue] = await Promise.all([readmeFiles('React'), readmeFiles('Vue')])
+    const installs = await timed('npm ci of the three projects', () =>
+      Promise.all([
+        createProject(join(work, 'react-app'), library, ['react', 'react-dom', '@types/react', '@types/react-dom'], {
+          ...react,
+          '.env': env,
+          'index.html': indexHtml('root', '/src/main.tsx'),
+          'src/vite-env.d.ts': VITE_ENV_TYPES,
+          'tsconfig.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler', jsx: 'react-jsx' }, include: ['src'] }),
+        }),
+        createProject(join(work, 'vue-app'), library, ['vue'], { ...vue, '.env': env, 'index.html': indexHtml('app', '/src/main.ts') }),
+        createProject(join(work, 'types'), library, ['@types/react', 'vue'], {
+          'check.ts': TYPES_CHECK,
+          'tsconfig.bundler.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' }, files: ['check.ts'] }),
+          'tsconfig.nodenext.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['check.ts'] }),
+        }),
+      ]),
+    )
+    Object.assign(timings, { 'npm ci react-app': installs[0], 'npm ci vue-app': installs[1], 'npm ci types': installs[2] })
+
+    await timed('vite build of the two apps', () =>
+      Promise.all([
+        // Development React, so StrictMode really runs every effect twice in Chromium too.
+        buildApp('react', { mode: 'development', define: { 'process.env.NODE_ENV': '"development"' }, oxc: { jsx: { runtime: 'automatic' } } }),
+        buildApp('vue', { plugins: [vueSingleFileComponents()] }),
+      ]),
+    )
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    console.info(`tarball ${library?.filename}: ${library?.size} bytes (${library?.unpackedSize} unpacked, ${library?.files.length} files); timings (ms): ${JSON.stringify(timings)}`)
+    await browser?.close()
+    await provider?.close()
+    await Promise.all(Object.values(apps).map((app) => app.close()))
+    if (work) await rm(work, { recursive: true, force: true })
+  })
+
+  it('packs the three entries with their types, and nothing outside dist/', () => {
+    for (const entry of ['index', 'react', 'vue']) {
+      expect(library.files).toContain(`dist/${entry}.js`)
+      expect(library.files).toContain(`dist/${entry}.d.ts`)
+    }
+    expect(library.files.filter((file) => !file.startsWith('dist/'))).toEqual(['README.md', 'package.json'])
+  })
+
+  it('publint finds nothing to report in the tarball', async () => {
+    const tarball = await readFile(library.tarball)
+    const { messages, pkg } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion' })
+    expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
+  })
+
+  it('resolves the three entries with their types in a fresh TypeScript project (bundler and nodenext)', async () => {
+    await Promise.all([typecheck(join(work, 'types', 'tsconfig.bundler.json')), typecheck(join(work, 'types', 'tsconfig.nodenext.json'))])
+  })
+
+  it("type-checks the README's React example against the installed package", async () => {
+    await typecheck(join(work, 'react-app', 'tsconfig.json'))
+  })
+
+  it.each(['react', 'vue'] as const)('the %s app signs in, reloads signed in, and signs out in Chromium', async (framework) => {
+    const { origin } = apps[framework]
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.stack ?? error.message}`))
+    page.on('console', (message) => {
+      // Chromium asks every origin for /favicon.ico; the provider has none.
+      if (message.location().url.endsWith('/favicon.ico')) return
+      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console.${message.type()}: ${message.text()} (${message.location().url})`)
+    })
+    const codeGrants = () => provider.countRequests({ grantType: 'authorization_code' })
+    const grantsBefore = codeGrants()
+
+    try {
+      await page.goto(`${origin}/`)
+      await signInButton(page).waitFor()
+
+      await signInButton(page).click()
+      await page.getByText('Signed in as Alice Example').waitFor({ timeout: 30_000 })
+      expect(page.url()).toBe(`${origin}/`)
+      expect(codeGrants() - grantsBefore).toBe(1)
+
+      provider.resetRequests()
+      await page.reload()
+      await page.getByText('Signed in as Alice Example').waitFor()
+      expect(provider.requests).toEqual([])
+
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.locator('button[name="logout"][value="yes"]').click()
+      await page.waitForURL(`${origin}/`)
+      await signInButton(page).waitFor()
+      expect(provider.requests.filter((request) => request.path.endsWith('/token/revocation'))).toHaveLength(1)
+
+      await page.reload()
+      await signInButton(page).waitFor()
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+function signInButton(page: Page) {
+  return page.getByRole('button', { name: 'Sign in' })
+}
