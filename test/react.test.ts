@@ -18,15 +18,20 @@ declare global {
   var IS_REACT_ACT_ENVIRONMENT: boolean | undefined
 }
 
-/** The README's component, plus what the tests read: the hook's value and the callback error. */
+/** The README's `Profile`, plus a way for the tests to read the hook's value. */
 function App({ seen }: { seen?: (auth: UseAuthResult) => void }): ReactNode {
   const auth = useAuth()
   seen?.(auth)
   const { status, user, callbackError, signIn, signOut } = auth
-  const problem = callbackError && h('p', { role: 'alert' }, callbackError.code)
   if (status === 'loading') return h('p', null, 'Loading…')
-  if (status === 'signed-out') return h(Fragment, null, problem, h('button', { onClick: () => void signIn() }, 'Sign in'))
-  return h(Fragment, null, problem, h('p', null, `Signed in as ${user.name ?? user.sub}`), h('button', { onClick: () => void signOut() }, 'Sign out'))
+  return h(
+    Fragment,
+    null,
+    callbackError && h('p', { role: 'alert' }, callbackError.code),
+    status === 'signed-in'
+      ? h(Fragment, null, h('p', null, 'Signed in as ', String(user.name ?? user.sub)), h('button', { onClick: () => signOut() }, 'Sign out'))
+      : h('button', { onClick: () => signIn() }, 'Sign in'),
+  )
 }
 
 const happyDomFetch = globalThis.fetch
