@@ -106,8 +106,10 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
   useEffect(() => {
     // StrictMode runs this twice on the same instance: the ref keeps it to one exchange. (The
     // client would also answer a second call for the same URL with the same promise.)
-    if (client === null || started.current === client || !client.isRedirectCallback()) return
+    if (client === null || started.current === client) return
     started.current = client
+    // Also settles what the render guessed from the address bar, should it have changed since.
+    if (!client.isRedirectCallback()) return setRedirect({ client, pending: false, error: null })
     setRedirect({ client, pending: true, error: null })
     client.handleRedirectCallback().then(
       (result) => {

@@ -4,7 +4,7 @@
  * client against oidc-provider on 127.0.0.1. The app is the README's React example, written with
  * createElement instead of JSX.
  */
-import { createElement as h, Fragment, StrictMode, type ReactNode } from 'react'
+import { createElement as h, Fragment, StrictMode, useLayoutEffect, type ReactNode } from 'react'
 import { act } from 'react'
 import { createRoot, type Root } from 'react-dom/client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -175,6 +175,23 @@ describe('spa-auth/react against oidc-provider', () => {
     await unmount()
     await new Promise((resolve) => setTimeout(resolve, 10))
     expect(liveClients).toBe(0)
+  })
+
+  it('with config: an action called before the client exists waits for it', async () => {
+    const clientAtCall: Array<UseAuthResult['client']> = []
+    function SignInAtOnce(): ReactNode {
+      const { client, signIn } = useAuth()
+      // Layout effects run before the provider's effect has created the client.
+      useLayoutEffect(() => {
+        clientAtCall.push(client)
+        void signIn()
+      }, [])
+      return null
+    }
+    await mount(h(AuthProvider, { config: config(), options: clientOptions(createMemoryStore()) }, h(SignInAtOnce)))
+    await actUntil(() => navigations.length === clientAtCall.length, 'the redirects to the provider')
+    expect(clientAtCall[0]).toBeNull()
+    for (const url of navigations) expect(url.startsWith(`${provider.issuer}/auth?`)).toBe(true)
   })
 
   it('stays signed in on the next page load, without a request to the provider', async () => {
