@@ -62,6 +62,7 @@ export function createSession(deps: {
   let refreshing: Promise<SessionRecord> | undefined
   let failures = 0
   let storage: StorageKind | null = null
+  let disposed = false
   function publish(next: SessionRecord | undefined, reason: SignedOutReason | null, error: AuthError | null = null): void {
     record = next
     state.set(
@@ -74,7 +75,8 @@ export function createSession(deps: {
 
   /** Arms the one timer: refresh ahead of expiry, or end a session that cannot be refreshed. */
   function plan(): void {
-    if (record === undefined) return scheduler.cancel()
+    // A client disposed while its stored session was still loading must not arm a timer.
+    if (record === undefined || disposed) return scheduler.cancel()
     const { tokens } = record
     if (tokens.refreshToken === undefined) {
       scheduler.schedule(tokens.expiresAt, () => void end('expired'))
@@ -229,6 +231,7 @@ export function createSession(deps: {
     /** When the next proactive refresh (or expiry) is due, epoch ms. */
     nextRefreshAt: () => scheduler.dueAt,
     dispose(): void {
+      disposed = true
       scheduler.dispose()
       stopListening()
       tabs.close()

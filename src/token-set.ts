@@ -1,7 +1,21 @@
 import type { IDToken, TokenEndpointResponse } from 'oauth4webapi'
 
-/** Validated ID-token claims of the signed-in user. */
-export type UserClaims = IDToken
+/**
+ * Validated ID-token claims of the signed-in user, with the OIDC Core §5.1 standard claims typed
+ * for the places an app shows them (any of them may be absent).
+ */
+export type UserClaims = IDToken & {
+  readonly name?: string
+  readonly given_name?: string
+  readonly family_name?: string
+  readonly nickname?: string
+  readonly preferred_username?: string
+  readonly picture?: string
+  readonly email?: string
+  readonly email_verified?: boolean
+  readonly phone_number?: string
+  readonly locale?: string
+}
 
 /** The tokens of one session, with the expiry as an epoch-millisecond instant. */
 export interface TokenSet {

@@ -98,6 +98,20 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     expect(provider.requests).toEqual([])
   })
 
+  it('arms no refresh timer for a client disposed while its stored session was loading', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const first = tab.client(provider, store)
+    await signIn(provider, first, tab)
+    expect(first.nextRefreshAt()).toBeTypeOf('number')
+    first.dispose()
+
+    const discarded = tab.client(provider, store)
+    discarded.dispose()
+    await discarded.ready()
+    expect(discarded.nextRefreshAt()).toBeUndefined()
+  })
+
   it('calls the userinfo endpoint through auth.fetch with the access token', async () => {
     const tab = new Tab()
     const auth = tab.client(provider, createMemoryStore())
