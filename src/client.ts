@@ -99,6 +99,16 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     if (disposed) throw new AuthError('disposed', 'This client was disposed; create a new one.')
   }
 
+  // Not async on purpose: the hot path hands the session's promise straight through.
+  function getAccessToken(tokenOptions: { forceRefresh?: boolean } = {}): Promise<string> {
+    try {
+      assertLive()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return session.accessToken(tokenOptions.forceRefresh === true)
+  }
+
   async function createSignInUrl(signInOptions: SignInOptions = {}): Promise<string> {
     assertLive()
     const current = new URL(env.currentUrl())
@@ -138,11 +148,6 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     const { response, claims } = await exchangeCode(as, oauthClient(), validated, transaction, transport, dpop)
     await session.save({ tokens: tokenSetFromResponse(response, env.now()), claims })
     return { returnTo: transaction.returnTo, user: claims }
-  }
-
-  function getAccessToken(tokenOptions: { forceRefresh?: boolean } = {}): Promise<string> {
-    if (disposed) return Promise.reject(new AuthError('disposed', 'This client was disposed; create a new one.'))
-    return session.accessToken(tokenOptions.forceRefresh === true)
   }
 
   async function signOut(signOutOptions: SignOutOptions = {}): Promise<void> {

@@ -112,6 +112,18 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     expect(discarded.nextRefreshAt()).toBeUndefined()
   })
 
+  it('refuses every call once disposed, with the disposed code', async () => {
+    const tab = new Tab()
+    const auth = tab.client(provider, createMemoryStore())
+    await signIn(provider, auth, tab)
+    auth.dispose()
+    const disposed = (error: unknown) => isAuthError(error, 'disposed')
+    await expect(auth.getAccessToken()).rejects.toSatisfy(disposed)
+    await expect(auth.fetch(`${APP}/api`)).rejects.toSatisfy(disposed)
+    await expect(auth.createSignInUrl()).rejects.toSatisfy(disposed)
+    await expect(auth.refresh()).rejects.toSatisfy(disposed)
+  })
+
   it('calls the userinfo endpoint through auth.fetch with the access token', async () => {
     const tab = new Tab()
     const auth = tab.client(provider, createMemoryStore())
