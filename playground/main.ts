@@ -63,7 +63,10 @@ function logLine(at: number, who: string, what: string, mine: boolean): void {
   $('log').prepend(item)
 }
 
-const GRANT_LABELS: Record<string, string> = { refresh_token: 'refreshed the tokens', authorization_code: 'exchanged a sign-in code' }
+const GRANT_LABELS: Record<string, string> = {
+  refresh_token: 'refreshed the tokens',
+  authorization_code: 'exchanged a sign-in code',
+}
 
 tokenRequests.onRequest((request: TokenRequest) => {
   const mine = request.tab === tab
@@ -89,23 +92,36 @@ function renderTimes(): void {
   $('expires-in').textContent = countdown(state.expiresAt)
   $('expires-at').textContent = state.expiresAt === null ? 'not signed in' : `at ${clock(state.expiresAt)}`
   $('refresh-in').textContent = state.status === 'signed-in' ? countdown(refreshAt) : '—'
-  $('refresh-at').textContent = refreshAt === undefined || state.status !== 'signed-in' ? 'none planned' : `at ${clock(refreshAt)}, by whichever tab gets there first`
+  $('refresh-at').textContent =
+    refreshAt === undefined || state.status !== 'signed-in'
+      ? 'none planned'
+      : `at ${clock(refreshAt)}, by whichever tab gets there first`
 }
 
 function render(): void {
   const state = auth.getSnapshot()
   if (state.error !== null && state.error !== previous.error) recordError(state.error, 'background')
   // New tokens this tab did not ask for: another tab refreshed and shared them.
-  if (state.status === 'signed-in' && previous.status === 'signed-in' && state.expiresAt > previous.expiresAt && Date.now() - lastOwnRequestAt > 3000) {
+  if (
+    state.status === 'signed-in' &&
+    previous.status === 'signed-in' &&
+    state.expiresAt > previous.expiresAt &&
+    Date.now() - lastOwnRequestAt > 3000
+  ) {
     logLine(Date.now(), tab, 'got the new tokens from another tab, without a request of its own', true)
   }
-  if (state.status === 'signed-out' && previous.status === 'signed-in') logLine(Date.now(), tab, `signed out (${state.reason ?? 'no reason'})`, true)
+  if (state.status === 'signed-out' && previous.status === 'signed-in')
+    logLine(Date.now(), tab, `signed out (${state.reason ?? 'no reason'})`, true)
   previous = state
 
   $('status').textContent = state.status
   $('status').dataset['status'] = state.status
   $('user').textContent =
-    state.status === 'signed-in' ? `${String(state.user.name ?? state.user.sub)} (sub ${state.user.sub})` : state.status === 'signed-out' ? `reason: ${state.reason ?? 'never signed in'}` : ''
+    state.status === 'signed-in'
+      ? `${String(state.user.name ?? state.user.sub)} (sub ${state.user.sub})`
+      : state.status === 'signed-out'
+        ? `reason: ${state.reason ?? 'never signed in'}`
+        : ''
   $('snapshot').textContent = JSON.stringify(state, null, 2)
   $('provider').textContent = `${issuer} · client ${clientId} · storage ${state.storage ?? '…'}`
   const signedIn = state.status === 'signed-in'
@@ -130,7 +146,9 @@ $('refresh').onclick = () => auth.refresh().catch((error) => recordError(error, 
 $('sign-out').onclick = () => auth.signOut().catch((error) => recordError(error, 'signOut()'))
 $('userinfo').onclick = async () => {
   try {
-    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { userinfo_endpoint: string }
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+      userinfo_endpoint: string
+    }
     const response = await auth.fetch(discovery.userinfo_endpoint)
     show({ status: response.status, body: await response.json() })
   } catch (error) {

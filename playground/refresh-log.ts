@@ -44,7 +44,10 @@ export function createTokenRequestLog(tab: string) {
 
   const fetchWithLog: typeof fetch = async (input, init) => {
     const body = init?.body
-    const grantType = typeof body === 'string' || body instanceof URLSearchParams ? new URLSearchParams(String(body)).get('grant_type') : null
+    const grantType =
+      typeof body === 'string' || body instanceof URLSearchParams
+        ? new URLSearchParams(String(body)).get('grant_type')
+        : null
     if (grantType === null) return fetch(input, init)
     try {
       const response = await fetch(input, init)

@@ -23,7 +23,15 @@ export interface SignInOptions {
 }
 
 /** Parameters the library owns; callers cannot override them. */
-const PROTECTED_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'code_challenge_method'])
+const PROTECTED_PARAMS = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+])
 
 /**
  * Returns `returnTo` as a path on `origin` (path, query and hash), or throws.
@@ -34,7 +42,10 @@ const PROTECTED_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 
 export function sameOriginPath(returnTo: string, origin: string): string {
   const resolved = /^\/(?![/\\])/.test(returnTo) ? new URL(returnTo, origin) : undefined
   if (resolved === undefined || resolved.origin !== origin) {
-    throw new AuthError('invalid_return_to', `returnTo must be a path on this site such as "/orders"; "${returnTo}" is refused to prevent an open redirect.`)
+    throw new AuthError(
+      'invalid_return_to',
+      `returnTo must be a path on this site such as "/orders"; "${returnTo}" is refused to prevent an open redirect.`,
+    )
   }
   return resolved.pathname + resolved.search + resolved.hash
 }

@@ -30,7 +30,12 @@ export function withoutCallbackParams(url: string): string {
  *
  * @throws AuthError `response_issuer_mismatch`, `state_mismatch`, `authorization_error`.
  */
-export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, params: URLSearchParams, expectedState: string): URLSearchParams {
+export function validateCallback(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  params: URLSearchParams,
+  expectedState: string,
+): URLSearchParams {
   try {
     return oauth.validateAuthResponse(as, client, params, expectedState)
   } catch (error) {
@@ -42,7 +47,11 @@ export function validateCallback(as: oauth.AuthorizationServer, client: oauth.Cl
       )
     }
     if (error instanceof oauth.OperationProcessingError && /"state"/.test(error.message)) {
-      throw new AuthError('state_mismatch', 'The sign-in response does not belong to the sign-in this browser started. Sign in again.', { cause: error })
+      throw new AuthError(
+        'state_mismatch',
+        'The sign-in response does not belong to the sign-in this browser started. Sign in again.',
+        { cause: error },
+      )
     }
     throw toAuthError(error, 'the sign-in')
   }
@@ -67,8 +76,19 @@ export async function exchangeCode(
 ): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims }> {
   try {
     return await withDpopNonceRetry(async () => {
-      const raw = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, transaction.redirectUri, transaction.codeVerifier, transport.options(true, dpop))
-      const response = await oauth.processAuthorizationCodeResponse(as, client, raw, { expectedNonce: transaction.nonce, requireIdToken: true })
+      const raw = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        params,
+        transaction.redirectUri,
+        transaction.codeVerifier,
+        transport.options(true, dpop),
+      )
+      const response = await oauth.processAuthorizationCodeResponse(as, client, raw, {
+        expectedNonce: transaction.nonce,
+        requireIdToken: true,
+      })
       await oauth.validateApplicationLevelSignature(as, raw, transport.options())
       return { response, claims: oauth.getValidatedIdTokenClaims(response)! }
     })

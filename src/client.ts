@@ -61,7 +61,9 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   const config: ResolvedConfig = resolveConfig(authConfig)
   const env: AuthEnvironment = { ...createBrowserEnvironment(), ...options.environment }
   const transport = createTransport(config, env)
-  const opened = options.store ? Promise.resolve({ store: options.store, kind: 'custom' as StorageKind }) : openDefaultStore()
+  const opened = options.store
+    ? Promise.resolve({ store: options.store, kind: 'custom' as StorageKind })
+    : openDefaultStore()
   let metadata: Promise<oauth.AuthorizationServer> | undefined
   let disposed = false
   const callbacks = new Map<string, Promise<{ returnTo: string; user: UserClaims }>>()
@@ -75,7 +77,9 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   function getMetadata(): Promise<oauth.AuthorizationServer> {
     metadata ??= (async () => {
       const { store } = await opened
-      const cached = await store.get<{ as: oauth.AuthorizationServer; fetchedAt: number }>(config.metadataKey).catch(() => undefined)
+      const cached = await store
+        .get<{ as: oauth.AuthorizationServer; fetchedAt: number }>(config.metadataKey)
+        .catch(() => undefined)
       if (cached && new URL(cached.as.issuer).href === config.issuer.href) {
         if (env.now() - cached.fetchedAt > METADATA_MAX_AGE_MS) void fetchMetadata(store).catch(() => {})
         return cached.as
@@ -92,7 +96,11 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     return as
   }
 
-  const proofKey = createProofKey(config, opened.then(({ store }) => store), oauthClient)
+  const proofKey = createProofKey(
+    config,
+    opened.then(({ store }) => store),
+    oauthClient,
+  )
   const session = createSession({ config, env, opened, transport, metadata: getMetadata, oauthClient, proofKey })
 
   function assertLive(): void {
@@ -112,13 +120,20 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   async function createSignInUrl(signInOptions: SignInOptions = {}): Promise<string> {
     assertLive()
     const current = new URL(env.currentUrl())
-    const returnTo = sameOriginPath(signInOptions.returnTo ?? current.pathname + current.search + current.hash, current.origin)
+    const returnTo = sameOriginPath(
+      signInOptions.returnTo ?? current.pathname + current.search + current.hash,
+      current.origin,
+    )
     const [store, as] = await Promise.all([session.ready, getMetadata()])
     if (config.dpop) {
       assertDpopSupported(as)
       await proofKey.handle(true)
     }
-    const { url, transaction } = await createAuthorizationRequest(as, config, { returnTo, now: env.now(), authorizeParams: signInOptions.authorizeParams })
+    const { url, transaction } = await createAuthorizationRequest(as, config, {
+      returnTo,
+      now: env.now(),
+      authorizeParams: signInOptions.authorizeParams,
+    })
     await putSingleUse(store, TX_PREFIX, transaction.state, transaction, env.now(), TRANSACTION_LIFETIME_MS)
     return url
   }
@@ -126,20 +141,35 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   async function completeCallback(url: string): Promise<{ returnTo: string; user: UserClaims }> {
     const params = readCallback(url, config.redirectUri)
     if (params === undefined) {
-      throw new AuthError('not_a_callback', `${url} is not a sign-in response: it must be the redirect URI with "state" and "code" (or "error").`)
+      throw new AuthError(
+        'not_a_callback',
+        `${url} is not a sign-in response: it must be the redirect URI with "state" and "code" (or "error").`,
+      )
     }
     if (url === env.currentUrl()) env.replaceUrl(withoutCallbackParams(url))
     const store = await session.ready
     const taken = await takeSingleUse<SignInTransaction>(store, TX_PREFIX, params.get('state')!, env.now())
     switch (taken.outcome) {
       case 'already-taken':
-        throw new AuthError('callback_replayed', 'This sign-in response was already used. Each response works once; sign in again if needed.')
+        throw new AuthError(
+          'callback_replayed',
+          'This sign-in response was already used. Each response works once; sign in again if needed.',
+        )
       case 'expired':
-        throw new AuthError('transaction_expired', 'This sign-in was started more than ten minutes ago and has expired. Sign in again.')
+        throw new AuthError(
+          'transaction_expired',
+          'This sign-in was started more than ten minutes ago and has expired. Sign in again.',
+        )
       case 'missing':
         throw taken.othersPending > 0
-          ? new AuthError('state_mismatch', 'The sign-in response does not match the sign-in this browser started (the state was altered). Sign in again.')
-          : new AuthError('transaction_not_found', 'No sign-in was started in this browser for this response (it was opened elsewhere, or storage was cleared). Sign in again.')
+          ? new AuthError(
+              'state_mismatch',
+              'The sign-in response does not match the sign-in this browser started (the state was altered). Sign in again.',
+            )
+          : new AuthError(
+              'transaction_not_found',
+              'No sign-in was started in this browser for this response (it was opened elsewhere, or storage was cleared). Sign in again.',
+            )
     }
     const transaction = taken.value
     const as = await getMetadata()
@@ -157,10 +187,18 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     let failure: AuthError | null = null
     const as = await getMetadata().catch((error: AuthError) => void (failure = error))
     if (as && ended?.tokens.refreshToken !== undefined) {
-      await revokeToken(as, oauthClient(), ended.tokens.refreshToken, transport).catch((error: AuthError) => (failure = error))
+      await revokeToken(as, oauthClient(), ended.tokens.refreshToken, transport).catch(
+        (error: AuthError) => (failure = error),
+      )
     }
     await session.end('signed-out', failure)
-    const logoutUrl = as && endSessionUrl(as, { clientId: config.clientId, idToken: ended?.tokens.idToken, postLogoutRedirectUri: config.postLogoutRedirectUri })
+    const logoutUrl =
+      as &&
+      endSessionUrl(as, {
+        clientId: config.clientId,
+        idToken: ended?.tokens.idToken,
+        postLogoutRedirectUri: config.postLogoutRedirectUri,
+      })
     if (signOutOptions.redirect !== false && logoutUrl !== undefined) env.navigate(logoutUrl)
   }
 
@@ -200,7 +238,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     async refresh() {
       assertLive()
       await session.ready
-      if (session.current() === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+      if (session.current() === undefined)
+        throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
       await session.refresh(true)
     },
     signOut,

@@ -82,7 +82,10 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     )
   }
   if (typeof config.clientId !== 'string' || config.clientId === '') {
-    throw new AuthError('invalid_config', 'clientId is required: copy the application (client) ID from the provider console.')
+    throw new AuthError(
+      'invalid_config',
+      'clientId is required: copy the application (client) ID from the provider console.',
+    )
   }
   const redirectUri = parseUrl(config.redirectUri, 'redirectUri').href
   const postLogoutRedirectUri =

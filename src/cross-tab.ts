@@ -2,8 +2,7 @@ import type { AuthEnvironment } from './environment.js'
 
 /** What one tab tells the others about a session. */
 export type TabMessage =
-  | { type: 'session-updated'; from: string }
-  | { type: 'signed-out'; from: string; reason: string }
+  { type: 'session-updated'; from: string } | { type: 'signed-out'; from: string; reason: string }
 
 /** Coordination between the tabs of one origin: a lock to run work alone, and a channel to announce it. */
 export interface TabSync {

@@ -19,7 +19,11 @@ export interface KeyStore {
   reset(): void
 }
 
-export function createKeyStore(opened: Promise<KeyValueStore>, key: string, generate: () => Promise<CryptoKeyPair>): KeyStore {
+export function createKeyStore(
+  opened: Promise<KeyValueStore>,
+  key: string,
+  generate: () => Promise<CryptoKeyPair>,
+): KeyStore {
   let cached: Promise<CryptoKeyPair | undefined> | undefined
   async function load(create: boolean): Promise<CryptoKeyPair | undefined> {
     const store = await opened
@@ -30,7 +34,11 @@ export function createKeyStore(opened: Promise<KeyValueStore>, key: string, gene
       await store.set(key, fresh)
       return fresh
     } catch (cause) {
-      throw new AuthError('dpop_key_unavailable', 'The DPoP key of this session could not be read or saved (storage is blocked or was cleared). Sign in again.', { cause })
+      throw new AuthError(
+        'dpop_key_unavailable',
+        'The DPoP key of this session could not be read or saved (storage is blocked or was cleared). Sign in again.',
+        { cause },
+      )
     }
   }
   return {

@@ -7,7 +7,12 @@ import { toAuthError, type Transport } from './transport.js'
  *
  * @throws AuthError the transport codes, or `grant_rejected` when the provider refuses.
  */
-export async function revokeToken(as: oauth.AuthorizationServer, client: oauth.Client, token: string, transport: Transport): Promise<boolean> {
+export async function revokeToken(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  token: string,
+  transport: Transport,
+): Promise<boolean> {
   if (as.revocation_endpoint === undefined) return false
   try {
     const response = await oauth.revocationRequest(as, client, oauth.None(), token, {
@@ -34,6 +39,7 @@ export function endSessionUrl(
   const url = new URL(as.end_session_endpoint)
   url.searchParams.set('client_id', input.clientId)
   if (input.idToken !== undefined) url.searchParams.set('id_token_hint', input.idToken)
-  if (input.postLogoutRedirectUri !== undefined) url.searchParams.set('post_logout_redirect_uri', input.postLogoutRedirectUri)
+  if (input.postLogoutRedirectUri !== undefined)
+    url.searchParams.set('post_logout_redirect_uri', input.postLogoutRedirectUri)
   return url.href
 }

@@ -21,7 +21,11 @@ export interface ProofKey {
 }
 
 /** Creates the {@link ProofKey} of the session `config` names. */
-export function createProofKey(config: ResolvedConfig, store: Promise<KeyValueStore>, oauthClient: () => oauth.Client): ProofKey {
+export function createProofKey(
+  config: ResolvedConfig,
+  store: Promise<KeyValueStore>,
+  oauthClient: () => oauth.Client,
+): ProofKey {
   const keys = createKeyStore(store, config.dpopKey, generateDpopKeyPair)
   // One handle per key pair: the handle remembers the servers' DPoP nonces.
   let current: { pair: CryptoKeyPair; handle: oauth.DPoPHandle } | undefined
@@ -30,7 +34,10 @@ export function createProofKey(config: ResolvedConfig, store: Promise<KeyValueSt
       if (!config.dpop) return undefined
       const pair = await keys.get(create)
       if (pair === undefined) {
-        throw new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone (site data was cleared?). Sign in again.')
+        throw new AuthError(
+          'dpop_key_unavailable',
+          'The DPoP key this session is bound to is gone (site data was cleared?). Sign in again.',
+        )
       }
       if (current?.pair !== pair) current = { pair, handle: createDpopHandle(oauthClient(), pair) }
       return current.handle

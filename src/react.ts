@@ -48,7 +48,10 @@ interface AuthProviderBaseProps {
  * read once: to switch providers, give `<AuthProvider>` a new `key`.
  */
 export type AuthProviderProps = AuthProviderBaseProps &
-  ({ client: AuthClient; config?: never; options?: never } | { config: AuthConfig; options?: AuthClientOptions; client?: never })
+  (
+    | { client: AuthClient; config?: never; options?: never }
+    | { config: AuthConfig; options?: AuthClientOptions; client?: never }
+  )
 
 /** The client's actions, bound; they wait for the client when the provider is still creating it. */
 export interface AuthActions {
@@ -92,7 +95,9 @@ const noop = () => {}
 export function AuthProvider(props: AuthProviderProps): ReactElement {
   const owned = useOwnedClient(props.config, props.options)
   const client = props.client ?? owned.client
-  const [redirect, setRedirect] = useState<{ client: AuthClient; pending: boolean; error: AuthError | null } | null>(null)
+  const [redirect, setRedirect] = useState<{ client: AuthClient; pending: boolean; error: AuthError | null } | null>(
+    null,
+  )
   const started = useRef<AuthClient | null>(null)
   const live = useRef(false)
   const onRedirectCallback = useRef(props.onRedirectCallback)
@@ -121,11 +126,13 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
   }, [client])
 
   // Before the effect above has run, the address bar tells whether a callback is about to be handled.
-  const redirectPending = client !== null && (redirect?.client === client ? redirect.pending : client.isRedirectCallback())
+  const redirectPending =
+    client !== null && (redirect?.client === client ? redirect.pending : client.isRedirectCallback())
   const callbackError = redirect?.client === client ? redirect.error : null
   const whenClient = owned.whenClient
   const actions = useMemo<AuthActions>(() => {
-    const withClient = <T>(action: (client: AuthClient) => Promise<T>): Promise<T> => (client ? action(client) : whenClient.then(action))
+    const withClient = <T>(action: (client: AuthClient) => Promise<T>): Promise<T> =>
+      client ? action(client) : whenClient.then(action)
     return {
       signIn: (options) => withClient((c) => c.signIn(options)),
       signOut: (options) => withClient((c) => c.signOut(options)),

@@ -24,7 +24,13 @@ export async function refreshGrant(
   let claims: UserClaims | undefined
   try {
     ;({ response, claims } = await withDpopNonceRetry(async () => {
-      const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, transport.options(true, dpop))
+      const raw = await oauth.refreshTokenGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        refreshToken,
+        transport.options(true, dpop),
+      )
       const processed = await oauth.processRefreshTokenResponse(as, client, raw)
       const validated = oauth.getValidatedIdTokenClaims(processed)
       if (validated) await oauth.validateApplicationLevelSignature(as, raw, transport.options())

@@ -20,7 +20,9 @@ export interface Scheduler {
  * the timer, decides: a timer that fires early re-arms itself, and every wake (visible, online,
  * focus, pageshow) compares `now()` with the due time and fires a call that is overdue.
  */
-export function createScheduler(env: Pick<AuthEnvironment, 'now' | 'setTimeout' | 'clearTimeout' | 'onWake'>): Scheduler {
+export function createScheduler(
+  env: Pick<AuthEnvironment, 'now' | 'setTimeout' | 'clearTimeout' | 'onWake'>,
+): Scheduler {
   let pending: { dueAt: number; callback: () => void } | undefined
   let timer: unknown
 

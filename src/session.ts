@@ -12,7 +12,8 @@ import { refreshDueAt, tokenSetFromResponse, type TokenSet, type UserClaims } fr
 import type { Transport } from './transport.js'
 
 /** Why the user is signed out. */
-export type SignedOutReason = 'signed-out' | 'refresh-rejected' | 'expired' | 'other-tab' | 'subject-changed' | 'dpop-key-lost'
+export type SignedOutReason =
+  'signed-out' | 'refresh-rejected' | 'expired' | 'other-tab' | 'subject-changed' | 'dpop-key-lost'
 
 interface StateBase {
   /** Where the session is kept: `memory` means IndexedDB was unavailable and the session ends with the tab. */
@@ -63,7 +64,11 @@ export function createSession(deps: {
   let failures = 0
   let storage: StorageKind | null = null
   let disposed = false
-  function publish(next: SessionRecord | undefined, reason: SignedOutReason | null, error: AuthError | null = null): void {
+  function publish(
+    next: SessionRecord | undefined,
+    reason: SignedOutReason | null,
+    error: AuthError | null = null,
+  ): void {
     record = next
     state.set(
       next
@@ -94,7 +99,11 @@ export function createSession(deps: {
     try {
       stored = await store.get<SessionRecord>(config.sessionKey)
     } catch (cause) {
-      publish(undefined, null, new AuthError('storage_error', 'The stored session could not be read; sign in again.', { cause }))
+      publish(
+        undefined,
+        null,
+        new AuthError('storage_error', 'The stored session could not be read; sign in again.', { cause }),
+      )
       return store
     }
     if (stored && stored.tokens.refreshToken === undefined && stored.tokens.expiresAt <= env.now()) {
@@ -148,26 +157,45 @@ export function createSession(deps: {
     // Inside the lock the store is the truth: another tab may have refreshed while this one
     // waited for the lock. Its tokens are as good as ours would be, and asking again would
     // present a refresh token the provider already rotated.
-    if (stored.tokens.accessToken !== seenAccessToken && (forced || env.now() < refreshDueAt(stored.tokens, config.refreshLeewaySeconds))) {
+    if (
+      stored.tokens.accessToken !== seenAccessToken &&
+      (forced || env.now() < refreshDueAt(stored.tokens, config.refreshLeewaySeconds))
+    ) {
       publish(stored, null)
       return stored
     }
     let refreshToken = stored.tokens.refreshToken
     if (refreshToken === undefined) {
-      throw new AuthError('not_signed_in', 'The session cannot be refreshed: the provider issued no refresh token (ask for the offline_access scope).')
+      throw new AuthError(
+        'not_signed_in',
+        'The session cannot be refreshed: the provider issued no refresh token (ask for the offline_access scope).',
+      )
     }
     const as = await deps.metadata()
     const proof = await proofKey.handle()
     for (let attempt = 0; ; attempt++) {
       try {
-        const { response, claims } = await refreshGrant(as, deps.oauthClient(), refreshToken, stored.claims, transport, proof)
-        const next = { tokens: tokenSetFromResponse(response, env.now(), stored.tokens), claims: claims ?? stored.claims }
+        const { response, claims } = await refreshGrant(
+          as,
+          deps.oauthClient(),
+          refreshToken,
+          stored.claims,
+          transport,
+          proof,
+        )
+        const next = {
+          tokens: tokenSetFromResponse(response, env.now(), stored.tokens),
+          claims: claims ?? stored.claims,
+        }
         await save(next)
         return next
       } catch (error) {
         // A tab without Web Locks may have rotated the token meanwhile: read once more and retry
         // with the newer one before giving the session up.
-        const latest = isRefreshTokenRejected(error) && attempt === 0 ? await store.get<SessionRecord>(config.sessionKey).catch(() => undefined) : undefined
+        const latest =
+          isRefreshTokenRejected(error) && attempt === 0
+            ? await store.get<SessionRecord>(config.sessionKey).catch(() => undefined)
+            : undefined
         if (latest?.tokens.refreshToken !== undefined && latest.tokens.refreshToken !== refreshToken) {
           refreshToken = latest.tokens.refreshToken
           continue
@@ -184,7 +212,9 @@ export function createSession(deps: {
       try {
         return await tabs.withLock(() => refreshLocked(seen, forced))
       } catch (error) {
-        const authError = isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error })
+        const authError = isAuthError(error)
+          ? error
+          : new AuthError('invalid_response', String(error), { cause: error })
         if (isRefreshTokenRejected(authError)) await end('refresh-rejected', authError)
         else if (authError.code === 'subject_changed') await end('subject-changed', authError)
         else if (authError.code === 'dpop_key_unavailable') await end('dpop-key-lost', authError)
@@ -220,13 +250,17 @@ export function createSession(deps: {
           return (await refresh(forceRefresh)).tokens.accessToken
         } catch (error) {
           // A failed refresh that kept the session still leaves a token that is valid for a while.
-          if (!forceRefresh && record !== undefined && record.tokens.expiresAt > env.now()) return record.tokens.accessToken
+          if (!forceRefresh && record !== undefined && record.tokens.expiresAt > env.now())
+            return record.tokens.accessToken
           throw error
         }
       }
       if (record.tokens.expiresAt > env.now()) return record.tokens.accessToken
       await end('expired')
-      throw new AuthError('not_signed_in', 'The session expired and the provider issued no refresh token; sign in again.')
+      throw new AuthError(
+        'not_signed_in',
+        'The session expired and the provider issued no refresh token; sign in again.',
+      )
     },
     /** When the next proactive refresh (or expiry) is due, epoch ms. */
     nextRefreshAt: () => scheduler.dueAt,

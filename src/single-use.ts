@@ -22,7 +22,14 @@ export type TakeResult<T> =
   | { outcome: 'missing'; othersPending: number }
 
 /** Stores `value` under `prefix + id` for `lifetimeMs`, and drops records of the prefix that ended more than a day ago. */
-export async function putSingleUse(store: KeyValueStore, prefix: string, id: string, value: unknown, now: number, lifetimeMs: number): Promise<void> {
+export async function putSingleUse(
+  store: KeyValueStore,
+  prefix: string,
+  id: string,
+  value: unknown,
+  now: number,
+  lifetimeMs: number,
+): Promise<void> {
   await sweep(store, prefix, now)
   await store.set(prefix + id, { value, createdAt: now, expiresAt: now + lifetimeMs } satisfies Entry<unknown>)
 }
@@ -32,9 +39,17 @@ export async function putSingleUse(store: KeyValueStore, prefix: string, id: str
  * record is swapped for a tombstone in one atomic store step, and only the caller that saw the
  * record gets it.
  */
-export async function takeSingleUse<T>(store: KeyValueStore, prefix: string, id: string, now: number): Promise<TakeResult<T>> {
+export async function takeSingleUse<T>(
+  store: KeyValueStore,
+  prefix: string,
+  id: string,
+  now: number,
+): Promise<TakeResult<T>> {
   const key = prefix + id
-  const previous = await store.replace<Entry<T> | Tombstone>(key, { takenAt: now, expiresAt: now + 600_000 } satisfies Tombstone)
+  const previous = await store.replace<Entry<T> | Tombstone>(key, {
+    takenAt: now,
+    expiresAt: now + 600_000,
+  } satisfies Tombstone)
   if (previous !== undefined && 'takenAt' in previous) return { outcome: 'already-taken' }
   if (previous === undefined) {
     await store.del(key)
@@ -64,6 +79,7 @@ async function sweep(store: KeyValueStore, prefix: string, now: number): Promise
   for (const key of await store.keys()) {
     if (!key.startsWith(prefix)) continue
     const entry = await store.get<{ expiresAt?: number }>(key)
-    if (entry === undefined || typeof entry.expiresAt !== 'number' || entry.expiresAt + GRACE_MS <= now) await store.del(key)
+    if (entry === undefined || typeof entry.expiresAt !== 'number' || entry.expiresAt + GRACE_MS <= now)
+      await store.del(key)
   }
 }

@@ -44,10 +44,14 @@ export function createIndexedDbStore(): KeyValueStore {
       let previous: T | undefined
       // idb-keyval runs the updater inside one readwrite transaction, so two tabs cannot both
       // read the old value: exactly one of them takes it.
-      await update<T>(key, (old) => {
-        previous = old
-        return value as T
-      }, store)
+      await update<T>(
+        key,
+        (old) => {
+          previous = old
+          return value as T
+        },
+        store,
+      )
       return previous
     },
     keys: async () => (await keys(store)).map(String),

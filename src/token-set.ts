@@ -48,7 +48,10 @@ function jwtLifetime(token: string, now: number): number | undefined {
   const parts = token.split('.')
   if (parts.length !== 3 || parts[1] === undefined) return undefined
   try {
-    const { exp, iat } = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown; iat?: unknown }
+    const { exp, iat } = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'))) as {
+      exp?: unknown
+      iat?: unknown
+    }
     if (typeof exp !== 'number') return undefined
     return positiveSeconds(typeof iat === 'number' ? exp - iat : exp - now / 1000)
   } catch {

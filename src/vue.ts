@@ -63,7 +63,10 @@ const AUTH_KEY: InjectionKey<UseAuthResult> = Symbol('spa-auth')
  */
 export function createAuthPlugin(client: AuthClient, options?: AuthPluginOptions): AuthPlugin
 export function createAuthPlugin(config: AuthConfig, options?: AuthPluginOptions & AuthClientOptions): AuthPlugin
-export function createAuthPlugin(clientOrConfig: AuthClient | AuthConfig, options: AuthPluginOptions & AuthClientOptions = {}): AuthPlugin {
+export function createAuthPlugin(
+  clientOrConfig: AuthClient | AuthConfig,
+  options: AuthPluginOptions & AuthClientOptions = {},
+): AuthPlugin {
   const owned = !isClient(clientOrConfig)
   const client = isClient(clientOrConfig) ? clientOrConfig : createAuthClient(clientOrConfig, clientOptions(options))
   const redirectPending = shallowRef(false)
@@ -84,7 +87,9 @@ export function createAuthPlugin(clientOrConfig: AuthClient | AuthConfig, option
           const result = await client.handleRedirectCallback()
           ;(options.onRedirectCallback ?? navigateBack)(result, app)
         } catch (error) {
-          callbackError.value = isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error })
+          callbackError.value = isAuthError(error)
+            ? error
+            : new AuthError('invalid_response', String(error), { cause: error })
         } finally {
           redirectPending.value = false
           update()
@@ -153,7 +158,10 @@ export interface AuthGuardOptions {
  *
  * @example router.beforeEach(createAuthGuard(auth))
  */
-export function createAuthGuard(auth: AuthPlugin, options: AuthGuardOptions = {}): (to: GuardedRoute) => Promise<boolean> {
+export function createAuthGuard(
+  auth: AuthPlugin,
+  options: AuthGuardOptions = {},
+): (to: GuardedRoute) => Promise<boolean> {
   const requiresAuth = options.requiresAuth ?? ((to: GuardedRoute) => to.meta['requiresAuth'] === true)
   const returnTo = options.returnTo ?? ((to: GuardedRoute) => to.fullPath)
   return async (to) => {
@@ -176,7 +184,14 @@ function clientOptions({ store, environment }: AuthClientOptions): AuthClientOpt
 /** A `status: 'loading'` view of `snapshot` while the callback is handled, so no "signed out" flashes. */
 function whileRedirecting(snapshot: AuthState, pending: boolean): AuthState {
   if (!pending || snapshot.status === 'loading') return snapshot
-  return { status: 'loading', user: null, expiresAt: null, reason: null, storage: snapshot.storage, error: snapshot.error }
+  return {
+    status: 'loading',
+    user: null,
+    expiresAt: null,
+    reason: null,
+    storage: snapshot.storage,
+    error: snapshot.error,
+  }
 }
 
 function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): void {

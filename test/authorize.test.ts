@@ -54,7 +54,10 @@ describe('sameOriginPath', () => {
     ['an empty string', ''],
     ['an absolute URL on the same origin', `${ORIGIN}/orders`],
   ])('refuses %s with invalid_return_to', (_, returnTo) => {
-    expect(thrownBy(() => sameOriginPath(returnTo, ORIGIN))).toMatchObject({ name: 'AuthError', code: 'invalid_return_to' })
+    expect(thrownBy(() => sameOriginPath(returnTo, ORIGIN))).toMatchObject({
+      name: 'AuthError',
+      code: 'invalid_return_to',
+    })
   })
 })
 
@@ -152,7 +155,10 @@ describe('createAuthorizationRequest', () => {
   })
 
   it('refuses a provider without an authorization endpoint with invalid_response', async () => {
-    const request = createAuthorizationRequest({ issuer: as.issuer }, resolveConfig(appConfig), { returnTo: '/', now: NOW })
+    const request = createAuthorizationRequest({ issuer: as.issuer }, resolveConfig(appConfig), {
+      returnTo: '/',
+      now: NOW,
+    })
 
     await expect(request).rejects.toMatchObject({ name: 'AuthError', code: 'invalid_response' })
   })

@@ -21,9 +21,14 @@ describe.skipIf(skipBrowserSuites)('the benchmark on a tiny configuration', () =
     const table = formatReport(report)
     const lines = table.split('\n')
     for (const row of ROWS) {
-      const line = lines.find((candidate) => candidate.startsWith(`| ${row.replace('N calls', `${QUICK_SETTINGS.burstCallers} calls`)}`))
+      const line = lines.find((candidate) =>
+        candidate.startsWith(`| ${row.replace('N calls', `${QUICK_SETTINGS.burstCallers} calls`)}`),
+      )
       expect(line, row).toBeDefined()
-      const cells = line!.split('|').slice(2, -1).map((cell) => cell.trim())
+      const cells = line!
+        .split('|')
+        .slice(2, -1)
+        .map((cell) => cell.trim())
       expect(cells, row).toHaveLength(3)
       // A number, or "not measured" with a footnote that says why.
       for (const cell of cells) expect(cell, row).toMatch(/^(\d|not measured \[\d+\]$)/)
@@ -46,7 +51,17 @@ describe('the bundle budget line', () => {
         label: 'spa-auth 0.1.0',
         setup: '',
         tokenGetter: '',
-        bundle: { ok: true, value: { rawBytes: 40_000, gzipBytes, modules: [{ path: 'node_modules/oauth4webapi/build/index.js', bytes: 30_000 }, { path: 'src/session.ts', bytes: 10_000 }] } },
+        bundle: {
+          ok: true,
+          value: {
+            rawBytes: 40_000,
+            gzipBytes,
+            modules: [
+              { path: 'node_modules/oauth4webapi/build/index.js', bytes: 30_000 },
+              { path: 'src/session.ts', bytes: 10_000 },
+            ],
+          },
+        },
         startUp: { ok: false, error: 'not run' },
         refresh: { ok: false, error: 'not run' },
       },

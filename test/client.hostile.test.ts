@@ -49,7 +49,10 @@ function openApp(options: AppOptions = {}) {
   const store = options.store ?? createMemoryStore()
   const auth = createAuthClient(
     { issuer: hostile.issuer, clientId: hostile.clientId, redirectUri: hostile.redirectUri, ...options.config },
-    { store, environment: { currentUrl: () => address, replaceUrl, navigate, ...(options.now ? { now: options.now } : {}) } },
+    {
+      store,
+      environment: { currentUrl: () => address, replaceUrl, navigate, ...(options.now ? { now: options.now } : {}) },
+    },
   )
   clients.push(auth)
   return {
@@ -109,7 +112,8 @@ async function expectAuthError(promise: Promise<unknown>, code: AuthErrorCode): 
     () => new Error('it resolved'),
     (reason: unknown) => reason,
   )
-  if (!isAuthError(outcome)) throw new Error(`expected an AuthError "${code}", got ${String(outcome)}`, { cause: outcome })
+  if (!isAuthError(outcome))
+    throw new Error(`expected an AuthError "${code}", got ${String(outcome)}`, { cause: outcome })
   expect(outcome.code, outcome.message).toBe(code)
   expectHelpfulMessage(outcome)
   return outcome
@@ -200,10 +204,16 @@ describe('a callback that was tampered with, replayed or unexpected', () => {
   it('reports error=access_denied as authorization_error naming access_denied, and keeps the session', async () => {
     const app = openApp()
     const session = await establishSession(app)
-    const callbackUrl = withParams(await secondCallback(app), { code: null, error: 'access_denied', error_description: 'The user declined.' })
+    const callbackUrl = withParams(await secondCallback(app), {
+      code: null,
+      error: 'access_denied',
+      error_description: 'The user declined.',
+    })
     const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'authorization_error')
     const cause = error.cause as { error?: unknown } | undefined
-    expect([error.message, cause?.error].some((text) => typeof text === 'string' && text.includes('access_denied'))).toBe(true)
+    expect(
+      [error.message, cause?.error].some((text) => typeof text === 'string' && text.includes('access_denied')),
+    ).toBe(true)
     await expectSessionKept(app, session)
   })
 
@@ -301,7 +311,11 @@ describe('a token endpoint that fails', () => {
     const session = await establishSession(app)
     const callbackUrl = await secondCallback(app)
     hostile.misbehave(misbehaviour)
-    const handled = settledWithin(app.auth.handleRedirectCallback(callbackUrl), 2000, 'handleRedirectCallback with requestTimeoutMs: 300')
+    const handled = settledWithin(
+      app.auth.handleRedirectCallback(callbackUrl),
+      2000,
+      'handleRedirectCallback with requestTimeoutMs: 300',
+    )
     const error = await expectAuthError(handled, code)
     if (code === 'grant_rejected') expect(error.message).toContain('invalid_grant')
     hostile.misbehave('none')
@@ -328,16 +342,22 @@ describe('the configuration and the discovery document', () => {
     expectHelpfulMessage(thrown as AuthError)
   })
 
-  it.each(['https://example.com', 'http://localhost:1', 'http://127.0.0.1:1', 'http://[::1]:1'])('accepts the issuer %s', (issuer) => {
-    expect(() => openApp({ config: { issuer } })).not.toThrow()
-  })
+  it.each(['https://example.com', 'http://localhost:1', 'http://127.0.0.1:1', 'http://[::1]:1'])(
+    'accepts the issuer %s',
+    (issuer) => {
+      expect(() => openApp({ config: { issuer } })).not.toThrow()
+    },
+  )
 })
 
 describe('returnTo', () => {
-  it.each(['https://evil.example/x', '//evil.example', '/\\evil.example'])('refuses %s with invalid_return_to', async (returnTo) => {
-    const { auth } = openApp()
-    await expectAuthError(auth.createSignInUrl({ returnTo }), 'invalid_return_to')
-  })
+  it.each(['https://evil.example/x', '//evil.example', '/\\evil.example'])(
+    'refuses %s with invalid_return_to',
+    async (returnTo) => {
+      const { auth } = openApp()
+      await expectAuthError(auth.createSignInUrl({ returnTo }), 'invalid_return_to')
+    },
+  )
 
   it('keeps a same-origin path with query and hash exactly and hands it back after the callback', async () => {
     const app = openApp()

@@ -32,7 +32,12 @@ class Tab {
   }
 }
 
-async function signIn(provider: TestProvider, auth: AuthClient, tab: Tab, returnTo = '/orders?page=2'): Promise<string> {
+async function signIn(
+  provider: TestProvider,
+  auth: AuthClient,
+  tab: Tab,
+  returnTo = '/orders?page=2',
+): Promise<string> {
   await auth.signIn({ returnTo })
   tab.url = await provider.authorize(tab.navigations.at(-1)!)
   const callbackUrl = tab.url
@@ -46,7 +51,9 @@ async function discovery(provider: TestProvider): Promise<Record<string, string>
 }
 
 async function storedSession(store: KeyValueStore, provider: TestProvider) {
-  return store.get<{ tokens: { refreshToken?: string; accessToken: string } }>(`session:${provider.issuer}|${provider.clientId}`)
+  return store.get<{ tokens: { refreshToken?: string; accessToken: string } }>(
+    `session:${provider.issuer}|${provider.clientId}`,
+  )
 }
 
 describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provider (%s profile)', (profile) => {
@@ -178,7 +185,11 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     const reuse = await fetch(token_endpoint!, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: provider.clientId }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken!,
+        client_id: provider.clientId,
+      }),
     })
     expect(reuse.status).toBe(400)
     expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' })

@@ -78,21 +78,38 @@ describe('resolveConfig', () => {
     expect(thrownBy(() => resolveConfig(config))).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
   })
 
-  it.each(['', 'id.example.com/oidc', '/oidc', 'https://'])('refuses the malformed issuer "%s" with invalid_config', (issuer) => {
-    expect(thrownBy(() => resolveConfig({ ...base, issuer }))).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
-  })
+  it.each(['', 'id.example.com/oidc', '/oidc', 'https://'])(
+    'refuses the malformed issuer "%s" with invalid_config',
+    (issuer) => {
+      expect(thrownBy(() => resolveConfig({ ...base, issuer }))).toMatchObject({
+        name: 'AuthError',
+        code: 'invalid_config',
+      })
+    },
+  )
 
-  it.each(['', 'callback', '/callback'])('refuses the malformed redirectUri "%s" with invalid_config', (redirectUri) => {
-    expect(thrownBy(() => resolveConfig({ ...base, redirectUri }))).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
-  })
+  it.each(['', 'callback', '/callback'])(
+    'refuses the malformed redirectUri "%s" with invalid_config',
+    (redirectUri) => {
+      expect(thrownBy(() => resolveConfig({ ...base, redirectUri }))).toMatchObject({
+        name: 'AuthError',
+        code: 'invalid_config',
+      })
+    },
+  )
 
   it('refuses a malformed postLogoutRedirectUri with invalid_config', () => {
-    expect(thrownBy(() => resolveConfig({ ...base, postLogoutRedirectUri: 'bye' }))).toMatchObject({ code: 'invalid_config' })
+    expect(thrownBy(() => resolveConfig({ ...base, postLogoutRedirectUri: 'bye' }))).toMatchObject({
+      code: 'invalid_config',
+    })
   })
 
-  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses the refresh leeway %s with invalid_config', (refreshLeewaySeconds) => {
-    expect(thrownBy(() => resolveConfig({ ...base, refreshLeewaySeconds }))).toMatchObject({ code: 'invalid_config' })
-  })
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])(
+    'refuses the refresh leeway %s with invalid_config',
+    (refreshLeewaySeconds) => {
+      expect(thrownBy(() => resolveConfig({ ...base, refreshLeewaySeconds }))).toMatchObject({ code: 'invalid_config' })
+    },
+  )
 
   it.each([0, -5])('refuses the request timeout %s with invalid_config', (requestTimeoutMs) => {
     expect(thrownBy(() => resolveConfig({ ...base, requestTimeoutMs }))).toMatchObject({ code: 'invalid_config' })

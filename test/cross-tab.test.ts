@@ -1,6 +1,13 @@
 // @vitest-environment node
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createAuthClient, createMemoryStore, isAuthError, type AuthClient, type AuthEnvironment, type KeyValueStore } from '../src/index.js'
+import {
+  createAuthClient,
+  createMemoryStore,
+  isAuthError,
+  type AuthClient,
+  type AuthEnvironment,
+  type KeyValueStore,
+} from '../src/index.js'
 import { createFakeClock, type FakeClock } from './support/fake-clock.js'
 import { createFakeTabs, type FakeTabs } from './support/fake-tabs.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
@@ -43,8 +50,14 @@ let store: KeyValueStore
 const clients: AuthClient[] = []
 
 beforeAll(async () => {
-  provider = await startTestProvider({ profile: 'strict', accessTokenTtlSeconds: LIFETIME_MS / 1000, redirectUris: [`${APP}/callback`] })
-  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { userinfo_endpoint: string }
+  provider = await startTestProvider({
+    profile: 'strict',
+    accessTokenTtlSeconds: LIFETIME_MS / 1000,
+    redirectUris: [`${APP}/callback`],
+  })
+  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+    userinfo_endpoint: string
+  }
   userinfoEndpoint = discovery.userinfo_endpoint
 })
 afterAll(() => provider.close())
@@ -62,7 +75,12 @@ afterEach(() => {
 function openTab(overrides: Partial<AuthEnvironment> = {}) {
   const network = createNetwork(clock)
   const auth = createAuthClient(
-    { issuer: provider.issuer, clientId: provider.clientId, redirectUri: `${APP}/callback`, postLogoutRedirectUri: `${APP}/` },
+    {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      redirectUri: `${APP}/callback`,
+      postLogoutRedirectUri: `${APP}/`,
+    },
     {
       store,
       environment: {
@@ -102,7 +120,8 @@ const allRefreshes = (tabs: Tab[]) => tabs.flatMap((tab) => tab.network.refreshe
 describe('three tabs of one browser', () => {
   it('a sign-in in one tab signs the other tabs in, without a request of their own', async () => {
     const [first, second, third] = await openTabs(3)
-    for (const tab of [first!, second!, third!]) expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: null })
+    for (const tab of [first!, second!, third!])
+      expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: null })
 
     await signIn(first!.auth)
     await browser.idle()
@@ -140,10 +159,16 @@ describe('three tabs of one browser', () => {
     const tokens = await Promise.all(tabs.map((tab) => tab.auth.getAccessToken()))
     expect(new Set(tokens).size).toBe(1)
     for (const tab of tabs) {
-      expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null, expiresAt: previous + LIFETIME_MS })
+      expect(tab.auth.getSnapshot()).toMatchObject({
+        status: 'signed-in',
+        error: null,
+        expiresAt: previous + LIFETIME_MS,
+      })
     }
     expect((await tabs[2]!.auth.fetch(userinfoEndpoint)).status).toBe(200)
-    expect(allExchanges(tabs).filter((exchange) => exchange.grantType !== undefined && exchange.status !== 200)).toEqual([])
+    expect(
+      allExchanges(tabs).filter((exchange) => exchange.grantType !== undefined && exchange.status !== 200),
+    ).toEqual([])
   })
 
   it('asking for a token at expiry at the same moment, make exactly one refresh request and share its token', async () => {
@@ -162,7 +187,11 @@ describe('three tabs of one browser', () => {
     expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
     await browser.idle()
     for (const tab of tabs) {
-      expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null, expiresAt: clock.now() + LIFETIME_MS })
+      expect(tab.auth.getSnapshot()).toMatchObject({
+        status: 'signed-in',
+        error: null,
+        expiresAt: clock.now() + LIFETIME_MS,
+      })
       const userinfo = await tab.auth.fetch(userinfoEndpoint)
       expect(userinfo.status).toBe(200)
       expect(await userinfo.json()).toMatchObject({ sub: 'alice' })

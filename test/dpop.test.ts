@@ -12,10 +12,19 @@ interface Stored {
 }
 
 /** One tab of the app: its address bar, navigations, and a clock that can be moved ahead. */
-function tab(provider: TestProvider, store: KeyValueStore, options: { dpop?: boolean; shared?: ReturnType<typeof createFakeTabs> } = {}) {
+function tab(
+  provider: TestProvider,
+  store: KeyValueStore,
+  options: { dpop?: boolean; shared?: ReturnType<typeof createFakeTabs> } = {},
+) {
   const page = { url: `${APP}/`, navigations: [] as string[], offsetMs: 0 }
   const auth = createAuthClient(
-    { issuer: provider.issuer, clientId: provider.clientId, redirectUri: `${APP}/callback`, dpop: options.dpop ?? true },
+    {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      redirectUri: `${APP}/callback`,
+      dpop: options.dpop ?? true,
+    },
     {
       store,
       environment: {
@@ -36,14 +45,20 @@ afterEach(() => {
   for (const auth of clients.splice(0)) auth.dispose()
 })
 
-async function signIn(provider: TestProvider, auth: AuthClient, page: { url: string; navigations: string[] }): Promise<void> {
+async function signIn(
+  provider: TestProvider,
+  auth: AuthClient,
+  page: { url: string; navigations: string[] },
+): Promise<void> {
   await auth.signIn({ returnTo: '/' })
   page.url = await provider.authorize(page.navigations.at(-1)!)
   await auth.handleRedirectCallback()
 }
 
 async function discovery(provider: TestProvider): Promise<oauth.AuthorizationServer> {
-  return (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json() as Promise<oauth.AuthorizationServer>
+  return (
+    await fetch(`${provider.issuer}/.well-known/openid-configuration`)
+  ).json() as Promise<oauth.AuthorizationServer>
 }
 
 const sessionKey = (provider: TestProvider) => `session:${provider.issuer}|${provider.clientId}`
@@ -58,7 +73,12 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
   let as: oauth.AuthorizationServer
 
   beforeAll(async () => {
-    provider = await startTestProvider({ profile: 'strict', dpop: 'required', accessTokenTtlSeconds: 30, redirectUris: [`${APP}/callback`] })
+    provider = await startTestProvider({
+      profile: 'strict',
+      dpop: 'required',
+      accessTokenTtlSeconds: 30,
+      redirectUris: [`${APP}/callback`],
+    })
     as = await discovery(provider)
   })
   afterAll(() => provider.close())
@@ -94,8 +114,13 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     }
     const stranger = oauth.DPoP({}, await oauth.generateKeyPair('ES256'))
     const send = () =>
-      oauth.protectedResourceRequest(token, 'GET', new URL(as.userinfo_endpoint!), new Headers(), null, { DPoP: stranger, [oauth.allowInsecureRequests]: true })
-    const refused = await send().catch((error) => (oauth.isDPoPNonceError(error) ? send() : Promise.reject(error))).catch((error: oauth.WWWAuthenticateChallengeError) => error.response)
+      oauth.protectedResourceRequest(token, 'GET', new URL(as.userinfo_endpoint!), new Headers(), null, {
+        DPoP: stranger,
+        [oauth.allowInsecureRequests]: true,
+      })
+    const refused = await send()
+      .catch((error) => (oauth.isDPoPNonceError(error) ? send() : Promise.reject(error)))
+      .catch((error: oauth.WWWAuthenticateChallengeError) => error.response)
     expect(refused.status).toBe(401)
   })
 
@@ -120,7 +145,11 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
   it('three tabs asking at expiry share one successful refresh and one key', async () => {
     const store = createMemoryStore()
     const browser = createFakeTabs()
-    const tabs = [tab(provider, store, { shared: browser }), tab(provider, store, { shared: browser }), tab(provider, store, { shared: browser })]
+    const tabs = [
+      tab(provider, store, { shared: browser }),
+      tab(provider, store, { shared: browser }),
+      tab(provider, store, { shared: browser }),
+    ]
     await signIn(provider, tabs[0]!.auth, tabs[0]!.page)
     await browser.idle()
     for (const { auth } of tabs) expect(auth.getSnapshot().status).toBe('signed-in')
@@ -153,10 +182,18 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     // Even with the right key the revoked refresh token is refused.
     const handle = oauth.DPoP({}, pair)
     const refresh = async () => {
-      const response = await oauth.refreshTokenGrantRequest(as, { client_id: provider.clientId }, oauth.None(), refreshToken, { DPoP: handle, [oauth.allowInsecureRequests]: true })
+      const response = await oauth.refreshTokenGrantRequest(
+        as,
+        { client_id: provider.clientId },
+        oauth.None(),
+        refreshToken,
+        { DPoP: handle, [oauth.allowInsecureRequests]: true },
+      )
       return oauth.processRefreshTokenResponse(as, { client_id: provider.clientId }, response)
     }
-    const error = await refresh().catch((error) => (oauth.isDPoPNonceError(error) ? refresh() : Promise.reject(error))).catch((error: unknown) => error)
+    const error = await refresh()
+      .catch((error) => (oauth.isDPoPNonceError(error) ? refresh() : Promise.reject(error)))
+      .catch((error: unknown) => error)
     expect(error).toBeInstanceOf(oauth.ResponseBodyError)
     expect((error as oauth.ResponseBodyError).error).toBe('invalid_grant')
   })
@@ -171,7 +208,9 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     const reloaded = tab(provider, store)
     await reloaded.auth.ready()
     expect(reloaded.auth.getSnapshot().status).toBe('signed-in')
-    await expect(reloaded.auth.fetch(as.userinfo_endpoint!)).rejects.toSatisfy((error) => isAuthError(error, 'dpop_key_unavailable'))
+    await expect(reloaded.auth.fetch(as.userinfo_endpoint!)).rejects.toSatisfy((error) =>
+      isAuthError(error, 'dpop_key_unavailable'),
+    )
     expect(reloaded.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'dpop-key-lost' })
     expect(await store.get(sessionKey(provider))).toBeUndefined()
   })
@@ -203,6 +242,8 @@ describe('DPoP switched off or unsupported', () => {
 
   it('refuses to start a DPoP sign-in with a provider that does not advertise DPoP', async () => {
     const { auth } = tab(plain, createMemoryStore())
-    await expect(auth.createSignInUrl()).rejects.toSatisfy((error) => isAuthError(error, 'dpop_unsupported') && /dpop_signing_alg_values_supported/.test(error.message))
+    await expect(auth.createSignInUrl()).rejects.toSatisfy(
+      (error) => isAuthError(error, 'dpop_unsupported') && /dpop_signing_alg_values_supported/.test(error.message),
+    )
   })
 })

@@ -52,7 +52,11 @@ describe('the browser environment', () => {
 
 describe('a client with its default store', () => {
   let provider: TestProvider
-  const config = () => ({ issuer: provider.issuer, clientId: provider.clientId, redirectUri: `${location.origin}/callback` })
+  const config = () => ({
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    redirectUri: `${location.origin}/callback`,
+  })
 
   beforeAll(async () => {
     provider = await startTestProvider({ redirectUris: [`${location.origin}/callback`] })

@@ -61,7 +61,12 @@ describe('the build (Vite library mode, the repository configuration)', () => {
   beforeAll(async () => {
     // Its own directory, not dist/: the browser suites build dist/ at the same time.
     outDir = await mkdtemp(join(tmpdir(), 'spa-auth-build-'))
-    await build({ root: REPO, configFile: join(REPO, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+    await build({
+      root: REPO,
+      configFile: join(REPO, 'vite.config.ts'),
+      logLevel: 'warn',
+      build: { outDir, emptyOutDir: true },
+    })
   })
   afterAll(() => rm(outDir, { recursive: true, force: true }))
 

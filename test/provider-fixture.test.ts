@@ -145,9 +145,7 @@ describe.each<[ProviderProfile, string]>([
     )
     expect(userinfo.name).toBe('Alice Example')
 
-    await oauth.processRevocationResponse(
-      await oauth.revocationRequest(as, client, clientAuth, current, insecure),
-    )
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth, current, insecure))
     await expectOAuthError(refresh(current), 'invalid_grant')
   })
 

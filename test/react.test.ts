@@ -8,7 +8,13 @@ import { createElement as h, Fragment, StrictMode, useLayoutEffect, type ReactNo
 import { act } from 'react'
 import { createRoot, type Root } from 'react-dom/client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createAuthClient, createMemoryStore, type AuthClientOptions, type AuthConfig, type KeyValueStore } from '../src/index.js'
+import {
+  createAuthClient,
+  createMemoryStore,
+  type AuthClientOptions,
+  type AuthConfig,
+  type KeyValueStore,
+} from '../src/index.js'
 import { AuthProvider, useAuth, type UseAuthResult } from '../src/react.js'
 import { nodeFetch } from './support/node-fetch.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
@@ -29,7 +35,12 @@ function App({ seen }: { seen?: (auth: UseAuthResult) => void }): ReactNode {
     null,
     callbackError && h('p', { role: 'alert' }, callbackError.code),
     status === 'signed-in'
-      ? h(Fragment, null, h('p', null, 'Signed in as ', String(user.name ?? user.sub)), h('button', { onClick: () => signOut() }, 'Sign out'))
+      ? h(
+          Fragment,
+          null,
+          h('p', null, 'Signed in as ', String(user.name ?? user.sub)),
+          h('button', { onClick: () => signOut() }, 'Sign out'),
+        )
       : h('button', { onClick: () => signIn() }, 'Sign in'),
   )
 }
@@ -163,8 +174,17 @@ describe('spa-auth/react against oidc-provider', () => {
     createdClients = liveClients = 0
 
     let client: UseAuthResult['client'] = null
-    await mount(h(AuthProvider, { config: config(), options: clientOptions(store) }, h(App, { seen: (auth) => (client = auth.client) })))
-    await actUntil(() => client?.getSnapshot().status === 'signed-in' && location.search === '', 'the callback to complete')
+    await mount(
+      h(
+        AuthProvider,
+        { config: config(), options: clientOptions(store) },
+        h(App, { seen: (auth) => (client = auth.client) }),
+      ),
+    )
+    await actUntil(
+      () => client?.getSnapshot().status === 'signed-in' && location.search === '',
+      'the callback to complete',
+    )
 
     expect(text()).toBe('Signed in as Alice ExampleSign out')
     expect(codeGrants()).toBe(1)
@@ -254,6 +274,8 @@ describe('spa-auth/react against oidc-provider', () => {
 
   it('useAuth() outside <AuthProvider> says what is missing', async () => {
     root = createRoot(container)
-    await expect(act(async () => root!.render(h(App)))).rejects.toThrow('useAuth() must be called inside <AuthProvider>')
+    await expect(act(async () => root!.render(h(App)))).rejects.toThrow(
+      'useAuth() must be called inside <AuthProvider>',
+    )
   })
 })

@@ -31,7 +31,10 @@ interface Exchange {
 }
 
 /** Answers a request instead of the provider; `undefined` lets it through. */
-type Interceptor = (request: { url: string; params: URLSearchParams }) => Promise<Response | undefined> | Response | undefined
+type Interceptor = (request: {
+  url: string
+  params: URLSearchParams
+}) => Promise<Response | undefined> | Response | undefined
 
 /** The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted. */
 function createNetwork(clock: FakeClock) {
@@ -39,7 +42,9 @@ function createNetwork(clock: FakeClock) {
   let intercept: Interceptor = () => undefined
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input)
-    const params = new URLSearchParams(init?.body instanceof URLSearchParams || typeof init?.body === 'string' ? init.body : '')
+    const params = new URLSearchParams(
+      init?.body instanceof URLSearchParams || typeof init?.body === 'string' ? init.body : '',
+    )
     const exchange: Exchange = {
       url,
       at: clock.now(),
@@ -64,7 +69,8 @@ function createNetwork(clock: FakeClock) {
     intercept(next: Interceptor) {
       intercept = next
     },
-    tokenRequests: (grantType?: string) => exchanges.filter((e) => e.grantType !== undefined && (grantType === undefined || e.grantType === grantType)),
+    tokenRequests: (grantType?: string) =>
+      exchanges.filter((e) => e.grantType !== undefined && (grantType === undefined || e.grantType === grantType)),
   }
 }
 
@@ -106,7 +112,12 @@ function openTab(provider: TestProvider, world: World, overrides: Partial<AuthEn
   const network = createNetwork(world.clock)
   let address = `${APP}/orders`
   const auth = createAuthClient(
-    { issuer: provider.issuer, clientId: provider.clientId, redirectUri: `${APP}/callback`, postLogoutRedirectUri: `${APP}/` },
+    {
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      redirectUri: `${APP}/callback`,
+      postLogoutRedirectUri: `${APP}/`,
+    },
     {
       store: world.store,
       environment: {
@@ -153,7 +164,9 @@ interface StoredSession {
 }
 
 async function userinfoEndpoint(provider: TestProvider): Promise<string> {
-  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { userinfo_endpoint: string }
+  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+    userinfo_endpoint: string
+  }
   return discovery.userinfo_endpoint
 }
 
@@ -196,7 +209,7 @@ describe('the proactive refresh', () => {
     expect(lead).toBeGreaterThanOrEqual(3_750)
     expect(lead).toBeLessThanOrEqual(3_750 + 750)
 
-    for (const end = signedInAt + 45_000; world.clock.now() < end; ) {
+    for (const end = signedInAt + 45_000; world.clock.now() < end;) {
       await world.clock.advance(250)
       const token = await auth.getAccessToken()
       const state = signedIn(auth)
@@ -235,7 +248,11 @@ describe('the proactive refresh', () => {
     world.browser.wake()
     await world.browser.idle()
     expect(network.tokenRequests('refresh_token')).toHaveLength(1)
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null, expiresAt: world.clock.now() + 120_000 })
+    expect(auth.getSnapshot()).toMatchObject({
+      status: 'signed-in',
+      error: null,
+      expiresAt: world.clock.now() + 120_000,
+    })
   })
 
   it('plans the refresh of a 2-hour token 60 to 65 s before expiry', async () => {
@@ -285,7 +302,9 @@ describe('getAccessToken()', () => {
     expect(new Set(tokens).size).toBe(1)
     expect(tokens[0]).not.toBe(before)
     expect(network.tokenRequests('refresh_token')).toHaveLength(1)
-    expect(short.countRequests({ path: new URL(network.tokenRequests()[0]!.url).pathname, grantType: 'refresh_token' })).toBe(1)
+    expect(
+      short.countRequests({ path: new URL(network.tokenRequests()[0]!.url).pathname, grantType: 'refresh_token' }),
+    ).toBe(1)
     expect(signedIn(auth).expiresAt).toBe(world.clock.now() + 15_000)
   })
 })
@@ -306,7 +325,11 @@ const outages: Array<{ failure: string; code: AuthErrorCode; answer: () => Respo
   {
     failure: 'the token endpoint answers an HTML page with 200',
     code: 'invalid_response',
-    answer: () => new Response('<!DOCTYPE html><html><body>Down for maintenance</body></html>', { status: 200, headers: { 'content-type': 'text/html' } }),
+    answer: () =>
+      new Response('<!DOCTYPE html><html><body>Down for maintenance</body></html>', {
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+      }),
   },
 ]
 
@@ -350,7 +373,12 @@ describe('a refresh that fails without a rejection', () => {
     await world.clock.advance(1)
     expect(attempts()).toBe(9)
     expect(network.tokenRequests('refresh_token').at(-1)?.status).toBe(200)
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' }, error: null, expiresAt: world.clock.now() + 120_000 })
+    expect(auth.getSnapshot()).toMatchObject({
+      status: 'signed-in',
+      user: { sub: 'alice' },
+      error: null,
+      expiresAt: world.clock.now() + 120_000,
+    })
     const userinfo = await auth.fetch(await userinfoEndpoint(medium))
     expect(userinfo.status).toBe(200)
 
@@ -386,7 +414,11 @@ describe('a refresh that fails without a rejection', () => {
     await world.clock.advance(expiresAt + 1 - world.clock.now())
     const error = await rejection(auth.getAccessToken())
     expect(isAuthError(error, 'network_error'), String(error)).toBe(true)
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' }, error: { code: 'network_error' } })
+    expect(auth.getSnapshot()).toMatchObject({
+      status: 'signed-in',
+      user: { sub: 'alice' },
+      error: { code: 'network_error' },
+    })
     expect(await world.store.get(sessionKey(medium))).toBeDefined()
     expect(statuses).not.toContain('signed-out')
   })
@@ -443,7 +475,11 @@ describe('an invalid_grant answer', () => {
     await world.clock.advance(auth.nextRefreshAt()! - world.clock.now())
 
     expect(network.tokenRequests().map((request) => [request.refreshToken, request.status])).toEqual([['stale', 400]])
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected', error: { code: 'grant_rejected' } })
+    expect(auth.getSnapshot()).toMatchObject({
+      status: 'signed-out',
+      reason: 'refresh-rejected',
+      error: { code: 'grant_rejected' },
+    })
     expect(await world.store.get(sessionKey(authing))).toBeUndefined()
     expect(isAuthError(await rejection(auth.getAccessToken()), 'not_signed_in')).toBe(true)
   })
@@ -457,7 +493,9 @@ describe('a refreshed ID token', () => {
 
     // The provider's real answer, with its ID token swapped for one the same provider key signed
     // for another user: only the subject differs.
-    const jwks = JSON.parse(readFileSync(new URL('./support/provider-keys.json', import.meta.url), 'utf8')) as { keys: JWK[] }
+    const jwks = JSON.parse(readFileSync(new URL('./support/provider-keys.json', import.meta.url), 'utf8')) as {
+      keys: JWK[]
+    }
     const jwk = jwks.keys.find((key) => key.alg === 'RS256')!
     const key = await importJWK(jwk, 'RS256')
     network.intercept(async ({ url, params }) => {
@@ -477,12 +515,20 @@ describe('a refreshed ID token', () => {
         .setIssuedAt(nowSeconds)
         .setExpirationTime(nowSeconds + 3600)
         .sign(key)
-      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } })
+      return new Response(JSON.stringify(body), {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      })
     })
 
     await world.clock.advance(auth.nextRefreshAt()! - world.clock.now())
     expect(network.tokenRequests('refresh_token')).toHaveLength(1)
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'subject-changed', user: null, error: { code: 'subject_changed' } })
+    expect(auth.getSnapshot()).toMatchObject({
+      status: 'signed-out',
+      reason: 'subject-changed',
+      user: null,
+      error: { code: 'subject_changed' },
+    })
     expect(await world.store.get(sessionKey(medium))).toBeUndefined()
     expect(isAuthError(await rejection(auth.getAccessToken()), 'not_signed_in')).toBe(true)
   })

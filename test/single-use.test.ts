@@ -25,7 +25,10 @@ describe.each<[string, () => KeyValueStore]>([
   it('hands a record that was put to the first take, with its value', async () => {
     await putSingleUse(store, PREFIX, 'state-1', { codeVerifier: 'v-1' }, NOW, TEN_MINUTES)
 
-    expect(await takeSingleUse(store, PREFIX, 'state-1', NOW + 1000)).toEqual({ outcome: 'taken', value: { codeVerifier: 'v-1' } })
+    expect(await takeSingleUse(store, PREFIX, 'state-1', NOW + 1000)).toEqual({
+      outcome: 'taken',
+      value: { codeVerifier: 'v-1' },
+    })
   })
 
   it('reports already-taken to a second take of the same record', async () => {
@@ -63,7 +66,10 @@ describe.each<[string, () => KeyValueStore]>([
   it('still hands out a record one millisecond before its lifetime ends', async () => {
     await putSingleUse(store, PREFIX, 'state-1', 'value', NOW, TEN_MINUTES)
 
-    expect(await takeSingleUse(store, PREFIX, 'state-1', NOW + TEN_MINUTES - 1)).toEqual({ outcome: 'taken', value: 'value' })
+    expect(await takeSingleUse(store, PREFIX, 'state-1', NOW + TEN_MINUTES - 1)).toEqual({
+      outcome: 'taken',
+      value: 'value',
+    })
   })
 
   it('reports expired for a take when the lifetime has ended', async () => {
@@ -92,7 +98,9 @@ describe.each<[string, () => KeyValueStore]>([
     await putSingleUse(store, PREFIX, 'next', 'value', NOW + 2 * TEN_MINUTES, TEN_MINUTES)
 
     expect(await takeSingleUse(store, PREFIX, 'late', NOW + 2 * TEN_MINUTES + 1000)).toEqual({ outcome: 'expired' })
-    expect(await takeSingleUse(store, PREFIX, 'used', NOW + 2 * TEN_MINUTES + 1000)).toEqual({ outcome: 'already-taken' })
+    expect(await takeSingleUse(store, PREFIX, 'used', NOW + 2 * TEN_MINUTES + 1000)).toEqual({
+      outcome: 'already-taken',
+    })
   })
 
   it('hands a record to exactly one of two concurrent takes', async () => {

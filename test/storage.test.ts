@@ -12,7 +12,11 @@ function describeStore(name: string, makeStore: () => KeyValueStore): void {
 
     it('gets back a nested object that was set', async () => {
       const store = makeStore()
-      const value = { user: { sub: 'user-1', roles: ['admin', 'ops'] }, expiresAt: 1_700_000_000_000, refreshToken: undefined }
+      const value = {
+        user: { sub: 'user-1', roles: ['admin', 'ops'] },
+        expiresAt: 1_700_000_000_000,
+        refreshToken: undefined,
+      }
 
       await store.set('session', value)
 

@@ -63,7 +63,9 @@ describe('tokenSetFromResponse', () => {
   })
 
   it("refuses a lifetime with trailing garbage such as '1209abc'", () => {
-    expect(tokenSetFromResponse(tokenResponse({ expire_in: '1209abc', access_token: 'opaque' }), NOW).expiresAt).toBe(NOW + 300_000)
+    expect(tokenSetFromResponse(tokenResponse({ expire_in: '1209abc', access_token: 'opaque' }), NOW).expiresAt).toBe(
+      NOW + 300_000,
+    )
   })
 
   it('assumes a 300-second lifetime for a JWT access token without exp', () => {
@@ -78,7 +80,13 @@ describe('tokenSetFromResponse', () => {
 
   it('keeps the tokens, type and scope of the response', () => {
     const tokens = tokenSetFromResponse(
-      tokenResponse({ expires_in: 3600, refresh_token: 'rt-1', id_token: 'id-1', scope: 'openid profile', token_type: 'dpop' }),
+      tokenResponse({
+        expires_in: 3600,
+        refresh_token: 'rt-1',
+        id_token: 'id-1',
+        scope: 'openid profile',
+        token_type: 'dpop',
+      }),
       NOW,
     )
 
@@ -113,7 +121,11 @@ describe('tokenSetFromResponse', () => {
   it('replaces the previous refresh token when the provider rotates it', () => {
     const previous = tokenSetFromResponse(tokenResponse({ expires_in: 3600, refresh_token: 'rt-1' }), NOW)
 
-    const refreshed = tokenSetFromResponse(tokenResponse({ expires_in: 3600, refresh_token: 'rt-2' }), NOW + 1000, previous)
+    const refreshed = tokenSetFromResponse(
+      tokenResponse({ expires_in: 3600, refresh_token: 'rt-2' }),
+      NOW + 1000,
+      previous,
+    )
 
     expect(refreshed.refreshToken).toBe('rt-2')
   })
@@ -138,12 +150,15 @@ describe('refreshDueAt', () => {
     expect(refreshDueAt(tokens, 0)).toBe(tokens.expiresAt)
   })
 
-  it.each([0, 1, 4, 1_000, 120_000, 7_200_000])('is never before issuedAt (lifetime %s ms, leeway 1 hour)', (lifetimeMs) => {
-    const tokens = { issuedAt: NOW, expiresAt: NOW + lifetimeMs }
+  it.each([0, 1, 4, 1_000, 120_000, 7_200_000])(
+    'is never before issuedAt (lifetime %s ms, leeway 1 hour)',
+    (lifetimeMs) => {
+      const tokens = { issuedAt: NOW, expiresAt: NOW + lifetimeMs }
 
-    const due = refreshDueAt(tokens, 3600)
+      const due = refreshDueAt(tokens, 3600)
 
-    expect(due).toBeGreaterThanOrEqual(tokens.issuedAt)
-    expect(due).toBeLessThanOrEqual(tokens.expiresAt)
-  })
+      expect(due).toBeGreaterThanOrEqual(tokens.issuedAt)
+      expect(due).toBeLessThanOrEqual(tokens.expiresAt)
+    },
+  )
 })

@@ -6,7 +6,13 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApp, defineComponent, h, watch, type App } from 'vue'
-import { createAuthClient, createMemoryStore, type AuthClientOptions, type AuthConfig, type KeyValueStore } from '../src/index.js'
+import {
+  createAuthClient,
+  createMemoryStore,
+  type AuthClientOptions,
+  type AuthConfig,
+  type KeyValueStore,
+} from '../src/index.js'
 import { createAuthGuard, createAuthPlugin, useAuth, type AuthPlugin, type GuardedRoute } from '../src/vue.js'
 import { nodeFetch } from './support/node-fetch.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
@@ -21,7 +27,10 @@ const Profile = defineComponent({
         ? h('p', 'Loading…')
         : status.value === 'signed-out'
           ? h('button', { onClick: () => void signIn() }, 'Sign in')
-          : [h('p', `Signed in as ${user.value?.name ?? user.value?.sub}`), h('button', { onClick: () => void signOut() }, 'Sign out')],
+          : [
+              h('p', `Signed in as ${user.value?.name ?? user.value?.sub}`),
+              h('button', { onClick: () => void signOut() }, 'Sign out'),
+            ],
     ]
   },
 })
@@ -57,7 +66,8 @@ describe('spa-auth/vue against oidc-provider', () => {
   const codeGrants = () => provider.countRequests({ grantType: 'authorization_code' })
   const text = () => container.textContent ?? ''
   const button = (label: string) => [...container.querySelectorAll('button')].find((b) => b.textContent === label)
-  const waitForText = (expected: string) => vi.waitFor(() => expect(text()).toBe(expected), { timeout: 10_000, interval: 10 })
+  const waitForText = (expected: string) =>
+    vi.waitFor(() => expect(text()).toBe(expected), { timeout: 10_000, interval: 10 })
 
   function mount(auth: AuthPlugin, setup?: (app: App) => void): void {
     app = createApp(Profile)
@@ -144,7 +154,10 @@ describe('spa-auth/vue against oidc-provider', () => {
     const replaced: string[] = []
 
     const auth = createAuthPlugin(config(), clientOptions(store))
-    mount(auth, (app) => (app.config.globalProperties['$router'] = { replace: async (to: string) => void replaced.push(to) }))
+    mount(
+      auth,
+      (app) => (app.config.globalProperties['$router'] = { replace: async (to: string) => void replaced.push(to) }),
+    )
     await waitForText('Signed in as Alice ExampleSign out')
 
     expect(replaced).toEqual(['/orders'])
@@ -223,7 +236,10 @@ describe('spa-auth/vue against oidc-provider', () => {
 
     it('honours requiresAuth and returnTo options', async () => {
       const auth = createAuthPlugin(config(), clientOptions(createMemoryStore()))
-      const guard = createAuthGuard(auth, { requiresAuth: (to) => to.fullPath.startsWith('/admin'), returnTo: (to) => `/app${to.fullPath}` })
+      const guard = createAuthGuard(auth, {
+        requiresAuth: (to) => to.fullPath.startsWith('/admin'),
+        returnTo: (to) => `/app${to.fullPath}`,
+      })
       expect(await guard(route('/home', { requiresAuth: true }))).toBe(true)
       expect(await guard(route('/admin'))).toBe(false)
       history.replaceState(null, '', await provider.authorize(navigations[0]!))

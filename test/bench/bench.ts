@@ -65,7 +65,11 @@ async function attempt<T>(run: () => Promise<T>): Promise<Outcome<T>> {
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`
 
-export async function runBench(settings: BenchSettings, io: BenchIo, libraries: readonly BenchLibrary[] = LIBRARIES): Promise<BenchReport> {
+export async function runBench(
+  settings: BenchSettings,
+  io: BenchIo,
+  libraries: readonly BenchLibrary[] = LIBRARIES,
+): Promise<BenchReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
 
@@ -80,7 +84,10 @@ export async function runBench(settings: BenchSettings, io: BenchIo, libraries: 
     for (const library of libraries) sites.set(library.id, await attempt(() => serveBenchSite(library)))
     browser = await launchChromium()
     const chromium = browser.version()
-    const inSite = <T>(library: BenchLibrary, measure: (browser: Browser, site: BenchSite) => Promise<T>): Promise<Outcome<T>> => {
+    const inSite = <T>(
+      library: BenchLibrary,
+      measure: (browser: Browser, site: BenchSite) => Promise<T>,
+    ): Promise<Outcome<T>> => {
       const site = sites.get(library.id)!
       return site.ok ? attempt(() => measure(browser!, site.value)) : Promise.resolve(site)
     }
@@ -93,8 +100,12 @@ export async function runBench(settings: BenchSettings, io: BenchIo, libraries: 
     }
 
     step = performance.now()
-    io.log(`refresh economy: every library at once, ${settings.tokenLifetimeSeconds}-s tokens, about ${Math.round(settings.tokenLifetimeSeconds * Math.max(settings.idleLifetimes, 1) + 15)} s …`)
-    const refreshes = await Promise.all(libraries.map((library) => inSite(library, (browser, site) => measureRefreshEconomy(browser, site, settings))))
+    io.log(
+      `refresh economy: every library at once, ${settings.tokenLifetimeSeconds}-s tokens, about ${Math.round(settings.tokenLifetimeSeconds * Math.max(settings.idleLifetimes, 1) + 15)} s …`,
+    )
+    const refreshes = await Promise.all(
+      libraries.map((library) => inSite(library, (browser, site) => measureRefreshEconomy(browser, site, settings))),
+    )
     io.log(`refresh economy measured in ${seconds(step)}`)
 
     const reports: LibraryReport[] = libraries.map((library, index) => ({
@@ -111,9 +122,20 @@ export async function runBench(settings: BenchSettings, io: BenchIo, libraries: 
     return {
       startedAt,
       durationSeconds: Math.round((performance.now() - started) / 1000),
-      machine: { node: process.version, chromium, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', os: `${platform()} ${release()}` },
+      machine: {
+        node: process.version,
+        chromium,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        os: `${platform()} ${release()}`,
+      },
       settings: { ...settings },
-      budget: { library: 'spa-auth', limitGzipBytes: settings.budgetGzipBytes, gzipBytes, pass: gzipBytes !== null && gzipBytes <= settings.budgetGzipBytes },
+      budget: {
+        library: 'spa-auth',
+        limitGzipBytes: settings.budgetGzipBytes,
+        gzipBytes,
+        pass: gzipBytes !== null && gzipBytes <= settings.budgetGzipBytes,
+      },
       libraries: reports,
     }
   } finally {

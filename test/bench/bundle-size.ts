@@ -47,10 +47,17 @@ export async function measureBundle(entry: string): Promise<BundleSize> {
   const meta = Object.values(result.metafile.outputs)[0]
   const modules = Object.entries(meta?.inputs ?? {})
     // Packages by their name, wherever node_modules is (a worktree may link to another checkout's).
-    .map(([path, { bytesInOutput }]) => ({ path: relative(REPO, join(REPO, path)).replace(/^.*\bnode_modules\//, 'node_modules/'), bytes: bytesInOutput }))
+    .map(([path, { bytesInOutput }]) => ({
+      path: relative(REPO, join(REPO, path)).replace(/^.*\bnode_modules\//, 'node_modules/'),
+      bytes: bytesInOutput,
+    }))
     .filter((module) => module.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes)
-  return { rawBytes: output.contents.byteLength, gzipBytes: gzipSync(output.contents, { level: 9 }).byteLength, modules }
+  return {
+    rawBytes: output.contents.byteLength,
+    gzipBytes: gzipSync(output.contents, { level: 9 }).byteLength,
+    modules,
+  }
 }
 
 /**

@@ -23,7 +23,8 @@ export interface BenchLibrary {
 }
 
 const versionOf = (packageJson: string): string =>
-  (JSON.parse(readFileSync(fileURLToPath(new URL(packageJson, import.meta.url)), 'utf8')) as { version: string }).version
+  (JSON.parse(readFileSync(fileURLToPath(new URL(packageJson, import.meta.url)), 'utf8')) as { version: string })
+    .version
 
 const adapter = (file: string) => fileURLToPath(new URL(`./clients/${file}`, import.meta.url))
 
@@ -33,7 +34,8 @@ export const LIBRARIES: readonly BenchLibrary[] = [
     label: `spa-auth ${versionOf('../../package.json')}`,
     adapter: adapter('spa-auth.ts'),
     provider: {},
-    setup: 'createAuthClient({ issuer, clientId, redirectUri, postLogoutRedirectUri }), every default (IndexedDB, scope with offline_access)',
+    setup:
+      'createAuthClient({ issuer, clientId, redirectUri, postLogoutRedirectUri }), every default (IndexedDB, scope with offline_access)',
     tokenGetter: 'auth.getAccessToken()',
   },
   {
@@ -51,7 +53,10 @@ export const LIBRARIES: readonly BenchLibrary[] = [
     label: `@auth0/auth0-spa-js ${versionOf('../../node_modules/@auth0/auth0-spa-js/package.json')}`,
     adapter: adapter('auth0-spa-js.ts'),
     // No discovery: fixed paths on `domain`, and it expects `iss` to be `${domain}/`.
-    provider: { routes: { authorization: '/authorize', token: '/oauth/token', end_session: '/v2/logout' }, issuerTrailingSlash: true },
+    provider: {
+      routes: { authorization: '/authorize', token: '/oauth/token', end_session: '/v2/logout' },
+      issuerTrailingSlash: true,
+    },
     setup:
       "createAuth0Client({ domain, clientId, useRefreshTokens: true, cacheLocation: 'localstorage', " +
       "authorizationParams: { redirect_uri, scope: 'openid profile offline_access', prompt: 'consent' } })",

@@ -31,7 +31,14 @@ export interface RefreshResult {
   renewLeadSeconds: number
   idleOneTab: IdleResult
   idleThreeTabs: IdleResult
-  burst: { tabs: number; callersPerTab: number; refreshRequests: number; distinctTokens: number; failedCalls: number; firstFailure?: string }
+  burst: {
+    tabs: number
+    callersPerTab: number
+    refreshRequests: number
+    distinctTokens: number
+    failedCalls: number
+    firstFailure?: string
+  }
   sessions: { tabs: number; lost: number; why: string[] }
   /** Token-endpoint answers `invalid_grant` over all scenarios. */
   invalidGrants: number
@@ -52,10 +59,20 @@ async function checkSessions(stage: Stage, tabs: Page[], scenario: string): Prom
   return lost
 }
 
-const invalidGrantsOf = async (stage: Stage) => (await stage.tokenAnswers()).filter((answer) => answer.error === 'invalid_grant').length
+const invalidGrantsOf = async (stage: Stage) =>
+  (await stage.tokenAnswers()).filter((answer) => answer.error === 'invalid_grant').length
 
-async function idle(browser: Browser, site: BenchSite, settings: RefreshSettings, renewLeadSeconds: number, tabCount: number): Promise<ScenarioOutcome<IdleResult>> {
-  const stage = await openStage(browser, site, { tokenLifetimeSeconds: settings.tokenLifetimeSeconds, renewLeadSeconds })
+async function idle(
+  browser: Browser,
+  site: BenchSite,
+  settings: RefreshSettings,
+  renewLeadSeconds: number,
+  tabCount: number,
+): Promise<ScenarioOutcome<IdleResult>> {
+  const stage = await openStage(browser, site, {
+    tokenLifetimeSeconds: settings.tokenLifetimeSeconds,
+    renewLeadSeconds,
+  })
   try {
     const first = await stage.openTab('/')
     await stage.signIn(first)
@@ -76,8 +93,16 @@ async function idle(browser: Browser, site: BenchSite, settings: RefreshSettings
   }
 }
 
-async function burst(browser: Browser, site: BenchSite, settings: RefreshSettings, renewLeadSeconds: number): Promise<ScenarioOutcome<RefreshResult['burst']>> {
-  const stage = await openStage(browser, site, { tokenLifetimeSeconds: settings.tokenLifetimeSeconds, renewLeadSeconds })
+async function burst(
+  browser: Browser,
+  site: BenchSite,
+  settings: RefreshSettings,
+  renewLeadSeconds: number,
+): Promise<ScenarioOutcome<RefreshResult['burst']>> {
+  const stage = await openStage(browser, site, {
+    tokenLifetimeSeconds: settings.tokenLifetimeSeconds,
+    renewLeadSeconds,
+  })
   try {
     const first = await stage.openTab('/')
     await stage.signIn(first)
@@ -127,7 +152,11 @@ function take<T>(outcome: PromiseSettledResult<T>): T {
   return outcome.value
 }
 
-export async function measureRefreshEconomy(browser: Browser, site: BenchSite, settings: RefreshSettings): Promise<RefreshResult> {
+export async function measureRefreshEconomy(
+  browser: Browser,
+  site: BenchSite,
+  settings: RefreshSettings,
+): Promise<RefreshResult> {
   // The lead spa-auth takes by default (a quarter of the lifetime, at most 60 s); given to the
   // libraries where it is a setting, so that all renew at the same point of a token's life.
   const renewLeadSeconds = Math.min(60, Math.max(1, Math.round(settings.tokenLifetimeSeconds / 4)))

@@ -63,7 +63,9 @@ const KIND_LABEL: Record<RequestKind, string> = {
 }
 
 function requests(tally: RequestTally): string {
-  const parts = KIND_ORDER.filter((kind) => tally.byKind[kind]).map((kind) => `${KIND_LABEL[kind]} ${tally.byKind[kind]}`)
+  const parts = KIND_ORDER.filter((kind) => tally.byKind[kind]).map(
+    (kind) => `${KIND_LABEL[kind]} ${tally.byKind[kind]}`,
+  )
   return parts.length === 0 ? `${tally.total}` : `${tally.total} (${parts.join(', ')})`
 }
 
@@ -77,7 +79,10 @@ function rate(perSecond: number): string {
 function noteFor(library: LibraryReport, row: RowName): string | undefined {
   const refresh = library.refresh.ok ? library.refresh.value : undefined
   if (library.id === 'auth0-spa-js') {
-    if ((row === 'refresh requests per lifetime, 1 idle tab' || row === 'refresh requests per lifetime, 3 idle tabs') && refresh) {
+    if (
+      (row === 'refresh requests per lifetime, 1 idle tab' || row === 'refresh requests per lifetime, 3 idle tabs') &&
+      refresh
+    ) {
       return 'auth0-spa-js has no renewal timer: it renews inside getTokenSilently(), once the cached token has less than 60 s left (a fixed margin), so idle tabs send nothing and hold an expired token until the app asks.'
     }
   }
@@ -90,12 +95,19 @@ function noteFor(library: LibraryReport, row: RowName): string | undefined {
 }
 
 function cellFor(library: LibraryReport, row: RowName): Cell {
-  const failed = (outcome: Outcome<unknown>): Cell | undefined => (outcome.ok ? undefined : { text: 'not measured', note: outcome.error })
+  const failed = (outcome: Outcome<unknown>): Cell | undefined =>
+    outcome.ok ? undefined : { text: 'not measured', note: outcome.error }
   switch (row) {
     case 'bundle, minified':
       return failed(library.bundle) ?? { text: bytes(library.bundle.ok ? library.bundle.value.rawBytes : 0) }
     case 'bundle, min+gzip':
-      return failed(library.bundle) ?? { text: library.bundle.ok ? `${bytes(library.bundle.value.gzipBytes)} (${kib(library.bundle.value.gzipBytes)})` : '' }
+      return (
+        failed(library.bundle) ?? {
+          text: library.bundle.ok
+            ? `${bytes(library.bundle.value.gzipBytes)} (${kib(library.bundle.value.gzipBytes)})`
+            : '',
+        }
+      )
     case 'warm start: requests to the provider':
     case 'warm start: reload → signed in (median)':
     case 'token getter, valid token (calls/s)':
@@ -117,7 +129,9 @@ function cellFor(library: LibraryReport, row: RowName): Cell {
       if (row === '3 tabs × N calls after expiry: refresh requests') {
         const { refreshRequests, distinctTokens, failedCalls, tabs, callersPerTab } = refresh.burst
         const failures = failedCalls > 0 ? `, ${failedCalls} of ${tabs * callersPerTab} calls failed` : ''
-        return { text: `${refreshRequests} (${distinctTokens} distinct token${distinctTokens === 1 ? '' : 's'}${failures})` }
+        return {
+          text: `${refreshRequests} (${distinctTokens} distinct token${distinctTokens === 1 ? '' : 's'}${failures})`,
+        }
       }
       const { tabs, lost } = refresh.sessions
       const grants = refresh.invalidGrants > 0 ? `, invalid_grant ×${refresh.invalidGrants}` : ''
@@ -154,7 +168,9 @@ export function formatReport(report: BenchReport): string {
       `token getter: median of ${settings['hotPathRounds']} rounds of ${settings['hotPathMs']} ms.`,
   )
   for (const library of report.libraries) out.push(`${library.label}: ${library.setup}.`)
-  out.push(`Machine: Node ${machine.node}, Chromium ${machine.chromium}, ${machine.cpus} cores (${machine.cpuModel}), ${machine.os}; ${report.durationSeconds} s for the whole run.`)
+  out.push(
+    `Machine: Node ${machine.node}, Chromium ${machine.chromium}, ${machine.cpus} cores (${machine.cpuModel}), ${machine.os}; ${report.durationSeconds} s for the whole run.`,
+  )
   out.push('', ...budgetLines(report))
   return out.join('\n')
 }
@@ -165,7 +181,9 @@ export function budgetLines(report: BenchReport): string[] {
   const library = report.libraries.find((candidate) => candidate.id === budget.library)
   const limit = `${bytes(budget.limitGzipBytes)} (${kib(budget.limitGzipBytes)})`
   if (budget.gzipBytes === null) {
-    return [`BUDGET FAIL: the ${budget.library} bundle could not be measured (${library?.bundle.ok === false ? library.bundle.error : 'unknown'}).`]
+    return [
+      `BUDGET FAIL: the ${budget.library} bundle could not be measured (${library?.bundle.ok === false ? library.bundle.error : 'unknown'}).`,
+    ]
   }
   const verdict = `${budget.library} bundle, min+gzip: ${bytes(budget.gzipBytes)} (${kib(budget.gzipBytes)}), budget ${limit}`
   if (budget.pass) return [`Budget PASS: ${verdict}.`, ...breakdownLines(library)]
@@ -191,7 +209,12 @@ function breakdownLines(library: LibraryReport | undefined): string[] {
   }
   return [
     `${library.label} bundle, minified bytes per input module (esbuild metafile):`,
-    ...modules.map((module) => `  ${module.path.padEnd(width)} ${String(module.bytes).padStart(7)} ${share(module.bytes)}`),
-    `  by package: ${[...byPackage].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${bytes(n)}`).join(', ')}`,
+    ...modules.map(
+      (module) => `  ${module.path.padEnd(width)} ${String(module.bytes).padStart(7)} ${share(module.bytes)}`,
+    ),
+    `  by package: ${[...byPackage]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${name} ${bytes(n)}`)
+      .join(', ')}`,
   ]
 }

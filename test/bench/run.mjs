@@ -21,7 +21,10 @@ if (args.has('--help')) {
 }
 
 const repo = fileURLToPath(new URL('../../', import.meta.url))
-const { module: bench } = await runnerImport(fileURLToPath(new URL('./bench.ts', import.meta.url)), { root: repo, logLevel: 'warn' })
+const { module: bench } = await runnerImport(fileURLToPath(new URL('./bench.ts', import.meta.url)), {
+  root: repo,
+  logLevel: 'warn',
+})
 const settings = args.has('--quick') ? bench.QUICK_SETTINGS : bench.FULL_SETTINGS
 const report = await bench.runBench(settings, { log: (line) => console.error(`[bench] ${line}`) })
 console.log(`\n${bench.formatReport(report)}\n`)

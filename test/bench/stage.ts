@@ -103,7 +103,10 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     postLogoutRedirectUris: [`${site.origin}/`],
     ...site.library.provider,
   })
-  const discoveryUrl = new URL('.well-known/openid-configuration', provider.issuer.endsWith('/') ? provider.issuer : `${provider.issuer}/`)
+  const discoveryUrl = new URL(
+    '.well-known/openid-configuration',
+    provider.issuer.endsWith('/') ? provider.issuer : `${provider.issuer}/`,
+  )
   const discovery = (await (await fetch(discoveryUrl)).json()) as Discovery
   provider.resetRequests()
   const path = (url: string) => new URL(url).pathname
@@ -142,7 +145,11 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
   context.on('weberror', (error) => pageErrors.push(String(error.error())))
 
   const ready = async (page: Page) => {
-    await within(page.evaluate(() => window.bench.ready), CLIENT_START_MS, `${site.library.id}: starting the client`)
+    await within(
+      page.evaluate(() => window.bench.ready),
+      CLIENT_START_MS,
+      `${site.library.id}: starting the client`,
+    )
     return page.evaluate(() => ({ signedInAt: window.bench.signedInAt, startError: window.bench.startError }))
   }
 
@@ -162,7 +169,12 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
       if (request.path === paths.discovery) return 'discovery'
       if (request.path === paths.jwks) return 'jwks'
       if (request.path === paths.userinfo) return 'userinfo'
-      if (request.path === paths.authorization || request.path.startsWith(`${paths.authorization}/`) || request.path.includes('/interaction/')) return 'redirect'
+      if (
+        request.path === paths.authorization ||
+        request.path.startsWith(`${paths.authorization}/`) ||
+        request.path.includes('/interaction/')
+      )
+        return 'redirect'
       return 'other'
     },
     async openTab(path = '/') {
@@ -174,22 +186,34 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     },
     async signIn(page) {
       await Promise.all([
-        page.waitForEvent('load', { predicate: () => new URL(page.url()).origin === site.origin, timeout: CLIENT_START_MS }),
+        page.waitForEvent('load', {
+          predicate: () => new URL(page.url()).origin === site.origin,
+          timeout: CLIENT_START_MS,
+        }),
         page.evaluate(() => void window.bench.client.signIn()),
       ])
       const { signedInAt, startError } = await ready(page)
-      if (signedInAt === null) throw new Error(`${site.library.id}: not signed in after the sign-in round trip${startError ? `: ${startError}` : ''}`)
+      if (signedInAt === null)
+        throw new Error(
+          `${site.library.id}: not signed in after the sign-in round trip${startError ? `: ${startError}` : ''}`,
+        )
     },
     async sessionHolds(page) {
       let token: string
       try {
-        token = await within(page.evaluate(() => window.bench.client.getAccessToken()), CLIENT_START_MS, 'getAccessToken()')
+        token = await within(
+          page.evaluate(() => window.bench.client.getAccessToken()),
+          CLIENT_START_MS,
+          'getAccessToken()',
+        )
       } catch (error) {
         return { holds: false, why: firstLine(error) }
       }
       const response = await fetch(discovery.userinfo_endpoint, { headers: { authorization: `Bearer ${token}` } })
       await response.body?.cancel()
-      return response.ok ? { holds: true } : { holds: false, why: `the provider refused its access token (userinfo ${response.status})` }
+      return response.ok
+        ? { holds: true }
+        : { holds: false, why: `the provider refused its access token (userinfo ${response.status})` }
     },
     async close() {
       await Promise.all(pendingAnswers)

@@ -49,7 +49,11 @@ function tally(stage: Stage, requests: readonly ProviderRequest[]): RequestTally
   return { total: requests.length, byKind }
 }
 
-export async function measureStartUp(browser: Browser, site: BenchSite, settings: StartUpSettings): Promise<StartUpResult> {
+export async function measureStartUp(
+  browser: Browser,
+  site: BenchSite,
+  settings: StartUpSettings,
+): Promise<StartUpResult> {
   const stage = await openStage(browser, site)
   try {
     const page = await stage.openTab('/')
@@ -65,7 +69,10 @@ export async function measureStartUp(browser: Browser, site: BenchSite, settings
       stage.provider.resetRequests()
       await page.reload()
       await page.evaluate(() => window.bench.ready)
-      const { signedInAt, startError } = await page.evaluate(() => ({ signedInAt: window.bench.signedInAt, startError: window.bench.startError }))
+      const { signedInAt, startError } = await page.evaluate(() => ({
+        signedInAt: window.bench.signedInAt,
+        startError: window.bench.startError,
+      }))
       if (signedInAt === null) throw new Error(`not signed in after a reload${startError ? `: ${startError}` : ''}`)
       await wait(settings.settleMs)
       runs.push({ at: signedInAt, requests: tally(stage, stage.provider.requests) })
@@ -84,7 +91,8 @@ export async function measureStartUp(browser: Browser, site: BenchSite, settings
     }
     return { signIn, warmStart, hotPath: { rounds, medianCallsPerSecond: median(rounds) } }
   } catch (error) {
-    if (stage.pageErrors.length > 0) throw new Error(`${String(error)} (page errors: ${stage.pageErrors.join('; ')})`, { cause: error })
+    if (stage.pageErrors.length > 0)
+      throw new Error(`${String(error)} (page errors: ${stage.pageErrors.join('; ')})`, { cause: error })
     throw error
   } finally {
     await stage.close()

@@ -67,7 +67,8 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.stack ?? error.message}`))
     page.on('console', (message) => {
       const where = message.location().url
-      if (message.type() === 'error' && !where.endsWith('/favicon.ico')) console.warn(`[chromium console] ${message.text()} (${where})`)
+      if (message.type() === 'error' && !where.endsWith('/favicon.ico'))
+        console.warn(`[chromium console] ${message.text()} (${where})`)
     })
   })
 
@@ -107,7 +108,13 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
   const snapshot = () =>
     page.evaluate(() => {
       const { status, user, reason, storage, error } = window.auth.getSnapshot()
-      return { status, sub: user?.sub ?? null, reason, storage, error: error && { code: error.code, message: error.message } }
+      return {
+        status,
+        sub: user?.sub ?? null,
+        reason,
+        storage,
+        error: error && { code: error.code, message: error.message },
+      }
     })
 
   const lastError = () => page.evaluate(() => window.lastError)
@@ -118,7 +125,8 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
       await page.evaluate(fn, arg)
     } catch (error) {
       // The navigation may tear the page down before the promise's result comes back.
-      if (!/Execution context was destroyed|Target page, context or browser has been closed/.test(String(error))) throw error
+      if (!/Execution context was destroyed|Target page, context or browser has been closed/.test(String(error)))
+        throw error
     }
   }
 
@@ -177,7 +185,10 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     expect(callback.searchParams.get('iss')).toBe(provider.issuer)
     expect(await lastError()).toBeNull()
     expect(await snapshot()).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
-    expect(JSON.parse(await page.textContent('#state') ?? '{}')).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } })
+    expect(JSON.parse((await page.textContent('#state')) ?? '{}')).toMatchObject({
+      status: 'signed-in',
+      user: { sub: 'alice' },
+    })
 
     const address = new URL(await page.evaluate(() => location.href))
     expect(address.pathname + address.search).toBe('/orders?x=1')
@@ -252,7 +263,11 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     const response = await fetch(discovery.token_endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken!, client_id: provider.clientId }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken!,
+        client_id: provider.clientId,
+      }),
     })
     expect(response.status).toBe(400)
     expect(await response.json()).toMatchObject({ error: 'invalid_grant' })
@@ -268,7 +283,9 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     expect(idToken, 'an ID token in IndexedDB').toBeTruthy()
 
     const [endSession] = await Promise.all([
-      page.waitForRequest((request) => request.isNavigationRequest() && request.url().startsWith(discovery.end_session_endpoint)),
+      page.waitForRequest(
+        (request) => request.isNavigationRequest() && request.url().startsWith(discovery.end_session_endpoint),
+      ),
       evaluateLeaving(() => window.auth.signOut()),
     ])
     const logoutUrl = new URL(endSession.url())

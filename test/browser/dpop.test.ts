@@ -22,8 +22,14 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
   beforeAll(async () => {
     assertChromium()
     app = await startTestApp()
-    provider = await startTestProvider({ profile: 'strict', dpop: 'required', redirectUris: [`${app.origin}/callback`] })
-    as = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as oauth.AuthorizationServer
+    provider = await startTestProvider({
+      profile: 'strict',
+      dpop: 'required',
+      redirectUris: [`${app.origin}/callback`],
+    })
+    as = (await (
+      await fetch(`${provider.issuer}/.well-known/openid-configuration`)
+    ).json()) as oauth.AuthorizationServer
     browser = await launchChromium()
     context = await browser.newContext()
     await configureApp(context, app.origin, provider.issuer, provider.clientId, { dpop: true })
@@ -50,7 +56,11 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
                 () => true,
                 () => false,
               )
-              resolve({ exportable, extractable: pair.privateKey.extractable, publicJwk: await crypto.subtle.exportKey('jwk', pair.publicKey) })
+              resolve({
+                exportable,
+                extractable: pair.privateKey.extractable,
+                publicJwk: await crypto.subtle.exportKey('jwk', pair.publicKey),
+              })
             }
             reading.onerror = () => reject(reading.error)
           }

@@ -138,22 +138,48 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
           '.env': env,
           'index.html': indexHtml('root', '/src/main.tsx'),
           'src/vite-env.d.ts': VITE_ENV_TYPES,
-          'tsconfig.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler', jsx: 'react-jsx' }, include: ['src'] }),
+          'tsconfig.json': JSON.stringify({
+            compilerOptions: {
+              ...STRICT_COMPILER_OPTIONS,
+              module: 'ESNext',
+              moduleResolution: 'Bundler',
+              jsx: 'react-jsx',
+            },
+            include: ['src'],
+          }),
         }),
-        createProject(join(work, 'vue-app'), library, ['vue'], { ...vue, '.env': env, 'index.html': indexHtml('app', '/src/main.ts') }),
+        createProject(join(work, 'vue-app'), library, ['vue'], {
+          ...vue,
+          '.env': env,
+          'index.html': indexHtml('app', '/src/main.ts'),
+        }),
         createProject(join(work, 'types'), library, ['@types/react', 'vue'], {
           'check.ts': TYPES_CHECK,
-          'tsconfig.bundler.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' }, files: ['check.ts'] }),
-          'tsconfig.nodenext.json': JSON.stringify({ compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext' }, files: ['check.ts'] }),
+          'tsconfig.bundler.json': JSON.stringify({
+            compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' },
+            files: ['check.ts'],
+          }),
+          'tsconfig.nodenext.json': JSON.stringify({
+            compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext' },
+            files: ['check.ts'],
+          }),
         }),
       ]),
     )
-    Object.assign(timings, { 'npm ci react-app': installs[0], 'npm ci vue-app': installs[1], 'npm ci types': installs[2] })
+    Object.assign(timings, {
+      'npm ci react-app': installs[0],
+      'npm ci vue-app': installs[1],
+      'npm ci types': installs[2],
+    })
 
     await timed('vite build of the two apps', () =>
       Promise.all([
         // Development React, so StrictMode really runs every effect twice in Chromium too.
-        buildApp('react', { mode: 'development', define: { 'process.env.NODE_ENV': '"development"' }, oxc: { jsx: { runtime: 'automatic' } } }),
+        buildApp('react', {
+          mode: 'development',
+          define: { 'process.env.NODE_ENV': '"development"' },
+          oxc: { jsx: { runtime: 'automatic' } },
+        }),
         buildApp('vue', { plugins: [vueSingleFileComponents()] }),
       ]),
     )
@@ -161,7 +187,9 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   })
 
   afterAll(async () => {
-    console.info(`tarball ${library?.filename}: ${library?.size} bytes (${library?.unpackedSize} unpacked, ${library?.files.length} files); timings (ms): ${JSON.stringify(timings)}`)
+    console.info(
+      `tarball ${library?.filename}: ${library?.size} bytes (${library?.unpackedSize} unpacked, ${library?.files.length} files); timings (ms): ${JSON.stringify(timings)}`,
+    )
     await browser?.close()
     await provider?.close()
     await Promise.all(Object.values(apps).map((app) => app.close()))
@@ -178,59 +206,69 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
 
   it('publint finds nothing to report in the tarball', async () => {
     const tarball = await readFile(library.tarball)
-    const { messages, pkg } = await publint({ pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) }, level: 'suggestion' })
+    const { messages, pkg } = await publint({
+      pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) },
+      level: 'suggestion',
+    })
     expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
   })
 
   it('resolves the three entries with their types in a fresh TypeScript project (bundler and nodenext)', async () => {
-    await Promise.all([typecheck(join(work, 'types', 'tsconfig.bundler.json')), typecheck(join(work, 'types', 'tsconfig.nodenext.json'))])
+    await Promise.all([
+      typecheck(join(work, 'types', 'tsconfig.bundler.json')),
+      typecheck(join(work, 'types', 'tsconfig.nodenext.json')),
+    ])
   })
 
   it("type-checks the README's React example against the installed package", async () => {
     await typecheck(join(work, 'react-app', 'tsconfig.json'))
   })
 
-  it.each(['react', 'vue'] as const)('the %s app signs in, reloads signed in, and signs out in Chromium', async (framework) => {
-    const { origin } = apps[framework]
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    const problems: string[] = []
-    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.stack ?? error.message}`))
-    page.on('console', (message) => {
-      // Chromium asks every origin for /favicon.ico; the provider has none.
-      if (message.location().url.endsWith('/favicon.ico')) return
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console.${message.type()}: ${message.text()} (${message.location().url})`)
-    })
-    const codeGrants = () => provider.countRequests({ grantType: 'authorization_code' })
-    const grantsBefore = codeGrants()
+  it.each(['react', 'vue'] as const)(
+    'the %s app signs in, reloads signed in, and signs out in Chromium',
+    async (framework) => {
+      const { origin } = apps[framework]
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.stack ?? error.message}`))
+      page.on('console', (message) => {
+        // Chromium asks every origin for /favicon.ico; the provider has none.
+        if (message.location().url.endsWith('/favicon.ico')) return
+        if (message.type() === 'error' || message.type() === 'warning')
+          problems.push(`console.${message.type()}: ${message.text()} (${message.location().url})`)
+      })
+      const codeGrants = () => provider.countRequests({ grantType: 'authorization_code' })
+      const grantsBefore = codeGrants()
 
-    try {
-      await page.goto(`${origin}/`)
-      await signInButton(page).waitFor()
+      try {
+        await page.goto(`${origin}/`)
+        await signInButton(page).waitFor()
 
-      await signInButton(page).click()
-      await page.getByText('Signed in as Alice Example').waitFor({ timeout: 30_000 })
-      expect(page.url()).toBe(`${origin}/`)
-      expect(codeGrants() - grantsBefore).toBe(1)
+        await signInButton(page).click()
+        await page.getByText('Signed in as Alice Example').waitFor({ timeout: 30_000 })
+        expect(page.url()).toBe(`${origin}/`)
+        expect(codeGrants() - grantsBefore).toBe(1)
 
-      provider.resetRequests()
-      await page.reload()
-      await page.getByText('Signed in as Alice Example').waitFor()
-      expect(provider.requests).toEqual([])
+        provider.resetRequests()
+        await page.reload()
+        await page.getByText('Signed in as Alice Example').waitFor()
+        expect(provider.requests).toEqual([])
 
-      await page.getByRole('button', { name: 'Sign out' }).click()
-      await page.locator('button[name="logout"][value="yes"]').click()
-      await page.waitForURL(`${origin}/`)
-      await signInButton(page).waitFor()
-      expect(provider.requests.filter((request) => request.path.endsWith('/token/revocation'))).toHaveLength(1)
+        await page.getByRole('button', { name: 'Sign out' }).click()
+        await page.locator('button[name="logout"][value="yes"]').click()
+        await page.waitForURL(`${origin}/`)
+        await signInButton(page).waitFor()
+        expect(provider.requests.filter((request) => request.path.endsWith('/token/revocation'))).toHaveLength(1)
 
-      await page.reload()
-      await signInButton(page).waitFor()
-      expect(problems).toEqual([])
-    } finally {
-      await context.close()
-    }
-  })
+        await page.reload()
+        await signInButton(page).waitFor()
+        expect(problems).toEqual([])
+      } finally {
+        await context.close()
+      }
+    },
+  )
 })
 
 function signInButton(page: Page) {

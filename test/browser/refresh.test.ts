@@ -48,12 +48,15 @@ describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
       redirectUris: [`${app.origin}/callback`],
       postLogoutRedirectUris: [`${app.origin}/`],
     })
-    const { token_endpoint } = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string }
+    const { token_endpoint } = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string
+    }
     const context = await browser.newContext()
     await configureApp(context, app.origin, provider.issuer, provider.clientId)
     const tokenStatuses: number[] = []
     context.on('response', (response) => {
-      if (response.url() === token_endpoint && response.request().method() === 'POST') tokenStatuses.push(response.status())
+      if (response.url() === token_endpoint && response.request().method() === 'POST')
+        tokenStatuses.push(response.status())
     })
     const made = {
       provider,
@@ -69,13 +72,17 @@ describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
   /** Records, in the page, every token getAccessToken() hands out and every refresh the snapshot shows. */
   function watch(page: Page): Promise<void> {
     return page.evaluate(() => {
-      const w = window as unknown as { handedOut: { at: number; expiresAt: number }[]; refreshedAt: { at: number; previousExpiresAt: number }[] }
+      const w = window as unknown as {
+        handedOut: { at: number; expiresAt: number }[]
+        refreshedAt: { at: number; previousExpiresAt: number }[]
+      }
       w.handedOut = []
       w.refreshedAt = []
       let last = window.auth.getSnapshot().expiresAt
       window.auth.subscribe(() => {
         const { expiresAt } = window.auth.getSnapshot()
-        if (expiresAt !== null && last !== null && expiresAt !== last) w.refreshedAt.push({ at: Date.now(), previousExpiresAt: last })
+        if (expiresAt !== null && last !== null && expiresAt !== last)
+          w.refreshedAt.push({ at: Date.now(), previousExpiresAt: last })
         last = expiresAt
       })
       setInterval(() => {
@@ -102,10 +109,15 @@ describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
     await wait(IDLE_MS)
 
     const { handedOut, refreshedAt } = await page.evaluate(() => {
-      const w = window as unknown as { handedOut: { at: number; expiresAt: number }[]; refreshedAt: { at: number; previousExpiresAt: number }[] }
+      const w = window as unknown as {
+        handedOut: { at: number; expiresAt: number }[]
+        refreshedAt: { at: number; previousExpiresAt: number }[]
+      }
       return { handedOut: w.handedOut, refreshedAt: w.refreshedAt }
     })
-    console.info(`[figures] 1 tab, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${refreshes()} refresh requests`)
+    console.info(
+      `[figures] 1 tab, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${refreshes()} refresh requests`,
+    )
     expect(refreshes()).toBeGreaterThanOrEqual(3)
     expect(refreshes()).toBeLessThanOrEqual(4)
     expect(refreshedAt).toHaveLength(refreshes())
@@ -116,48 +128,55 @@ describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
     expect(await userinfoStatus(page, provider.issuer)).toBe(200)
   })
 
-  it.concurrent('three tabs share one refresh per lifetime, one refresh for a burst after expiry, and sign out together', async ({ expect }) => {
-    const { provider, context, tokenStatuses, refreshes } = await bench()
-    const first = await openTab(context, `${app.origin}/`)
-    await signInFrom(first, app.origin)
-    const tabs = [first, await openTab(context, `${app.origin}/`), await openTab(context, `${app.origin}/`)]
-    for (const tab of tabs) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice' })
-    provider.resetRequests()
+  it.concurrent(
+    'three tabs share one refresh per lifetime, one refresh for a burst after expiry, and sign out together',
+    async ({ expect }) => {
+      const { provider, context, tokenStatuses, refreshes } = await bench()
+      const first = await openTab(context, `${app.origin}/`)
+      await signInFrom(first, app.origin)
+      const tabs = [first, await openTab(context, `${app.origin}/`), await openTab(context, `${app.origin}/`)]
+      for (const tab of tabs) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice' })
+      provider.resetRequests()
 
-    await wait(IDLE_MS)
-    const idleRefreshes = refreshes()
-    console.info(`[figures] 3 tabs, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${idleRefreshes} refresh requests in total`)
-    expect(idleRefreshes).toBeGreaterThanOrEqual(3)
-    expect(idleRefreshes).toBeLessThanOrEqual(4)
-    const tokens = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.auth.getAccessToken())))
-    expect(new Set(tokens).size).toBe(1)
+      await wait(IDLE_MS)
+      const idleRefreshes = refreshes()
+      console.info(
+        `[figures] 3 tabs, ${IDLE_MS / 1000} s idle (${LIFETIME_SECONDS}-s tokens): ${idleRefreshes} refresh requests in total`,
+      )
+      expect(idleRefreshes).toBeGreaterThanOrEqual(3)
+      expect(idleRefreshes).toBeLessThanOrEqual(4)
+      const tokens = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.auth.getAccessToken())))
+      expect(new Set(tokens).size).toBe(1)
 
-    // The burst: the tabs are closed, the token expires, and three tabs come back at once
-    // (a restored window), each asking for a token as soon as it has loaded.
-    await Promise.all(tabs.map((tab) => tab.close()))
-    await wait(LIFETIME_SECONDS * 1000 + 1000)
-    provider.resetRequests()
-    const restored = await Promise.all([0, 1, 2].map(() => context.newPage()))
-    const burst = await Promise.all(
-      restored.map(async (tab) => {
-        await tab.goto(`${app.origin}/`)
-        return tab.evaluate(async () => {
-          await window.appReady
-          return Promise.all(Array.from({ length: 100 }, () => window.auth.getAccessToken()))
-        })
-      }),
-    )
-    console.info(`[figures] 3 restored tabs x 100 getAccessToken() after expiry: ${refreshes()} refresh request(s)`)
-    expect(refreshes()).toBe(1)
-    expect(new Set(burst.flat()).size).toBe(1)
-    expect(tokenStatuses.filter((status) => status !== 200)).toEqual([])
-    for (const tab of restored) {
-      expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
-      expect(await userinfoStatus(tab, provider.issuer)).toBe(200)
-    }
+      // The burst: the tabs are closed, the token expires, and three tabs come back at once
+      // (a restored window), each asking for a token as soon as it has loaded.
+      await Promise.all(tabs.map((tab) => tab.close()))
+      await wait(LIFETIME_SECONDS * 1000 + 1000)
+      provider.resetRequests()
+      const restored = await Promise.all([0, 1, 2].map(() => context.newPage()))
+      const burst = await Promise.all(
+        restored.map(async (tab) => {
+          await tab.goto(`${app.origin}/`)
+          return tab.evaluate(async () => {
+            await window.appReady
+            return Promise.all(Array.from({ length: 100 }, () => window.auth.getAccessToken()))
+          })
+        }),
+      )
+      console.info(`[figures] 3 restored tabs x 100 getAccessToken() after expiry: ${refreshes()} refresh request(s)`)
+      expect(refreshes()).toBe(1)
+      expect(new Set(burst.flat()).size).toBe(1)
+      expect(tokenStatuses.filter((status) => status !== 200)).toEqual([])
+      for (const tab of restored) {
+        expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
+        expect(await userinfoStatus(tab, provider.issuer)).toBe(200)
+      }
 
-    await restored[0]!.evaluate(() => window.auth.signOut({ redirect: false }))
-    await expect.poll(() => Promise.all(restored.map((tab) => snapshotOf(tab).then((s) => s.reason)))).toEqual(['signed-out', 'other-tab', 'other-tab'])
-    for (const tab of restored) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-out' })
-  })
+      await restored[0]!.evaluate(() => window.auth.signOut({ redirect: false }))
+      await expect
+        .poll(() => Promise.all(restored.map((tab) => snapshotOf(tab).then((s) => s.reason))))
+        .toEqual(['signed-out', 'other-tab', 'other-tab'])
+      for (const tab of restored) expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-out' })
+    },
+  )
 })

@@ -59,7 +59,8 @@ export function createFakeClock(start = Date.now(), options: FakeClockOptions = 
     let first: Timer | undefined
     for (const timer of timers.values()) {
       if (timer.dueAt > limit) continue
-      if (first === undefined || timer.dueAt < first.dueAt || (timer.dueAt === first.dueAt && timer.id < first.id)) first = timer
+      if (first === undefined || timer.dueAt < first.dueAt || (timer.dueAt === first.dueAt && timer.id < first.id))
+        first = timer
     }
     return first
   }

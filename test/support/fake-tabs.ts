@@ -107,7 +107,8 @@ export function createFakeTabs(): FakeTabs {
       for (const listener of [...wakeListeners]) listener()
     },
     environment: () => ({ locks, openChannel, onWake }),
-    lockRequests: (name) => (name === undefined ? requests.length : requests.filter((requested) => requested === name).length),
+    lockRequests: (name) =>
+      name === undefined ? requests.length : requests.filter((requested) => requested === name).length,
     wakeListeners: () => wakeListeners.size,
     async idle() {
       for (let round = 0; round < 1000; round++) {

@@ -164,7 +164,9 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       sub: SUBJECT,
       iat: misbehaviour === 'expired-id-token' ? now - 2 * 3600 : now,
       exp: misbehaviour === 'expired-id-token' ? now - 3600 : now + ID_TOKEN_LIFETIME_SECONDS,
-      ...(nonce === undefined ? {} : { nonce: misbehaviour === 'wrong-nonce' ? 'not-the-nonce-of-this-sign-in' : nonce }),
+      ...(nonce === undefined
+        ? {}
+        : { nonce: misbehaviour === 'wrong-nonce' ? 'not-the-nonce-of-this-sign-in' : nonce }),
     }
     switch (misbehaviour) {
       case 'alg-none':
@@ -214,7 +216,13 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       oauthError(response, 400, 'invalid_request', 'unknown client_id or redirect_uri')
       return
     }
-    if (params.get('response_type') !== 'code' || params.get('code_challenge_method') !== 'S256' || !codeChallenge || !state || !nonce) {
+    if (
+      params.get('response_type') !== 'code' ||
+      params.get('code_challenge_method') !== 'S256' ||
+      !codeChallenge ||
+      !state ||
+      !nonce
+    ) {
       oauthError(response, 400, 'invalid_request', 'response_type=code, PKCE S256, state and nonce are required')
       return
     }
@@ -247,7 +255,12 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         send(response, 500, 'text/plain', 'Internal Server Error')
         return
       case 'token-html':
-        send(response, 200, 'text/html; charset=utf-8', '<html><body><h1>Welcome!</h1><p>Please sign in.</p></body></html>')
+        send(
+          response,
+          200,
+          'text/html; charset=utf-8',
+          '<html><body><h1>Welcome!</h1><p>Please sign in.</p></body></html>',
+        )
         return
       case 'token-invalid-grant':
         oauthError(response, 400, 'invalid_grant', 'The authorization code is invalid or has expired.')

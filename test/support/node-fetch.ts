@@ -13,7 +13,8 @@ export const nodeFetch: typeof fetch = (input, init = {}) => {
   if (url.protocol !== 'http:') return Promise.reject(new TypeError(`nodeFetch only speaks http: (${url.href})`))
   const headers = Object.fromEntries(new Headers(init.headers))
   const body = init.body == null ? undefined : String(init.body)
-  if (body !== undefined && init.body instanceof URLSearchParams) headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8'
+  if (body !== undefined && init.body instanceof URLSearchParams)
+    headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8'
 
   return new Promise((resolve, reject) => {
     const outgoing = request(url, { method: init.method ?? 'GET', headers }, (incoming) => {
@@ -22,17 +23,27 @@ export const nodeFetch: typeof fetch = (input, init = {}) => {
       incoming.on('error', reject)
       incoming.on('end', () => {
         const responseHeaders = new Headers()
-        for (let i = 0; i < incoming.rawHeaders.length; i += 2) responseHeaders.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!)
+        for (let i = 0; i < incoming.rawHeaders.length; i += 2)
+          responseHeaders.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!)
         const status = incoming.statusCode ?? 500
         const content = status === 204 || status === 304 ? null : Buffer.concat(chunks)
-        const response = new Response(content, { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders })
+        const response = new Response(content, {
+          status,
+          statusText: incoming.statusMessage ?? '',
+          headers: responseHeaders,
+        })
         // happy-dom's Response drops Set-Cookie, as browsers hide it from scripts; put it back for the fixture's jar.
-        for (const cookie of responseHeaders.getSetCookie()) if (!response.headers.getSetCookie().includes(cookie)) response.headers.append('set-cookie', cookie)
+        for (const cookie of responseHeaders.getSetCookie())
+          if (!response.headers.getSetCookie().includes(cookie)) response.headers.append('set-cookie', cookie)
         resolve(response)
       })
     })
     outgoing.on('error', reject)
-    init.signal?.addEventListener('abort', () => outgoing.destroy(new DOMException('The request was aborted.', 'AbortError')), { once: true })
+    init.signal?.addEventListener(
+      'abort',
+      () => outgoing.destroy(new DOMException('The request was aborted.', 'AbortError')),
+      { once: true },
+    )
     outgoing.end(body)
   })
 }

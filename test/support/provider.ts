@@ -19,13 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  Provider,
-  type Adapter,
-  type AdapterPayload,
-  type Configuration,
-  type KoaContextWithOIDC,
-} from 'oidc-provider'
+import { Provider, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 
 export type ProviderProfile = 'authing-like' | 'strict'
 
@@ -67,7 +61,9 @@ export interface TestProviderOptions {
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
-export type ProviderRoutes = Partial<Record<'authorization' | 'token' | 'end_session' | 'revocation' | 'userinfo' | 'jwks', string>>
+export type ProviderRoutes = Partial<
+  Record<'authorization' | 'token' | 'end_session' | 'revocation' | 'userinfo' | 'jwks', string>
+>
 
 /** One request received by the provider. `path` has no query and is relative to the server root. */
 export interface ProviderRequest {
@@ -129,8 +125,9 @@ interface ResolvedOptions {
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
   const redirectUris = options.redirectUris ?? [defaultRedirectUri]
-  const postLogoutRedirectUris =
-    options.postLogoutRedirectUris ?? [...new Set(redirectUris.map((uri) => `${new URL(uri).origin}/`))]
+  const postLogoutRedirectUris = options.postLogoutRedirectUris ?? [
+    ...new Set(redirectUris.map((uri) => `${new URL(uri).origin}/`)),
+  ]
   return {
     profile: options.profile ?? 'strict',
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
@@ -238,8 +235,7 @@ function createMemoryAdapter(): new (name: string) => Adapter {
 // Provider configuration
 // ---------------------------------------------------------------------------------------------
 
-const escapeHtml = (value: unknown): string =>
-  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const escapeHtml = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 function page(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`

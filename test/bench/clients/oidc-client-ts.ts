@@ -18,12 +18,18 @@ export function createBenchClient(config: BenchClientConfig): BenchClient {
     // OIDC Core §11: the provider keeps offline_access only when the user consents.
     prompt: 'consent',
     automaticSilentRenew: true,
-    ...(config.renewLeadSeconds === undefined ? {} : { accessTokenExpiringNotificationTimeInSeconds: config.renewLeadSeconds }),
+    ...(config.renewLeadSeconds === undefined
+      ? {}
+      : { accessTokenExpiringNotificationTimeInSeconds: config.renewLeadSeconds }),
     userStore: new WebStorageStateStore({ store: window.localStorage }),
   })
   const isCallback = () => {
     const params = new URLSearchParams(location.search)
-    return location.pathname === new URL(config.redirectUri).pathname && params.has('state') && (params.has('code') || params.has('error'))
+    return (
+      location.pathname === new URL(config.redirectUri).pathname &&
+      params.has('state') &&
+      (params.has('code') || params.has('error'))
+    )
   }
   return {
     async start() {

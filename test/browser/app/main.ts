@@ -8,7 +8,8 @@ import { CONFIG_KEYS } from './window.js'
 
 const issuer = localStorage.getItem(CONFIG_KEYS.issuer)
 const clientId = localStorage.getItem(CONFIG_KEYS.clientId)
-if (!issuer || !clientId) throw new Error(`Set localStorage "${CONFIG_KEYS.issuer}" and "${CONFIG_KEYS.clientId}" first.`)
+if (!issuer || !clientId)
+  throw new Error(`Set localStorage "${CONFIG_KEYS.issuer}" and "${CONFIG_KEYS.clientId}" first.`)
 
 const auth = createAuthClient({
   issuer,
@@ -23,7 +24,11 @@ window.lastError = null
 const view = document.getElementById('state')!
 function render(): void {
   const { error, ...snapshot } = auth.getSnapshot()
-  const shown = { ...snapshot, error: error && { code: error.code, message: error.message }, lastError: window.lastError }
+  const shown = {
+    ...snapshot,
+    error: error && { code: error.code, message: error.message },
+    lastError: window.lastError,
+  }
   view.textContent = JSON.stringify(shown, null, 2)
 }
 auth.subscribe(render)

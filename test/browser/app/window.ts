@@ -1,7 +1,11 @@
 import type { AuthClient } from '../../../src/index.js'
 
 /** localStorage keys the tests set before the app starts. */
-export const CONFIG_KEYS = { issuer: 'spa-auth-test:issuer', clientId: 'spa-auth-test:client-id', dpop: 'spa-auth-test:dpop' } as const
+export const CONFIG_KEYS = {
+  issuer: 'spa-auth-test:issuer',
+  clientId: 'spa-auth-test:client-id',
+  dpop: 'spa-auth-test:dpop',
+} as const
 
 declare global {
   interface Window {

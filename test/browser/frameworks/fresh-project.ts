@@ -49,7 +49,9 @@ export async function packLibrary(dir: string): Promise<PackedLibrary> {
   await buildLibrary()
   await run(process.execPath, [TSC, '-p', join(REPO, 'tsconfig.build.json')], { cwd: REPO })
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO })
-  const [report] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<Omit<PackedLibrary, 'tarball' | 'files'> & { files: Array<{ path: string }> }>
+  const [report] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<
+    Omit<PackedLibrary, 'tarball' | 'files'> & { files: Array<{ path: string }> }
+  >
   if (!report) throw new Error(`npm pack printed no report: ${stdout}`)
   return { ...report, tarball: join(dir, report.filename), files: report.files.map((file) => file.path).sort() }
 }
@@ -65,7 +67,9 @@ export async function createProject(
   dependencies: string[],
   files: Record<string, string>,
 ): Promise<number> {
-  const repoLock = JSON.parse(await readFile(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> }
+  const repoLock = JSON.parse(await readFile(join(REPO, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>
+  }
   const manifest = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as LockEntry
   const name = dir.split(/[\\/]/).at(-1)!
   const tarballSpec = `file:../${library.filename}`
@@ -89,15 +93,24 @@ export async function createProject(
   await mkdir(dir, { recursive: true })
   const written = {
     ...files,
-    'package.json': JSON.stringify({ name, private: true, version: '0.0.0', type: 'module', dependencies: rootDependencies }, null, 2),
-    'package-lock.json': JSON.stringify({ name, version: '0.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+    'package.json': JSON.stringify(
+      { name, private: true, version: '0.0.0', type: 'module', dependencies: rootDependencies },
+      null,
+      2,
+    ),
+    'package-lock.json': JSON.stringify(
+      { name, version: '0.0.0', lockfileVersion: 3, requires: true, packages },
+      null,
+      2,
+    ),
   }
   for (const [path, content] of Object.entries(written)) {
     await mkdir(dirname(join(dir, path)), { recursive: true })
     await writeFile(join(dir, path), content)
   }
   const started = performance.now()
-  const install = (cacheMode: string) => run('npm', ['ci', cacheMode, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir })
+  const install = (cacheMode: string) =>
+    run('npm', ['ci', cacheMode, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir })
   try {
     await install('--offline')
   } catch (error) {
@@ -165,7 +178,8 @@ function addClosure(packages: Record<string, LockEntry>, names: string[], into: 
     for (const dependency of Object.keys(required)) {
       const found = resolveFrom(packages, path, dependency)
       if (found !== undefined) queue.push(found)
-      else if (!(dependency in (entry.optionalDependencies ?? {}))) throw new Error(`cannot find ${dependency}, needed by ${path}`)
+      else if (!(dependency in (entry.optionalDependencies ?? {})))
+        throw new Error(`cannot find ${dependency}, needed by ${path}`)
     }
   }
 }

@@ -13,14 +13,21 @@ export function vueSingleFileComponents(): Plugin {
     name: 'spa-auth-test:vue-sfc',
     config: () => ({
       // The compile-time flags @vitejs/plugin-vue sets for Vue's esm-bundler build.
-      define: { __VUE_OPTIONS_API__: 'true', __VUE_PROD_DEVTOOLS__: 'false', __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false' },
+      define: {
+        __VUE_OPTIONS_API__: 'true',
+        __VUE_PROD_DEVTOOLS__: 'false',
+        __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+      },
     }),
     async transform(source, id) {
       if (!id.endsWith('.vue')) return null
       const { descriptor, errors } = parse(source, { filename: id })
       if (errors.length > 0) throw errors[0]
       if (descriptor.styles.length > 0) throw new Error(`${id}: <style> is not supported by this test compiler`)
-      const script = compileScript(descriptor, { id: createHash('sha256').update(id).digest('hex').slice(0, 8), inlineTemplate: true })
+      const script = compileScript(descriptor, {
+        id: createHash('sha256').update(id).digest('hex').slice(0, 8),
+        inlineTemplate: true,
+      })
       if (script.lang !== 'ts') return { code: script.content, map: null }
       const { code, map } = await transformWithOxc(script.content, `${id}.ts`, { lang: 'ts' })
       return map ? { code, map } : { code }

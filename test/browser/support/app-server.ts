@@ -89,7 +89,10 @@ export async function serveStatic(dir: string): Promise<{ origin: string; close(
       const candidate = resolve(root, `.${path}`)
       if (candidate.startsWith(root + sep) && (await stat(candidate).catch(() => undefined))?.isFile()) file = candidate
       const body = await readFile(file)
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
+      res.writeHead(200, {
+        'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+      })
       res.end(body)
     } catch (error) {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })

@@ -6,7 +6,13 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { CONFIG_KEYS } from '../app/window.js'
 
 /** Makes every page of `context` on `appOrigin` use this provider. */
-export async function configureApp(context: BrowserContext, appOrigin: string, issuer: string, clientId: string, options: { dpop?: boolean } = {}): Promise<void> {
+export async function configureApp(
+  context: BrowserContext,
+  appOrigin: string,
+  issuer: string,
+  clientId: string,
+  options: { dpop?: boolean } = {},
+): Promise<void> {
   await context.addInitScript(
     ({ keys, issuer, clientId, dpop }) => {
       if (location.origin === keys.appOrigin) {
