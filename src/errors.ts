@@ -4,7 +4,7 @@
  * The codes are a public contract: they never change meaning, and new ones are only added.
  */
 export type AuthErrorCode =
-  /** The configuration is unusable (missing client id, malformed URL, …). */
+  /** The configuration is unusable (missing client id, malformed URL, a refused parameter, …). */
   | 'invalid_config'
   /** The issuer is plain `http:` and not a loopback host. */
   | 'insecure_issuer'
@@ -26,7 +26,9 @@ export type AuthErrorCode =
   | 'transaction_expired'
   /** This callback URL was already used once. */
   | 'callback_replayed'
-  /** The ID token's claims are wrong (`iss`, `aud`, `azp`, `nonce`, `iat`, `sub`). */
+  /** The callback belongs to a sign-in another client (issuer or client id) started; it is left for that client. */
+  | 'transaction_client_mismatch'
+  /** The ID token's claims are wrong (`iss`, `aud`, `azp`, `nonce`, `iat`, `auth_time`, `sub`). */
   | 'id_token_invalid'
   /** The ID token has expired (beyond the allowed clock tolerance). */
   | 'id_token_expired'
@@ -36,22 +38,34 @@ export type AuthErrorCode =
   | 'id_token_alg_unsupported'
   /** A refreshed ID token names another user than the session's (OIDC Core §12.2). */
   | 'subject_changed'
-  /** The provider explicitly rejected a grant (`invalid_grant`, `invalid_client`, …). */
+  /** The provider refused a grant: the code or refresh token is invalid, expired or revoked (`invalid_grant`, …). */
   | 'grant_rejected'
+  /** The provider refused this client (`invalid_client`, `unauthorized_client`, `unsupported_grant_type`, HTTP 401/403). */
+  | 'client_rejected'
+  /** The provider answered 429 Too Many Requests; the library waits at least its `Retry-After`. */
+  | 'rate_limited'
   /** The provider answered with a 5xx status. */
   | 'provider_unavailable'
-  /** The provider answered with something that is not a valid protocol response (HTML, bad JSON). */
+  /** The provider answered with something that is not a valid protocol response (HTML, bad JSON, a missing field). */
   | 'invalid_response'
+  /** With `dpop: true`, the provider issued a token that is not DPoP-bound (`token_type` is not `DPoP`). */
+  | 'token_type_mismatch'
   /** The request never got an answer (offline, DNS, CORS, connection reset). */
   | 'network_error'
+  /** The token endpoint keeps failing at the network level while the provider's other endpoints answer (CORS on its error answers). */
+  | 'token_endpoint_unreachable'
   /** The provider did not answer within the configured time. */
   | 'timeout'
   /** The session store failed while reading or writing. */
   | 'storage_error'
+  /** The stored session has an unknown version or shape; it was removed. */
+  | 'session_unreadable'
   /** `dpop` is on but the provider does not advertise DPoP with ES256. */
   | 'dpop_unsupported'
   /** The session's DPoP key is missing or unreadable; the session cannot continue. */
   | 'dpop_key_unavailable'
+  /** `auth.fetch` was asked to send a token to an origin outside `apiOrigins` (or to plain `http:` off loopback). */
+  | 'origin_not_allowed'
   /** The call needs a signed-in user and there is none. */
   | 'not_signed_in'
   /** The client was disposed. */
@@ -66,14 +80,15 @@ const brand = Symbol.for('spa-auth.AuthError')
 
 /**
  * The one error class of spa-auth. `code` is stable; `message` tells a person what to do next;
- * `cause` keeps the underlying oauth4webapi error or the provider's `error`/`error_description`.
+ * `cause` keeps the underlying oauth4webapi error or the provider's `error`/`error_description`,
+ * with every credential taken out (see {@link redactCause}), so logging an error never leaks a token.
  */
 export class AuthError extends Error {
   override readonly name = 'AuthError'
   readonly code: AuthErrorCode
 
   constructor(code: AuthErrorCode, message: string, options?: AuthErrorOptions) {
-    super(message, options)
+    super(message, options && 'cause' in options ? { cause: redactCause(options.cause) } : undefined)
     this.code = code
     Object.defineProperty(this, brand, { value: true })
   }
@@ -90,4 +105,86 @@ export function isAuthError(value: unknown, code?: AuthErrorCode): value is Auth
     (value as Record<symbol, unknown>)[brand] === true &&
     (code === undefined || (value as AuthError).code === code)
   )
+}
+
+/** Names whose values are credentials, wherever they appear (bodies, parameters, headers). */
+const SECRET_NAMES = new Set([
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code',
+  'code_verifier',
+  'client_secret',
+  'client_assertion',
+  'assertion',
+  'token',
+  'logout_token',
+  'authorization',
+  'dpop',
+  'id_token_hint',
+])
+const REDACTED = '[redacted]'
+const MAX_DEPTH = 6
+/** A compact JWS/JWE: three or five base64url segments. Credentials travel as such. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*(\.[\w-]+\.[\w-]+)?$/
+
+/**
+ * A copy of `cause` with every credential taken out: token-response bodies (oauth4webapi keeps the
+ * whole body on some errors), `code`/`state`-bearing URLs and parameters, `Authorization` headers,
+ * and `Response` objects (reduced to their status). Error instances keep their class (a copy with
+ * the same prototype), so `instanceof` and `code` still work. An {@link AuthError} is already clean.
+ */
+export function redactCause(cause: unknown, depth = 0): unknown {
+  if (typeof cause === 'string') return JWT_SHAPE.test(cause) ? REDACTED : cause
+  if (typeof cause !== 'object' || cause === null || isAuthError(cause)) return cause
+  if (depth >= MAX_DEPTH) return undefined
+  if (typeof Response === 'function' && cause instanceof Response) {
+    return { status: cause.status, statusText: cause.statusText }
+  }
+  if (cause instanceof URLSearchParams) return redactEntries(cause.entries(), depth)
+  if (typeof Headers === 'function' && cause instanceof Headers) return redactEntries(cause.entries(), depth)
+  if (cause instanceof URL) return redactUrl(cause)
+  if (cause instanceof Error) return redactError(cause, depth)
+  if (Array.isArray(cause)) return cause.map((item) => redactCause(item, depth + 1))
+  if (ArrayBuffer.isView(cause) || cause instanceof ArrayBuffer) return REDACTED
+  return redactEntries(Object.entries(cause), depth)
+}
+
+function redactEntries(entries: Iterable<[string, unknown]>, depth: number): Record<string, unknown> {
+  const copy: Record<string, unknown> = {}
+  for (const [name, value] of entries) {
+    copy[name] = SECRET_NAMES.has(name.toLowerCase()) ? REDACTED : redactCause(value, depth + 1)
+  }
+  return copy
+}
+
+function redactUrl(url: URL): string {
+  const copy = new URL(url.href)
+  for (const name of [...copy.searchParams.keys()]) {
+    if (SECRET_NAMES.has(name.toLowerCase())) copy.searchParams.set(name, REDACTED)
+  }
+  copy.hash = ''
+  return copy.href
+}
+
+function redactError(error: Error, depth: number): Error {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error
+  for (const name of Object.getOwnPropertyNames(error)) {
+    const descriptor = Object.getOwnPropertyDescriptor(error, name)!
+    const value: unknown = descriptor.get ? undefined : descriptor.value
+    // An error's own `code` is an error code (oauth4webapi's, Node's), not an authorization code.
+    const clean =
+      name === 'message' || name === 'stack' || name === 'code'
+        ? value
+        : SECRET_NAMES.has(name.toLowerCase())
+          ? REDACTED
+          : redactCause(value, depth + 1)
+    Object.defineProperty(copy, name, {
+      value: clean,
+      enumerable: descriptor.enumerable === true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return copy
 }
