@@ -17,6 +17,8 @@ const auth = createAuthClient(
     clientId,
     redirectUri: `${location.origin}/callback`,
     postLogoutRedirectUri: `${location.origin}/`,
+    // "Call userinfo" uses the provider's userinfo endpoint as the API behind auth.fetch.
+    apiOrigins: [location.origin, new URL(issuer).origin],
   },
   { environment: { fetch: tokenRequests.fetch } },
 )

@@ -1,7 +1,8 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { toAuthError, withDpopNonceRetry, type Transport } from './transport.js'
+import { checkIdTokenClaims, toIdTokenError, tokenTypeMismatch, verifyIdTokenSignature } from './token-response.js'
+import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
 /** Authorization response parameters that must leave the address bar once read (DESIGN §6.5). */
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']
@@ -57,42 +58,64 @@ export function validateCallback(
   }
 }
 
+/** What the code exchange needs from the sign-in transaction and the client. */
+export interface ExchangeInput {
+  redirectUri: string
+  codeVerifier: string
+  nonce: string
+  /** The `max_age` the authorization request carried (seconds): `auth_time` must then be recent enough. */
+  maxAgeSeconds?: number | undefined
+  clientId: string
+  /** This client's clock, epoch seconds, and the tolerance for the ID token's `iat`. */
+  nowSeconds: number
+  toleranceSeconds: number
+  /** With DPoP on: the handle of the key the tokens must be bound to. */
+  dpop?: oauth.DPoPHandle | undefined
+}
+
 /**
  * Exchanges the one-time code for tokens (RFC 6749 §4.1.3 with the PKCE verifier, RFC 7636 §4.5),
- * validates the ID token's claims (OIDC Core §3.1.3.7, `nonce` included) and verifies its signature
- * against the provider's JWKS. With `dpop`, the request carries a DPoP proof (RFC 9449 §5) and is
- * retried once on `use_dpop_nonce`.
+ * validates the ID token's claims (OIDC Core §3.1.3.7: `nonce`, `azp`, `iat`, and `auth_time` when
+ * `max_age` was asked) and verifies its signature against the provider's JWKS. With `dpop`, the
+ * request carries a DPoP proof (RFC 9449 §5), is retried once on `use_dpop_nonce`, and a token that
+ * is not DPoP-bound is refused. Resolves the discovery document to use from now on (see
+ * `verifyIdTokenSignature`).
  *
- * @throws AuthError `grant_rejected`, `id_token_invalid`, `id_token_expired`,
- *   `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
+ * @throws AuthError `grant_rejected`, `client_rejected`, `token_type_mismatch`, `id_token_invalid`,
+ *   `id_token_expired`, `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
  */
 export async function exchangeCode(
   as: oauth.AuthorizationServer,
   client: oauth.Client,
   params: URLSearchParams,
-  transaction: { redirectUri: string; codeVerifier: string; nonce: string },
+  input: ExchangeInput,
   transport: Transport,
-  dpop?: oauth.DPoPHandle,
-): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims }> {
+): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims; as: oauth.AuthorizationServer }> {
+  const seen: ResponseMeta = {}
   try {
     return await withDpopNonceRetry(async () => {
+      const request = transport.options({ envelope: true, dpop: input.dpop, seen })
       const raw = await oauth.authorizationCodeGrantRequest(
         as,
         client,
         oauth.None(),
         params,
-        transaction.redirectUri,
-        transaction.codeVerifier,
-        transport.options(true, dpop),
+        input.redirectUri,
+        input.codeVerifier,
+        request,
       )
       const response = await oauth.processAuthorizationCodeResponse(as, client, raw, {
-        expectedNonce: transaction.nonce,
+        expectedNonce: input.nonce,
         requireIdToken: true,
+        ...(input.maxAgeSeconds === undefined ? {} : { maxAge: input.maxAgeSeconds }),
       })
-      await oauth.validateApplicationLevelSignature(as, raw, transport.options())
-      return { response, claims: oauth.getValidatedIdTokenClaims(response)! }
+      const verifiedBy = await verifyIdTokenSignature(as, raw, transport)
+      const claims = oauth.getValidatedIdTokenClaims(response)!
+      checkIdTokenClaims(claims, input)
+      if (input.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
+      return { response, claims, as: verifiedBy }
     })
   } catch (error) {
-    throw toAuthError(error, 'exchanging the sign-in code')
+    throw toIdTokenError(error) ?? toAuthError(error, 'exchanging the sign-in code', seen)
   }
 }

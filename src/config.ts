@@ -22,6 +22,13 @@ export interface AuthConfig {
    * a proof for every token and resource request. Default `false`; the provider must support it.
    */
   dpop?: boolean
+  /**
+   * Origins `auth.fetch` may send the access token to, e.g. `['https://api.example.com']`. Default:
+   * the page's own origin. `http:` origins are accepted on loopback hosts only.
+   */
+  apiOrigins?: string[]
+  /** Clock difference (seconds) tolerated when checking the ID token's `exp`, `iat` and `auth_time`. Default 30. */
+  clockToleranceSeconds?: number
 }
 
 /** The configuration after validation, with defaults applied and every derived name computed once. */
@@ -35,8 +42,8 @@ export interface ResolvedConfig {
   authorizeParams: Readonly<Record<string, string>>
   requestTimeoutMs: number
   dpop: boolean
-  /** Store key of the DPoP key pair. */
-  dpopKey: string
+  /** Where 0.1 kept the DPoP key pair apart from the session: read once to carry an old session over. */
+  legacyDpopKey: string
   /** True for `http:` loopback issuers, which oauth4webapi must be told to allow. */
   allowHttp: boolean
   /** Store key of the session record. */
@@ -45,6 +52,9 @@ export interface ResolvedConfig {
   metadataKey: string
   /** Name of the Web Lock and the BroadcastChannel shared by every tab of this session. */
   sessionName: string
+  /** Normalised origins `auth.fetch` may send tokens to; `undefined` means the page's own. */
+  apiOrigins: readonly string[] | undefined
+  clockToleranceSeconds: number
 }
 
 export const DEFAULT_SCOPE = 'openid profile offline_access'
@@ -100,6 +110,10 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new AuthError('invalid_config', 'requestTimeoutMs must be a positive number of milliseconds.')
   }
+  const tolerance = config.clockToleranceSeconds ?? 30
+  if (!Number.isFinite(tolerance) || tolerance < 0) {
+    throw new AuthError('invalid_config', 'clockToleranceSeconds must be a number of seconds, zero or more.')
+  }
   const sessionName = `${config.issuer}|${config.clientId}`
   return {
     issuer,
@@ -111,10 +125,27 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     authorizeParams: { ...config.authorizeParams },
     requestTimeoutMs: timeout,
     dpop: config.dpop === true,
-    dpopKey: `dpop:${sessionName}`,
+    legacyDpopKey: `dpop:${sessionName}`,
     allowHttp: issuer.protocol === 'http:',
     sessionKey: `session:${sessionName}`,
     metadataKey: `meta:${config.issuer}`,
     sessionName: `spa-auth:${sessionName}`,
+    apiOrigins: config.apiOrigins === undefined ? undefined : config.apiOrigins.map(apiOrigin),
+    clockToleranceSeconds: tolerance,
   }
+}
+
+/** `value` as an origin `auth.fetch` may send tokens to. */
+function apiOrigin(value: string): string {
+  const url = parseUrl(value, 'apiOrigins entry')
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new AuthError('invalid_config', `apiOrigins lists origins only ("https://api.example.com"), not "${value}".`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    throw new AuthError(
+      'invalid_config',
+      `apiOrigins entry "${value}" is not HTTPS. Tokens are sent over HTTPS only; http: is accepted for loopback hosts.`,
+    )
+  }
+  return url.origin
 }

@@ -18,6 +18,8 @@ export interface LockManagerLike {
  */
 export interface AuthEnvironment {
   now(): number
+  /** A number in [0, 1), like `Math.random()`: the jitter of refresh times and retry delays. */
+  random(): number
   setTimeout(callback: () => void, delayMs: number): unknown
   clearTimeout(handle: unknown): void
   fetch: typeof fetch
@@ -42,7 +44,13 @@ export interface AuthEnvironment {
 export function createBrowserEnvironment(): AuthEnvironment {
   return {
     now: () => Date.now(),
-    setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
+    random: () => Math.random(),
+    setTimeout(callback, delayMs) {
+      const handle = globalThis.setTimeout(callback, delayMs)
+      // On a server or in a test runner, a planned refresh must not keep the process alive.
+      ;(handle as { unref?: () => void }).unref?.()
+      return handle
+    },
     clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
     fetch: (input, init) => globalThis.fetch(input, init),
     get locks() {
@@ -51,6 +59,8 @@ export function createBrowserEnvironment(): AuthEnvironment {
     openChannel(name) {
       if (typeof BroadcastChannel !== 'function') return undefined
       const channel = new BroadcastChannel(name)
+      // Node has BroadcastChannel too; an open one would keep a server or test process alive.
+      ;(channel as { unref?: () => void }).unref?.()
       return {
         postMessage: (message) => channel.postMessage(message),
         onMessage(listener) {

@@ -1,6 +1,7 @@
 export { createAuthClient } from './client.js'
 export type { AuthClient, AuthClientOptions, SignOutOptions } from './client.js'
-export type { AuthState, SignedOutReason } from './session.js'
+export type { SignInResult } from './sign-in.js'
+export type { AuthState, SignedOutReason } from './session-machine.js'
 export type { AuthConfig } from './config.js'
 export type { SignInOptions } from './authorize.js'
 export type { UserClaims } from './token-set.js'

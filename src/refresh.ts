@@ -1,55 +1,115 @@
 import * as oauth from 'oauth4webapi'
-import { AuthError } from './errors.js'
+import type { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { toAuthError, withDpopNonceRetry, type Transport } from './transport.js'
+import { checkIdTokenClaims, toIdTokenError, tokenTypeMismatch, verifyIdTokenSignature } from './token-response.js'
+import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+
+/** What a refresh needs besides the provider and the client. */
+export interface RefreshInput {
+  refreshToken: string
+  /** The session's user: a refreshed ID token must name the same `iss` and `sub`. */
+  previous: Pick<UserClaims, 'iss' | 'sub'>
+  clientId: string
+  nowSeconds: number
+  toleranceSeconds: number
+  dpop?: oauth.DPoPHandle | undefined
+}
+
+/**
+ * How a refresh ended:
+ * - `refreshed`: new tokens (and claims when the provider sent a new ID token), and the discovery
+ *   document to use from now on;
+ * - `failed`: the provider did not issue tokens; `retry` says what may help: `never` (the refresh
+ *   token is dead: `invalid_grant`), `once` (the provider refuses this client or request: one more
+ *   try, then the session ends), `backoff` (429, 5xx, HTML, network, timeout: try again later,
+ *   not before `retryAfterMs` when the provider said so); `unanswered` when no answer came at all;
+ * - `invalid`: the provider answered with tokens that fail validation (ID token, `token_type`,
+ *   another user). It has replaced the refresh token (`replacedRefreshToken`, when it rotated), so
+ *   the session cannot go on: the caller ends it and revokes what the provider issued.
+ */
+export type RefreshOutcome =
+  | {
+      kind: 'refreshed'
+      response: oauth.TokenEndpointResponse
+      claims: UserClaims | undefined
+      as: oauth.AuthorizationServer
+    }
+  | {
+      kind: 'failed'
+      error: AuthError
+      retry: 'never' | 'once' | 'backoff'
+      retryAfterMs?: number
+      unanswered: boolean
+    }
+  | { kind: 'invalid'; error: AuthError; replacedRefreshToken: string | undefined }
 
 /**
  * Runs the refresh token grant (RFC 6749 §6, OIDC Core §12). A refreshed ID token is validated
  * like the first one, its signature verified, and it must name the same `iss` and `sub` as the
- * session's (OIDC Core §12.2; oauth4webapi does not compare `sub`). With `dpop`, the request
- * carries a proof with the session's key and is retried once on `use_dpop_nonce`.
- *
- * @throws AuthError `grant_rejected` (the provider refused: `invalid_grant` ends the session),
- *   `subject_changed`, the ID-token codes, and the transport codes (which keep the session).
+ * session's (OIDC Core §12.2). With `dpop`, the request carries a proof with the session's key, is
+ * retried once on `use_dpop_nonce`, and a token that is not DPoP-bound is refused. Never rejects:
+ * every failure is classified in the {@link RefreshOutcome}.
  */
 export async function refreshGrant(
   as: oauth.AuthorizationServer,
   client: oauth.Client,
-  refreshToken: string,
-  previous: Pick<UserClaims, 'iss' | 'sub'>,
+  input: RefreshInput,
   transport: Transport,
-  dpop?: oauth.DPoPHandle,
-): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims | undefined }> {
-  let response: oauth.TokenEndpointResponse
-  let claims: UserClaims | undefined
+): Promise<RefreshOutcome> {
+  const seen: ResponseMeta = {}
+  let issued: Record<string, unknown> | undefined
   try {
-    ;({ response, claims } = await withDpopNonceRetry(async () => {
-      const raw = await oauth.refreshTokenGrantRequest(
-        as,
-        client,
-        oauth.None(),
-        refreshToken,
-        transport.options(true, dpop),
-      )
-      const processed = await oauth.processRefreshTokenResponse(as, client, raw)
-      const validated = oauth.getValidatedIdTokenClaims(processed)
-      if (validated) await oauth.validateApplicationLevelSignature(as, raw, transport.options())
-      return { response: processed, claims: validated }
-    }))
+    return await withDpopNonceRetry(async () => {
+      const request = transport.options({ envelope: true, dpop: input.dpop, seen })
+      const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), input.refreshToken, request)
+      issued = raw.ok ? await tokenBody(raw) : undefined
+      const response = await oauth.processRefreshTokenResponse(as, client, raw)
+      const claims = oauth.getValidatedIdTokenClaims(response)
+      const verifiedBy = claims ? await verifyIdTokenSignature(as, raw, transport) : as
+      if (claims) checkIdTokenClaims(claims, input)
+      if (input.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
+      return { kind: 'refreshed' as const, response, claims, as: verifiedBy }
+    })
   } catch (error) {
-    throw toAuthError(error, 'refreshing the session')
+    const authError = toIdTokenError(error) ?? toAuthError(error, 'refreshing the session', seen)
+    if (issued !== undefined) {
+      const replaced = issued['refresh_token']
+      return {
+        kind: 'invalid',
+        error: authError,
+        replacedRefreshToken: typeof replaced === 'string' && replaced !== input.refreshToken ? replaced : undefined,
+      }
+    }
+    return {
+      kind: 'failed',
+      error: authError,
+      retry: retryOf(error, authError),
+      ...retryAfter(seen),
+      unanswered: isUnanswered(authError),
+    }
   }
-  if (claims && (claims.iss !== previous.iss || claims.sub !== previous.sub)) {
-    throw new AuthError(
-      'subject_changed',
-      `The refreshed ID token names ${claims.iss} / ${claims.sub}, but the session belongs to ${previous.iss} / ${previous.sub}. The session was ended; sign in again.`,
-    )
-  }
-  return { response, claims }
 }
 
-/** Whether `error` is the provider's explicit refusal of the refresh token (it is gone for good). */
-export function isRefreshTokenRejected(error: unknown): boolean {
-  const cause = (error as { cause?: unknown } | undefined)?.cause
-  return cause instanceof oauth.ResponseBodyError && cause.error === 'invalid_grant'
+/** The body of a 2xx answer when it is a token response: the provider then processed the grant. */
+async function tokenBody(raw: Response): Promise<Record<string, unknown> | undefined> {
+  const body: unknown = await raw
+    .clone()
+    .json()
+    .catch(() => undefined)
+  if (typeof body !== 'object' || body === null) return undefined
+  return 'access_token' in body || 'refresh_token' in body ? (body as Record<string, unknown>) : undefined
+}
+
+function retryOf(error: unknown, authError: AuthError): 'never' | 'once' | 'backoff' {
+  if (error instanceof oauth.ResponseBodyError && error.error === 'invalid_grant') return 'never'
+  if (authError.code === 'client_rejected' || authError.code === 'grant_rejected') return 'once'
+  return 'backoff'
+}
+
+function retryAfter(seen: ResponseMeta): { retryAfterMs?: number } {
+  return seen.retryAfterMs === undefined ? {} : { retryAfterMs: seen.retryAfterMs }
+}
+
+function isUnanswered(error: AuthError): boolean {
+  return error.code === 'network_error'
 }

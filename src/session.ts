@@ -1,277 +1,258 @@
-import type * as oauth from 'oauth4webapi'
 import type { ResolvedConfig } from './config.js'
 import { createTabSync } from './cross-tab.js'
 import type { AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
-import { isRefreshTokenRejected, refreshGrant } from './refresh.js'
+import type { Protocol } from './protocol.js'
+import { createRecordStore } from './record-store.js'
+import { createRefresher } from './refresher.js'
 import { createScheduler } from './scheduler.js'
-import { createSnapshotStore } from './state.js'
-import type { ProofKey } from './proof-key.js'
+import {
+  initialState,
+  toSnapshot,
+  transition,
+  type AuthState,
+  type SessionEvent,
+  type SignedOutReason,
+} from './session-machine.js'
+import { createRecord, sameRevision, type SessionRecord } from './session-record.js'
+import { loadSession } from './session-load.js'
+import { createSnapshotStore, type SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
-import { refreshDueAt, tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
-import type { Transport } from './transport.js'
+import { followTabs, type SessionMessage } from './tab-follower.js'
+import { refreshDueAt, type TokenSet, type UserClaims } from './token-set.js'
 
-/** Why the user is signed out. */
-export type SignedOutReason =
-  'signed-out' | 'refresh-rejected' | 'expired' | 'other-tab' | 'subject-changed' | 'dpop-key-lost'
-
-interface StateBase {
-  /** Where the session is kept: `memory` means IndexedDB was unavailable and the session ends with the tab. */
-  storage: StorageKind | null
-  /** The last background failure (a refresh that failed and will be retried, a blocked store), or `null`. */
-  error: AuthError | null
+/** The session of one client in one tab: its snapshot, its tokens, and every change to it as a commit. */
+export interface Session {
+  readonly snapshots: SnapshotStore<AuthState>
+  /** Resolves with the store once the stored session is loaded; never rejects. */
+  readonly ready: Promise<KeyValueStore>
+  /** The record this tab holds, if signed in. */
+  current(): SessionRecord | undefined
+  /** A valid access token: the one in memory while outside the refresh leeway, else a refresh's. */
+  accessToken(options: { force: boolean }): Promise<string>
+  /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
+  commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
+  /**
+   * Ends the session at once in this tab, then (inside the lock, so no refresh in flight can
+   * bring it back) deletes it, tells the other tabs and revokes its refresh token. Resolves with
+   * the record that was ended, for the end-session redirect.
+   *
+   * @throws AuthError `storage_error` when the store cannot delete it (the session is still ended in memory and in the other tabs).
+   */
+  signOut(): Promise<SessionRecord | undefined>
+  /** Ends the session for `reason` (the DPoP key it is bound to is gone, …), in every tab. */
+  end(reason: SignedOutReason, error: AuthError): Promise<void>
+  /** When the next refresh (or expiry) is planned, epoch ms. */
+  nextRefreshAt(): number | undefined
+  dispose(): void
 }
 
-/** The snapshot `getSnapshot()` returns; a new object on every change, never mutated. */
-export type AuthState =
-  | (StateBase & { status: 'loading'; user: null; expiresAt: null; reason: null })
-  | (StateBase & { status: 'signed-out'; user: null; expiresAt: null; reason: SignedOutReason | null })
-  | (StateBase & { status: 'signed-in'; user: UserClaims; expiresAt: number; reason: null })
-
-/** What the store keeps under `session:<issuer>|<clientId>`. */
-export interface SessionRecord {
-  tokens: TokenSet
-  claims: UserClaims
-}
-
-/** Retry delays after a failed refresh: 1 s, 2 s, 4 s … capped at 30 s. */
-export function backoffDelayMs(attempt: number): number {
-  return Math.min(1000 * 2 ** attempt, 30_000)
-}
-
-const base = { user: null, expiresAt: null, reason: null, error: null } as const
-
-/**
- * The life of one session in one tab: loading it, publishing snapshots, keeping the access token
- * fresh (proactive timer, lazy refresh, single flight in the tab and across tabs, rotation-safe,
- * backoff on failures) and following what the other tabs do (DESIGN.md §5).
- */
+/** Creates the {@link Session}; `protocol` is loaded the first time the provider is needed. */
 export function createSession(deps: {
   config: ResolvedConfig
   env: AuthEnvironment
   opened: Promise<{ store: KeyValueStore; kind: StorageKind }>
-  transport: Transport
-  metadata(): Promise<oauth.AuthorizationServer>
-  oauthClient(): oauth.Client
-  proofKey: ProofKey
-}) {
-  const { config, env, transport, proofKey } = deps
-  const state = createSnapshotStore<AuthState>({ ...base, status: 'loading', storage: null })
+  protocol(): Promise<Protocol>
+}): Session {
+  const { config, env } = deps
+  const store = deps.opened.then(({ store }) => store)
+  const records = createRecordStore(lazyStore(store), config.sessionKey, newGeneration)
+  const tabs = createTabSync<SessionMessage>(env, config.sessionName)
+  const snapshots = createSnapshotStore<AuthState>(toSnapshot(initialState))
   const scheduler = createScheduler(env)
-  const tabs = createTabSync(env, config.sessionName)
-  let record: SessionRecord | undefined
-  let refreshing: Promise<SessionRecord> | undefined
-  let failures = 0
-  let storage: StorageKind | null = null
-  let disposed = false
-  function publish(
-    next: SessionRecord | undefined,
-    reason: SignedOutReason | null,
-    error: AuthError | null = null,
-  ): void {
-    record = next
-    state.set(
-      next
-        ? { ...base, status: 'signed-in', user: next.claims, expiresAt: next.tokens.expiresAt, storage, error }
-        : { ...base, status: 'signed-out', reason, storage, error },
-    )
-    plan()
+  let state = initialState
+  let stopFollowing = () => {}
+
+  function dispatch(event: SessionEvent): void {
+    const result = transition(state, event, { leewaySeconds: config.refreshLeewaySeconds, random: env.random() })
+    state = result.state
+    for (const effect of result.effects) {
+      if (effect.type === 'publish') snapshots.set(toSnapshot(state))
+      else if (effect.type === 'unplan') scheduler.cancel()
+      else scheduler.schedule(effect.at, effect.task === 'refresh' ? refreshInBackground : expireInBackground)
+    }
   }
 
-  /** Arms the one timer: refresh ahead of expiry, or end a session that cannot be refreshed. */
-  function plan(): void {
-    // A client disposed while its stored session was still loading must not arm a timer.
-    if (record === undefined || disposed) return scheduler.cancel()
-    const { tokens } = record
-    if (tokens.refreshToken === undefined) {
-      scheduler.schedule(tokens.expiresAt, () => void end('expired'))
-      return
+  /** Writes `record`, memory first (a store failure keeps it in memory), and tells the other tabs. */
+  async function persist(record: SessionRecord): Promise<void> {
+    try {
+      await records.write(record)
+    } catch (error) {
+      dispatch({ type: 'storage-failed', error: asAuthError(error) })
     }
-    // A little jitter, always earlier, so tabs that loaded together do not all wake at once.
-    const jitter = Math.random() * Math.min(5_000, (tokens.expiresAt - tokens.issuedAt) / 20)
-    scheduler.schedule(refreshDueAt(tokens, config.refreshLeewaySeconds) - jitter, () => void refresh().catch(() => {}))
+    const unpersisted = records.unpersisted === record ? { record } : {}
+    tabs.announce({ type: 'session-updated', generation: record.generation, revision: record.revision, ...unpersisted })
+  }
+
+  async function commit(next: SessionRecord, expected: SessionRecord, error?: AuthError): Promise<boolean> {
+    if (state.ending) return false
+    // Compare-and-set: without Web Locks another tab may have written since this change began.
+    const check = await records.read().catch(() => undefined)
+    if (!(check?.kind === 'record' && sameRevision(check.record, expected))) return false
+    dispatch({ type: 'updated', record: next, ...(error ? { error } : {}) })
+    await persist(next)
+    return true
+  }
+
+  async function end(reason: SignedOutReason, error: AuthError | null, generation: string): Promise<void> {
+    await records.remove().catch(() => {})
+    dispatch({ type: 'ended', reason, error, generation })
+    tabs.announce({ type: 'signed-out', generation, reason })
+  }
+
+  const refresher = createRefresher({
+    config,
+    env,
+    tabs,
+    records,
+    protocol: deps.protocol,
+    state: () => state,
+    dispatch,
+    commit,
+    end,
+  })
+
+  function refreshInBackground(): void {
+    // A failure is in the snapshot already; nobody awaits a background refresh.
+    refresher.refresh({ force: false }).catch(() => {})
+  }
+
+  function expireInBackground(): void {
+    expire().catch(() => {})
+  }
+
+  async function expire(): Promise<void> {
+    const record = state.record
+    if (record === undefined) return
+    await tabs.withLock(() => end('expired', null, record.generation))
   }
 
   const ready = (async () => {
-    const { store, kind } = await deps.opened
-    storage = kind
-    let stored: SessionRecord | undefined
+    const { store: opened, kind } = await deps.opened
     try {
-      stored = await store.get<SessionRecord>(config.sessionKey)
-    } catch (cause) {
-      publish(
-        undefined,
-        null,
-        new AuthError('storage_error', 'The stored session could not be read; sign in again.', { cause }),
-      )
-      return store
+      dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
+    } catch (error) {
+      dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error) })
     }
-    if (stored && stored.tokens.refreshToken === undefined && stored.tokens.expiresAt <= env.now()) {
-      await store.del(config.sessionKey).catch(() => {})
-      publish(undefined, 'expired')
-    } else {
-      publish(stored, null)
-    }
-    return store
+    if (!state.disposed) stopFollowing = followTabs({ tabs, records, dispatch })
+    return opened
   })()
 
-  const stopListening = tabs.listen((message) => {
-    if (message.type === 'signed-out') {
-      proofKey.reset()
-      return publish(undefined, 'other-tab')
-    }
-    void ready.then(async (store) => {
-      const stored = await store.get<SessionRecord>(config.sessionKey).catch(() => undefined)
-      publish(stored, stored ? null : 'other-tab')
-    })
-  })
-
-  async function save(next: SessionRecord): Promise<void> {
-    const store = await ready
-    try {
-      await store.set(config.sessionKey, next)
-    } catch (cause) {
-      throw new AuthError('storage_error', 'The new session could not be saved; sign in again.', { cause })
-    }
-    failures = 0
-    publish(next, null)
-    tabs.announce({ type: 'session-updated', from: tabs.tabId })
-  }
-
-  async function end(reason: SignedOutReason, error: AuthError | null = null): Promise<void> {
-    const store = await ready
-    await store.del(config.sessionKey).catch(() => {})
-    await proofKey.forget()
-    publish(undefined, reason, error)
-    tabs.announce({ type: 'signed-out', from: tabs.tabId, reason })
-  }
-
-  /** The refresh itself, run while holding the session's Web Lock. */
-  async function refreshLocked(seenAccessToken: string | undefined, forced: boolean): Promise<SessionRecord> {
-    const store = await ready
-    const stored = await store.get<SessionRecord>(config.sessionKey).catch(() => record)
-    if (stored === undefined) {
-      publish(undefined, 'other-tab')
-      throw new AuthError('not_signed_in', 'The session was ended in another tab; sign in again.')
-    }
-    // Inside the lock the store is the truth: another tab may have refreshed while this one
-    // waited for the lock. Its tokens are as good as ours would be, and asking again would
-    // present a refresh token the provider already rotated.
-    if (
-      stored.tokens.accessToken !== seenAccessToken &&
-      (forced || env.now() < refreshDueAt(stored.tokens, config.refreshLeewaySeconds))
-    ) {
-      publish(stored, null)
-      return stored
-    }
-    let refreshToken = stored.tokens.refreshToken
-    if (refreshToken === undefined) {
-      throw new AuthError(
-        'not_signed_in',
-        'The session cannot be refreshed: the provider issued no refresh token (ask for the offline_access scope).',
-      )
-    }
-    const as = await deps.metadata()
-    const proof = await proofKey.handle()
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { response, claims } = await refreshGrant(
-          as,
-          deps.oauthClient(),
-          refreshToken,
-          stored.claims,
-          transport,
-          proof,
-        )
-        const next = {
-          tokens: tokenSetFromResponse(response, env.now(), stored.tokens),
-          claims: claims ?? stored.claims,
-        }
-        await save(next)
-        return next
-      } catch (error) {
-        // A tab without Web Locks may have rotated the token meanwhile: read once more and retry
-        // with the newer one before giving the session up.
-        const latest =
-          isRefreshTokenRejected(error) && attempt === 0
-            ? await store.get<SessionRecord>(config.sessionKey).catch(() => undefined)
-            : undefined
-        if (latest?.tokens.refreshToken !== undefined && latest.tokens.refreshToken !== refreshToken) {
-          refreshToken = latest.tokens.refreshToken
-          continue
-        }
-        throw error
-      }
-    }
-  }
-
-  /** Single flight in this tab; the Web Lock makes it single flight across tabs. */
-  function refresh(forced = false): Promise<SessionRecord> {
-    refreshing ??= (async () => {
-      const seen = record?.tokens.accessToken
-      try {
-        return await tabs.withLock(() => refreshLocked(seen, forced))
-      } catch (error) {
-        const authError = isAuthError(error)
-          ? error
-          : new AuthError('invalid_response', String(error), { cause: error })
-        if (isRefreshTokenRejected(authError)) await end('refresh-rejected', authError)
-        else if (authError.code === 'subject_changed') await end('subject-changed', authError)
-        else if (authError.code === 'dpop_key_unavailable') await end('dpop-key-lost', authError)
-        else if (authError.code !== 'not_signed_in' && record !== undefined) {
-          // The provider did not reject the session: keep it, say why in the snapshot, try again later.
-          state.set({ ...state.get(), error: authError })
-          scheduler.schedule(env.now() + backoffDelayMs(failures++), () => void refresh().catch(() => {}))
-        }
-        throw authError
-      } finally {
-        refreshing = undefined
-      }
-    })()
-    return refreshing
-  }
-
-  return {
-    state,
-    ready,
-    current: () => record,
-    save,
-    end,
-    refresh,
-    /** A valid access token: the in-memory one while it is outside the leeway, else a refresh. */
-    async accessToken(forceRefresh: boolean): Promise<string> {
-      if (record && !forceRefresh && env.now() < refreshDueAt(record.tokens, config.refreshLeewaySeconds)) {
-        return record.tokens.accessToken
-      }
-      await ready
-      if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
-      if (record.tokens.refreshToken !== undefined) {
-        try {
-          return (await refresh(forceRefresh)).tokens.accessToken
-        } catch (error) {
-          // A failed refresh that kept the session still leaves a token that is valid for a while.
-          if (!forceRefresh && record !== undefined && record.tokens.expiresAt > env.now())
-            return record.tokens.accessToken
-          throw error
-        }
-      }
+  async function slowAccessToken(force: boolean): Promise<string> {
+    await ready
+    const record = state.record
+    if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+    if (record.tokens.refreshToken === undefined) {
       if (record.tokens.expiresAt > env.now()) return record.tokens.accessToken
-      await end('expired')
+      await expire()
       throw new AuthError(
         'not_signed_in',
         'The session expired and the provider issued no refresh token; sign in again.',
       )
+    }
+    try {
+      const next = await refresher.refresh({ force })
+      if (next.tokens.expiresAt > env.now()) return next.tokens.accessToken
+      throw state.error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
+    } catch (error) {
+      // A failed refresh that kept the session still leaves a token that is valid for a while.
+      const kept = state.record
+      if (!force && kept !== undefined && kept.tokens.expiresAt > env.now()) return kept.tokens.accessToken
+      throw error
+    }
+  }
+
+  return {
+    snapshots,
+    ready,
+    current: () => state.record,
+    // Not async on purpose: a valid token in memory is handed out without waiting for anything.
+    accessToken({ force }) {
+      const record = state.record
+      const now = env.now()
+      if (record !== undefined && !force) {
+        const { tokens, failure } = record
+        if (failure === undefined && now < refreshDueAt(tokens, config.refreshLeewaySeconds)) {
+          return Promise.resolve(tokens.accessToken)
+        }
+        // While refreshes fail, every tab waits for the shared retry time instead of asking again.
+        if (failure !== undefined && now < failure.retryAt) {
+          return tokens.expiresAt > now
+            ? Promise.resolve(tokens.accessToken)
+            : Promise.reject(state.error ?? new AuthError(failure.code, failure.message))
+        }
+      }
+      return slowAccessToken(force)
     },
-    /** When the next proactive refresh (or expiry) is due, epoch ms. */
+    async commitSignIn(signIn) {
+      await ready
+      const record = createRecord({ generation: newGeneration(), ...signIn })
+      await tabs.withLock(async () => {
+        dispatch({ type: 'signed-in', record })
+        await persist(record)
+      })
+    },
+    async signOut() {
+      await ready
+      let ended = state.record
+      let failure: AuthError | null = null
+      dispatch({ type: 'sign-out-started' })
+      await tabs.withLock(async () => {
+        const found = await records.read().catch(() => undefined)
+        if (found?.kind === 'record') ended = found.record
+        await records.remove().catch((error: unknown) => void (failure = asAuthError(error)))
+      })
+      tabs.announce({ type: 'signed-out', generation: ended?.generation, reason: 'signed-out' })
+      const revoked = await revoke(ended?.tokens.refreshToken)
+      dispatch({ type: 'sign-out-finished', error: failure ?? revoked })
+      if (failure) throw failure
+      return ended
+    },
+    async end(reason, error) {
+      const record = state.record
+      if (record !== undefined) await tabs.withLock(() => end(reason, error, record.generation))
+    },
     nextRefreshAt: () => scheduler.dueAt,
-    dispose(): void {
-      disposed = true
+    dispose() {
+      dispatch({ type: 'disposed' })
       scheduler.dispose()
-      stopListening()
+      stopFollowing()
       tabs.close()
     },
   }
+
+  /** Revokes a refresh token at sign-out; resolves the failure (for the snapshot), or `null`. */
+  async function revoke(refreshToken: string | undefined): Promise<AuthError | null> {
+    if (refreshToken === undefined) return null
+    try {
+      await (await deps.protocol()).revoke(refreshToken)
+      return null
+    } catch (error) {
+      return asAuthError(error)
+    }
+  }
 }
 
-/** The session controller of one client. */
-export type Session = ReturnType<typeof createSession>
+/** A store whose every call waits for the store to be opened. */
+function lazyStore(opened: Promise<KeyValueStore>): KeyValueStore {
+  return {
+    get: async (key) => (await opened).get(key),
+    set: async (key, value) => (await opened).set(key, value),
+    del: async (key) => (await opened).del(key),
+    replace: async (key, value) => (await opened).replace(key, value),
+    keys: async () => (await opened).keys(),
+  }
+}
+
+/** A random generation name; `getRandomValues` works in insecure contexts too, unlike `randomUUID`. */
+function newGeneration(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+/** `error` as an AuthError: itself, or wrapped as `invalid_response`. */
+export function asAuthError(error: unknown): AuthError {
+  return isAuthError(error)
+    ? error
+    : new AuthError('invalid_response', error instanceof Error ? error.message : String(error), { cause: error })
+}

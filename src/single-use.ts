@@ -34,6 +34,12 @@ export async function putSingleUse(
   await store.set(prefix + id, { value, createdAt: now, expiresAt: now + lifetimeMs } satisfies Entry<unknown>)
 }
 
+/** The live record under `prefix + id`, left in place; `undefined` when there is none (or only a tombstone). */
+export async function peekSingleUse<T>(store: KeyValueStore, prefix: string, id: string): Promise<T | undefined> {
+  const entry = await store.get<Entry<T> | Tombstone>(prefix + id)
+  return entry !== undefined && 'value' in entry ? entry.value : undefined
+}
+
 /**
  * Takes the record under `prefix + id` exactly once, even when several tabs race for it: the
  * record is swapped for a tombstone in one atomic store step, and only the caller that saw the

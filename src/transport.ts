@@ -7,28 +7,40 @@ import { AuthError, isAuthError } from './errors.js'
 export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined> &
   oauth.DPoPRequestOptions
 
+/** What the transport saw of the last answer to one request: what oauth4webapi's errors do not keep. */
+export interface ResponseMeta {
+  status?: number
+  /** `Retry-After` in milliseconds, when the provider sent one. */
+  retryAfterMs?: number
+}
+
+/** How one request goes out. */
+export interface RequestShape {
+  /** Unwrap Authing's `{statusCode, data}` body (token endpoint only). */
+  envelope?: boolean
+  /** Add a DPoP proof (RFC 9449) signed by this handle. */
+  dpop?: oauth.DPoPHandle | undefined
+  /** Filled with the status and `Retry-After` of the answer, for classifying a failure. */
+  seen?: ResponseMeta
+}
+
 /**
  * How the protocol steps reach the provider: the fetch to use, the time limit, loopback `http:`,
  * and the translation of every transport failure into an {@link AuthError}.
  */
 export interface Transport {
-  /**
-   * Options for an oauth4webapi request; `envelope` unwraps Authing's `{statusCode, data}` body,
-   * `dpop` adds a DPoP proof (RFC 9449) to it.
-   */
-  options(envelope?: boolean, dpop?: oauth.DPoPHandle): RequestOptions
+  options(shape?: RequestShape): RequestOptions
 }
+
+/** Retry-After is honoured up to this long; a provider asking for more is asked again after it. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000
 
 /** Builds the {@link Transport} for one client. */
 export function createTransport(
-  config: ResolvedConfig,
+  config: Pick<ResolvedConfig, 'requestTimeoutMs' | 'allowHttp'>,
   env: Pick<AuthEnvironment, 'fetch' | 'setTimeout' | 'clearTimeout'>,
 ): Transport {
-  async function send(
-    url: string,
-    init: oauth.CustomFetchOptions<string, unknown>,
-    envelope: boolean,
-  ): Promise<Response> {
+  async function send(url: string, init: oauth.CustomFetchOptions<string, unknown>, shape: RequestShape) {
     const origin = new URL(url).origin
     const controller = new AbortController()
     const timer = env.setTimeout(() => controller.abort(), config.requestTimeoutMs)
@@ -59,6 +71,13 @@ export function createTransport(
     } finally {
       env.clearTimeout(timer)
     }
+    if (shape.seen) recordMeta(shape.seen, response)
+    if (response.status === 429) {
+      throw new AuthError(
+        'rate_limited',
+        `${origin} answered 429 Too Many Requests; the library waits before asking again.`,
+      )
+    }
     if (response.status >= 500) {
       const body = await response.text()
       throw new AuthError(
@@ -67,18 +86,26 @@ export function createTransport(
         { cause: { status: response.status, body: body.slice(0, 500) } },
       )
     }
-    return envelope ? unwrapEnvelope(response) : response
+    return shape.envelope ? unwrapEnvelope(response) : response
   }
   return {
-    options(envelope = false, dpop) {
+    options(shape = {}) {
       return {
-        [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) =>
-          send(url, init, envelope),
+        [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => send(url, init, shape),
         [oauth.allowInsecureRequests]: config.allowHttp,
-        ...(dpop ? { DPoP: dpop } : {}),
+        ...(shape.dpop ? { DPoP: shape.dpop } : {}),
       } as RequestOptions
     },
   }
+}
+
+function recordMeta(seen: ResponseMeta, response: Response): void {
+  seen.status = response.status
+  delete seen.retryAfterMs
+  const header = response.headers.get('retry-after')
+  if (header === null) return
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now()
+  if (Number.isFinite(seconds) && seconds > 0) seen.retryAfterMs = Math.min(seconds, MAX_RETRY_AFTER_MS)
 }
 
 /**
@@ -123,81 +150,53 @@ async function unwrapEnvelope(response: Response): Promise<Response> {
   }
   const status = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : 400
   const description = typeof message === 'string' ? message : `Authing answered statusCode ${String(statusCode)}`
-  return new Response(JSON.stringify({ error: 'invalid_request', error_description: description }), { status, headers })
+  return new Response(JSON.stringify({ error: 'invalid_request', error_description: description }), {
+    status,
+    headers,
+  })
 }
 
+/** OAuth error codes that say the provider refuses this client, not this one grant (RFC 6749 §5.2). */
+const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type'])
+
 /**
- * Translates a failure of an oauth4webapi step into an {@link AuthError}; `action` names the step
- * for the message ("exchanging the sign-in code"). AuthErrors pass through unchanged.
+ * Translates a failure of an oauth4webapi step into an {@link AuthError}, by oauth4webapi's error
+ * classes and codes; `action` names the step for the message ("exchanging the sign-in code") and
+ * `seen` what the transport saw of the answer. AuthErrors pass through unchanged.
  */
-export function toAuthError(error: unknown, action: string): AuthError {
+export function toAuthError(error: unknown, action: string, seen: ResponseMeta = {}): AuthError {
   if (isAuthError(error)) return error
   if (error instanceof oauth.ResponseBodyError) {
     const detail = error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
-    return new AuthError('grant_rejected', `The provider rejected ${action} with "${error.error}"${detail}.`, {
-      cause: error,
-    })
+    const code = CLIENT_ERRORS.has(error.error) ? 'client_rejected' : 'grant_rejected'
+    return new AuthError(code, `The provider rejected ${action} with "${error.error}"${detail}.`, { cause: error })
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new AuthError('grant_rejected', `The provider refused ${action} (HTTP ${error.status}).`, { cause: error })
+    return new AuthError('client_rejected', `The provider refused ${action} (HTTP ${error.status}).`, { cause: error })
   }
   if (error instanceof oauth.AuthorizationResponseError) {
     const detail = error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
     return new AuthError(
       'authorization_error',
       `The provider did not authorize the sign-in ("${error.error}"${detail}).`,
+      {
+        cause: error,
+      },
+    )
+  }
+  if (seen.status === 401 || seen.status === 403) {
+    return new AuthError(
+      'client_rejected',
+      `The provider refused ${action} with HTTP ${seen.status} and no OAuth error (a firewall, or a client the provider does not accept).`,
       { cause: error },
     )
   }
-  const idTokenError = toIdTokenError(error)
-  if (idTokenError) return idTokenError
+  const message = error instanceof Error ? error.message : String(error)
   return new AuthError(
     'invalid_response',
-    `The provider's answer while ${action} is not a valid OAuth response: ${(error as Error)?.message ?? String(error)}.`,
-    { cause: error },
+    `The provider's answer while ${action} is not a valid OAuth response: ${message}.`,
+    {
+      cause: error,
+    },
   )
-}
-
-/** Names the ID-token failures oauth4webapi reports by code and message. */
-function toIdTokenError(error: unknown): AuthError | undefined {
-  const cause = (error as { cause?: { claim?: unknown; alg?: unknown; header?: { alg?: unknown } } } | undefined)?.cause
-  const alg = cause?.alg ?? cause?.header?.alg
-  if (typeof alg === 'string' && error instanceof Error && /"alg"|JWS algorithm/.test(error.message)) {
-    const what =
-      alg === 'none'
-        ? 'sent an unsigned ID token (alg "none")'
-        : `signed the ID token with ${alg}, which a browser cannot verify safely`
-    return new AuthError(
-      'id_token_alg_unsupported',
-      `The provider ${what}. Set the application's ID-token signing algorithm to RS256 (or ES256) at the provider.`,
-      { cause: error },
-    )
-  }
-  if (!(error instanceof oauth.OperationProcessingError)) return undefined
-  if (error.code === oauth.JWT_TIMESTAMP_CHECK && cause?.claim === 'exp') {
-    return new AuthError(
-      'id_token_expired',
-      "The provider sent an ID token that has already expired. Check that this device's clock is right, then sign in again.",
-      { cause: error },
-    )
-  }
-  if (error.code === oauth.JWT_TIMESTAMP_CHECK || error.code === oauth.JWT_CLAIM_COMPARISON) {
-    const claim = typeof cause?.claim === 'string' ? cause.claim : 'a'
-    const advice = ['iss', 'aud', 'azp'].includes(claim)
-      ? "Check that issuer and clientId match the provider's application."
-      : 'The token was not issued for this sign-in; sign in again.'
-    return new AuthError(
-      'id_token_invalid',
-      `The ID token's "${claim}" claim is wrong (${error.message}), so it was refused. ${advice}`,
-      { cause: error },
-    )
-  }
-  if (error.code === oauth.KEY_SELECTION || /signature/i.test(error.message)) {
-    return new AuthError(
-      'id_token_signature_invalid',
-      `The ID token's signature does not verify against the provider's published keys (${error.message}); it was refused.`,
-      { cause: error },
-    )
-  }
-  return undefined
 }

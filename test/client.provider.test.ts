@@ -18,6 +18,7 @@ class Tab {
         clientId: provider.clientId,
         redirectUri: `${APP}/callback`,
         postLogoutRedirectUri: `${APP}/`,
+        apiOrigins: [new URL(provider.issuer).origin],
       },
       {
         store,

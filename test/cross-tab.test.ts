@@ -80,6 +80,7 @@ function openTab(overrides: Partial<AuthEnvironment> = {}) {
       clientId: provider.clientId,
       redirectUri: `${APP}/callback`,
       postLogoutRedirectUri: `${APP}/`,
+      apiOrigins: [new URL(provider.issuer).origin],
     },
     {
       store,

@@ -7,8 +7,10 @@ import { startTestProvider, type TestProvider } from './support/provider.js'
 
 const APP = 'http://127.0.0.1:5173'
 
+/** The stored session record (DESIGN.md §4): the tokens and the DPoP key pair they are bound to. */
 interface Stored {
   tokens: { accessToken: string; refreshToken?: string; tokenType: string }
+  dpopKey?: CryptoKeyPair
 }
 
 /** One tab of the app: its address bar, navigations, and a clock that can be moved ahead. */
@@ -24,6 +26,7 @@ function tab(
       clientId: provider.clientId,
       redirectUri: `${APP}/callback`,
       dpop: options.dpop ?? true,
+      apiOrigins: [new URL(provider.issuer).origin],
     },
     {
       store,
@@ -62,7 +65,9 @@ async function discovery(provider: TestProvider): Promise<oauth.AuthorizationSer
 }
 
 const sessionKey = (provider: TestProvider) => `session:${provider.issuer}|${provider.clientId}`
-const dpopKey = (provider: TestProvider) => `dpop:${provider.issuer}|${provider.clientId}`
+async function storedKey(store: KeyValueStore, provider: TestProvider): Promise<CryptoKeyPair | undefined> {
+  return (await store.get<Stored>(sessionKey(provider)))?.dpopKey
+}
 
 async function thumbprint(pair: CryptoKeyPair): Promise<string> {
   return oauth.DPoP({}, pair).calculateThumbprint()
@@ -83,12 +88,12 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
   })
   afterAll(() => provider.close())
 
-  it('binds the issued access token to a non-extractable key kept in the store', async () => {
+  it('binds the issued access token to a non-extractable key kept in the session record', async () => {
     const store = createMemoryStore()
     const { auth, page } = tab(provider, store)
     await signIn(provider, auth, page)
 
-    const pair = await store.get<CryptoKeyPair>(dpopKey(provider))
+    const pair = await storedKey(store, provider)
     expect(pair?.privateKey.extractable).toBe(false)
     await expect(crypto.subtle.exportKey('jwk', pair!.privateKey)).rejects.toThrow()
     const stored = await store.get<Stored>(sessionKey(provider))
@@ -128,7 +133,7 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     const store = createMemoryStore()
     const first = tab(provider, store)
     await signIn(provider, first.auth, first.page)
-    const pair = await store.get<CryptoKeyPair>(dpopKey(provider))
+    const pair = await storedKey(store, provider)
     first.auth.dispose()
 
     const reloaded = tab(provider, store)
@@ -137,7 +142,7 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     provider.resetRequests()
     const token = await reloaded.auth.getAccessToken()
     expect(provider.countRequests({ grantType: 'refresh_token' })).toBeGreaterThanOrEqual(1)
-    expect(await thumbprint((await store.get<CryptoKeyPair>(dpopKey(provider)))!)).toBe(await thumbprint(pair!))
+    expect(await thumbprint((await storedKey(store, provider))!)).toBe(await thumbprint(pair!))
     expect(await provider.accessTokenBinding(token)).toBe(await thumbprint(pair!))
     expect((await reloaded.auth.fetch(as.userinfo_endpoint!)).status).toBe(200)
   })
@@ -166,18 +171,18 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     expect(statuses).toEqual([200, 200, 200])
   })
 
-  it('signs out: revokes the refresh token and deletes the key', async () => {
+  it('signs out: revokes the refresh token and deletes the session with its key', async () => {
     const store = createMemoryStore()
     const { auth, page } = tab(provider, store)
     await signIn(provider, auth, page)
-    const pair = (await store.get<CryptoKeyPair>(dpopKey(provider)))!
+    const pair = (await storedKey(store, provider))!
     const refreshToken = (await store.get<Stored>(sessionKey(provider)))!.tokens.refreshToken!
     provider.resetRequests()
 
     await auth.signOut({ redirect: false })
     expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out', error: null })
     expect(provider.countRequests({ path: new URL(as.revocation_endpoint!).pathname })).toBe(1)
-    expect(await store.get(dpopKey(provider))).toBeUndefined()
+    expect(await store.get(sessionKey(provider))).toBeUndefined()
 
     // Even with the right key the revoked refresh token is refused.
     const handle = oauth.DPoP({}, pair)
@@ -203,7 +208,8 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     const first = tab(provider, store)
     await signIn(provider, first.auth, first.page)
     first.auth.dispose()
-    await store.del(dpopKey(provider))
+    const { dpopKey: _lost, ...withoutKey } = (await store.get<Stored>(sessionKey(provider)))!
+    await store.set(sessionKey(provider), withoutKey)
 
     const reloaded = tab(provider, store)
     await reloaded.auth.ready()
@@ -235,7 +241,7 @@ describe('DPoP switched off or unsupported', () => {
     await signIn(provider, auth, page)
     const stored = await store.get<Stored>(sessionKey(provider))
     expect(stored?.tokens.tokenType).toBe('bearer')
-    expect(await store.keys()).not.toContain(dpopKey(provider))
+    expect(stored?.dpopKey).toBeUndefined()
     expect(await provider.accessTokenBinding(stored!.tokens.accessToken)).toBeNull()
     expect((await auth.fetch((await discovery(provider)).userinfo_endpoint!)).status).toBe(200)
   })

@@ -62,6 +62,7 @@ describe('spa-auth/react against oidc-provider', () => {
     clientId: provider.clientId,
     redirectUri: `${location.origin}/callback`,
     postLogoutRedirectUri: `${location.origin}/`,
+    apiOrigins: [new URL(provider.issuer).origin],
   })
   const clientOptions = (store: KeyValueStore): AuthClientOptions => ({
     store,
@@ -245,8 +246,10 @@ describe('spa-auth/react against oidc-provider', () => {
     expect(await userinfo.json()).toMatchObject({ sub: 'alice', name: 'Alice Example' })
 
     await act(async () => button('Sign out')!.click())
+    // Signed out at once; the redirect to the provider follows the revocation.
     await actUntil(() => auth.getSnapshot().status === 'signed-out', 'the sign-out')
     expect(text()).toBe('Sign in')
+    await actUntil(() => navigations.length > 0, 'the end-session redirect')
     expect(navigations.at(-1)?.startsWith(`${discovery.end_session_endpoint}?`)).toBe(true)
     auth.dispose()
   })

@@ -51,7 +51,8 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
           opening.onsuccess = () => {
             const reading = opening.result.transaction('kv', 'readonly').objectStore('kv').get(key)
             reading.onsuccess = async () => {
-              const pair = reading.result as CryptoKeyPair
+              // The key pair is kept inside the session record (DESIGN.md §4).
+              const pair = (reading.result as { dpopKey: CryptoKeyPair }).dpopKey
               const exportable = await crypto.subtle.exportKey('jwk', pair.privateKey).then(
                 () => true,
                 () => false,
@@ -65,7 +66,7 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
             reading.onerror = () => reject(reading.error)
           }
         }),
-      `dpop:${provider.issuer}|${provider.clientId}`,
+      `session:${provider.issuer}|${provider.clientId}`,
     )
 
   const thumbprint = (jwk: JsonWebKey) => calculateJwkThumbprint(jwk as JWK, 'sha256')

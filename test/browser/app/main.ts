@@ -17,6 +17,8 @@ const auth = createAuthClient({
   redirectUri: `${location.origin}/callback`,
   postLogoutRedirectUri: `${location.origin}/`,
   dpop: localStorage.getItem(CONFIG_KEYS.dpop) === 'true',
+  // The tests call the provider's userinfo endpoint as the app's API.
+  apiOrigins: [new URL(issuer).origin],
 })
 window.auth = auth
 window.lastError = null

@@ -1,0 +1,68 @@
+import { isLoopback, type ResolvedConfig } from './config.js'
+import type { AuthEnvironment } from './environment.js'
+import { AuthError } from './errors.js'
+import type { Protocol } from './protocol.js'
+import type { Session } from './session.js'
+
+/**
+ * `auth.fetch`: `fetch` with the session's access token attached, to the allow-listed origins only
+ * (`apiOrigins`, default the page's own), never to plain `http:` off loopback. The request keeps its
+ * method, headers, body and options; a DPoP-bound token goes with a proof (RFC 9449 §7).
+ *
+ * @throws AuthError `origin_not_allowed` before anything is sent; `not_signed_in` and the refresh codes.
+ */
+export function createApiFetch(deps: {
+  config: Pick<ResolvedConfig, 'apiOrigins'>
+  env: Pick<AuthEnvironment, 'fetch' | 'currentUrl'>
+  session: Pick<Session, 'accessToken' | 'current' | 'end'>
+  protocol(): Promise<Protocol>
+}): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
+  const { config, env, session } = deps
+  return async (input, init) => {
+    const page = new URL(env.currentUrl())
+    const request =
+      input instanceof Request ? new Request(input, init) : new Request(new URL(String(input), page).href, init)
+    assertAllowed(new URL(request.url), config.apiOrigins ?? [page.origin])
+    const accessToken = await session.accessToken({ force: false })
+    const record = session.current()
+    if (record?.tokens.tokenType === 'dpop') {
+      if (record.dpopKey === undefined) {
+        const error = new AuthError(
+          'dpop_key_unavailable',
+          'The DPoP key this session is bound to is gone. Sign in again.',
+        )
+        await session.end('dpop-key-lost', error)
+        throw error
+      }
+      return (await deps.protocol()).dpopRequest(record, request)
+    }
+    const headers = new Headers(request.headers)
+    headers.set('authorization', `Bearer ${accessToken}`)
+    return env.fetch(request.url, await initOf(request, headers))
+  }
+}
+
+/**
+ * `request` as `fetch` options with `headers` in place of its own. A URL and options, not a
+ * `Request`: some hosts' `fetch` (happy-dom's, for one) drop the headers of a copied `Request`.
+ */
+async function initOf(request: Request, headers: Headers): Promise<RequestInit> {
+  const { method, credentials, mode, cache, redirect, referrerPolicy, integrity, keepalive, signal } = request
+  const body = method === 'GET' || method === 'HEAD' ? null : await request.arrayBuffer()
+  return { method, headers, body, credentials, mode, cache, redirect, referrerPolicy, integrity, keepalive, signal }
+}
+
+function assertAllowed(url: URL, allowed: readonly string[]): void {
+  if (!allowed.includes(url.origin)) {
+    throw new AuthError(
+      'origin_not_allowed',
+      `auth.fetch sends the access token only to the origins in apiOrigins (${allowed.join(', ')}); ${url.origin} is not one. Add it to apiOrigins if it is your API, or use plain fetch.`,
+    )
+  }
+  if (url.protocol === 'http:' && !isLoopback(url)) {
+    throw new AuthError(
+      'origin_not_allowed',
+      `auth.fetch never sends a token over plain http: to ${url.origin}; use HTTPS.`,
+    )
+  }
+}

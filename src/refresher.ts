@@ -1,0 +1,209 @@
+import type { ResolvedConfig } from './config.js'
+import type { TabSync } from './cross-tab.js'
+import type { AuthEnvironment } from './environment.js'
+import { AuthError } from './errors.js'
+import type { Protocol, RefreshResult } from './protocol.js'
+import type { RecordStore } from './record-store.js'
+import type { SessionEvent, SessionState, SignedOutReason } from './session-machine.js'
+import { reviseRecord, type RefreshFailure, type SessionRecord } from './session-record.js'
+import type { SessionMessage } from './tab-follower.js'
+import { refreshDueAt } from './token-set.js'
+
+/** What the refresher needs from the session it refreshes. */
+export interface RefresherDeps {
+  config: Pick<ResolvedConfig, 'refreshLeewaySeconds' | 'dpop'>
+  env: Pick<AuthEnvironment, 'now' | 'random'>
+  tabs: TabSync<SessionMessage>
+  records: RecordStore
+  protocol(): Promise<Protocol>
+  state(): SessionState
+  dispatch(event: SessionEvent): void
+  /** Commits `next` if the store still holds `expected` and this tab is not signing out; `false` otherwise. */
+  commit(next: SessionRecord, expected: SessionRecord, error?: AuthError): Promise<boolean>
+  /** Ends the session `generation` names: deletes the record, publishes, tells the other tabs. */
+  end(reason: SignedOutReason, error: AuthError, generation: string): Promise<void>
+}
+
+export interface Refresher {
+  /**
+   * Refreshes the session once for every caller in this tab, and once for every tab: inside the
+   * session's Web Lock the stored record is read first, and a refresh another tab already made (or
+   * a backoff another tab set) is adopted instead of asking the provider again. `force` asks for a
+   * token newer than the one this tab holds, backoff or not.
+   *
+   * @throws AuthError `not_signed_in` when the session ended meanwhile; the failure of a refresh
+   *   that keeps the session (it is then in the snapshot too); or the failure that ended it.
+   */
+  refresh(options: { force: boolean }): Promise<SessionRecord>
+}
+
+/** Retry delays: full jitter over 2 s × 2^attempt, capped at 5 minutes, never under 1 s. */
+const RETRY_BASE_MS = 2_000
+const RETRY_CAP_MS = 5 * 60_000
+const RETRY_FLOOR_MS = 1_000
+
+/**
+ * How long every tab waits before the next attempt after `attempts` failures in a row: at least the
+ * provider's `Retry-After`, the longest delay when the token endpoint is unreachable from here.
+ */
+export function retryDelayMs(input: {
+  attempts: number
+  random: number
+  retryAfterMs?: number | undefined
+  slow: boolean
+}): number {
+  if (input.slow) return RETRY_CAP_MS
+  const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.max(0, input.attempts - 1))
+  return Math.max(RETRY_FLOOR_MS, input.random * ceiling, input.retryAfterMs ?? 0)
+}
+
+/** Creates the {@link Refresher} of one session in one tab. */
+export function createRefresher(deps: RefresherDeps): Refresher {
+  const { env, records } = deps
+  let flight: Promise<SessionRecord> | undefined
+
+  async function run(force: boolean): Promise<SessionRecord> {
+    const seen = deps.state().record
+    if (seen === undefined) throw notSignedIn('Nobody is signed in; call signIn() first.')
+    return deps.tabs.withLock(() => locked(seen, force))
+  }
+
+  async function locked(seen: SessionRecord, force: boolean): Promise<SessionRecord> {
+    // Inside the lock the store is the truth: another tab may have refreshed, failed, signed out
+    // or signed in while this one waited, and asking again would present a rotated refresh token.
+    const latest = await stored(seen)
+    if (latest === undefined) {
+      deps.dispatch({ type: 'ended', reason: 'other-tab', generation: seen.generation })
+      throw notSignedIn('The session was ended in another tab; sign in again.')
+    }
+    if (deps.state().ending) throw notSignedIn('The session is being signed out.')
+    if (latest.generation !== seen.generation || handledElsewhere(latest, seen, force)) {
+      deps.dispatch({ type: 'updated', record: latest })
+      return latest
+    }
+    if (deps.config.dpop && latest.dpopKey === undefined) {
+      const error = new AuthError(
+        'dpop_key_unavailable',
+        'The DPoP key this session is bound to is gone. Sign in again.',
+      )
+      await deps.end('dpop-key-lost', error, latest.generation)
+      throw error
+    }
+    const protocol = await deps.protocol()
+    return settle(latest, await protocol.refresh(latest), protocol, { reread: true })
+  }
+
+  /** The stored record, or this tab's when the store cannot be read; `undefined` once it is gone. */
+  async function stored(fallback: SessionRecord): Promise<SessionRecord | undefined> {
+    const found = await records.read().catch(() => ({ kind: 'record' as const, record: fallback }))
+    return found.kind === 'record' ? found.record : undefined
+  }
+
+  function handledElsewhere(latest: SessionRecord, seen: SessionRecord, force: boolean): boolean {
+    const now = env.now()
+    const renewed =
+      latest.tokens.accessToken !== seen.tokens.accessToken &&
+      now < refreshDueAt(latest.tokens, deps.config.refreshLeewaySeconds)
+    const waiting = !force && latest.failure !== undefined && now < latest.failure.retryAt
+    return renewed || waiting
+  }
+
+  async function settle(
+    latest: SessionRecord,
+    result: RefreshResult,
+    protocol: Protocol,
+    options: { reread: boolean },
+  ): Promise<SessionRecord> {
+    switch (result.kind) {
+      case 'refreshed': {
+        const next = reviseRecord(latest, { tokens: result.tokens, claims: result.claims, failure: undefined })
+        if (await deps.commit(next, latest)) return next
+        // Signed out (here or, without Web Locks, elsewhere) while the provider answered.
+        await revokeQuietly(protocol, next.tokens.refreshToken)
+        throw notSignedIn('The session ended while it was being refreshed; sign in again.')
+      }
+      case 'invalid': {
+        // The provider has replaced the refresh token with one we cannot trust: end, and revoke it.
+        await deps.end(
+          result.error.code === 'subject_changed' ? 'subject-changed' : 'refresh-invalid',
+          result.error,
+          latest.generation,
+        )
+        await revokeQuietly(protocol, result.replacedRefreshToken ?? latest.tokens.refreshToken)
+        throw result.error
+      }
+      case 'failed':
+        if (result.retry === 'never') {
+          // A tab without Web Locks may have rotated the token meanwhile: read once more and
+          // retry with the newer one before giving the session up.
+          const again = options.reread ? await stored(latest) : undefined
+          if (again?.generation === latest.generation && again.tokens.refreshToken !== latest.tokens.refreshToken) {
+            return settle(again, await protocol.refresh(again), protocol, { reread: false })
+          }
+          await deps.end('refresh-rejected', result.error, latest.generation)
+          throw result.error
+        }
+        if (result.retry === 'once' && latest.failure?.code === result.error.code) {
+          await deps.end(
+            result.error.code === 'client_rejected' ? 'client-rejected' : 'refresh-rejected',
+            result.error,
+            latest.generation,
+          )
+          throw result.error
+        }
+        return recordFailure(latest, result, protocol)
+    }
+  }
+
+  /** Keeps the session, and writes the failure into the record so every tab follows one backoff. */
+  async function recordFailure(
+    latest: SessionRecord,
+    result: Extract<RefreshResult, { kind: 'failed' }>,
+    protocol: Protocol,
+  ): Promise<never> {
+    const previous = latest.failure
+    const unanswered = result.unanswered ? (previous?.unanswered ?? 0) + 1 : 0
+    let error = result.error
+    if (unanswered >= 2 && (await protocol.answers())) error = unreachable(error)
+    const attempts = (previous?.attempts ?? 0) + 1
+    const delay = retryDelayMs({
+      attempts,
+      random: env.random(),
+      retryAfterMs: result.retryAfterMs,
+      slow: error !== result.error,
+    })
+    const failure: RefreshFailure = {
+      attempts,
+      retryAt: env.now() + delay,
+      code: error.code,
+      message: error.message,
+      unanswered,
+    }
+    await deps.commit(reviseRecord(latest, { failure }), latest, error)
+    throw error
+  }
+
+  return {
+    refresh({ force }) {
+      flight ??= run(force).finally(() => (flight = undefined))
+      return flight
+    },
+  }
+}
+
+/** Best effort: a token we discard should not stay usable, but failing to revoke it changes nothing here. */
+async function revokeQuietly(protocol: Protocol, refreshToken: string | undefined): Promise<void> {
+  if (refreshToken !== undefined) await protocol.revoke(refreshToken).catch(() => false)
+}
+
+function notSignedIn(message: string): AuthError {
+  return new AuthError('not_signed_in', message)
+}
+
+function unreachable(cause: AuthError): AuthError {
+  return new AuthError(
+    'token_endpoint_unreachable',
+    "The provider answers, but its token endpoint keeps failing at the network level. Most often the provider sends no CORS headers on its error answers (a rejected refresh token then looks like a network failure): allow this origin on the token endpoint's error responses too. The library now retries every few minutes.",
+    { cause },
+  )
+}
