@@ -35,17 +35,31 @@ export interface Exchange {
   issued?: { accessToken: string; expiresInSeconds: number }
 }
 
-/** Answers a request instead of the provider; `undefined` lets it through. */
+/**
+ * Answers a request instead of the provider; `undefined` lets it through. `forward()` sends the
+ * request to the provider as it is and resolves its answer, for interceptors that change it.
+ */
 export type Interceptor = (request: {
   url: string
   params: URLSearchParams
+  forward(): Promise<Response>
 }) => Promise<Response | undefined> | Response | undefined
 
 /** The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted. */
 export function createNetwork(clock: FakeClock) {
   const exchanges: Exchange[] = []
   let intercept: Interceptor = () => undefined
+  let inFlight = 0
+  const onQuiet: Array<() => void> = []
   const fetch: typeof globalThis.fetch = async (input, init) => {
+    inFlight++
+    try {
+      return await send(input, init)
+    } finally {
+      if (--inFlight === 0) for (const resolve of onQuiet.splice(0)) resolve()
+    }
+  }
+  const send: typeof globalThis.fetch = async (input, init) => {
     const url = input instanceof Request ? input.url : String(input)
     const params = new URLSearchParams(
       init?.body instanceof URLSearchParams || typeof init?.body === 'string' ? init.body : '',
@@ -58,7 +72,8 @@ export function createNetwork(clock: FakeClock) {
       status: 'failed',
     }
     exchanges.push(exchange)
-    const response = (await intercept({ url, params })) ?? (await globalThis.fetch(input, init))
+    const forward = () => globalThis.fetch(input, init)
+    const response = (await intercept({ url, params, forward })) ?? (await forward())
     exchange.status = response.status
     if (exchange.grantType !== undefined && response.ok && /json/.test(response.headers.get('content-type') ?? '')) {
       const body = (await response.clone().json()) as { access_token?: string; expires_in?: number }
@@ -76,6 +91,8 @@ export function createNetwork(clock: FakeClock) {
     },
     tokenRequests: (grantType?: string) =>
       exchanges.filter((e) => e.grantType !== undefined && (grantType === undefined || e.grantType === grantType)),
+    /** Resolves once no request of this tab is waiting for its answer. */
+    quiet: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => onQuiet.push(resolve))),
   }
 }
 
