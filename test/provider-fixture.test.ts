@@ -149,6 +149,28 @@ describe.each<[ProviderProfile, string]>([
     await expectOAuthError(refresh(current), 'invalid_grant')
   })
 
+  it('holdNext() keeps one processed answer back until it is released', async () => {
+    const tokens = await signIn()
+    op.resetRequests()
+    const hold = op.holdNext({ grantType: 'refresh_token' })
+    let answered = false
+    const held = refresh(tokens.refresh_token!).finally(() => (answered = true))
+
+    await hold.reached
+    // The grant went through the provider's whole stack before its answer was held …
+    expect(op.requests).toEqual([{ method: 'POST', path: `${prefix}/token`, grantType: 'refresh_token' }])
+    // … and other requests are answered meanwhile.
+    expect((await fetch(`${op.issuer}/.well-known/openid-configuration`)).status).toBe(200)
+    expect(answered).toBe(false)
+
+    hold.release()
+    const refreshed = await held
+    expect(refreshed.access_token).toBeTruthy()
+    // A hold is used up by the request it held.
+    const next = await refresh(refreshed.refresh_token ?? tokens.refresh_token!)
+    expect(next.access_token).not.toBe(refreshed.access_token)
+  })
+
   it('answers CORS for the client origin on token and openly on discovery', async () => {
     const discovery = await fetch(`${op.issuer}/.well-known/openid-configuration`, {
       headers: { origin: 'https://elsewhere.example' },

@@ -2,182 +2,25 @@
 import { readFileSync } from 'node:fs'
 import { SignJWT, importJWK, type JWK } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createAuthClient,
-  createMemoryStore,
-  isAuthError,
-  type AuthClient,
-  type AuthEnvironment,
-  type AuthErrorCode,
-  type AuthState,
-  type KeyValueStore,
-} from '../src/index.js'
-import { createFakeClock, type FakeClock } from './support/fake-clock.js'
-import { createFakeTabs, type FakeTabs } from './support/fake-tabs.js'
+import { isAuthError, type AuthErrorCode } from '../src/index.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
+import {
+  APP,
+  countingStore,
+  createWorld,
+  disposeOpenTabs,
+  openTab,
+  recordStatuses,
+  rejection,
+  sessionKey,
+  signIn,
+  signedIn,
+  userinfoEndpoint,
+  type Network,
+  type StoredSession,
+} from './support/world.js'
 
-const APP = 'http://127.0.0.1:5173'
-
-/** One request the tab sent, as the tab's network saw it. */
-interface Exchange {
-  url: string
-  /** Fake-clock time the request left, epoch ms. */
-  at: number
-  grantType: string | undefined
-  refreshToken: string | undefined
-  status: number | 'failed'
-  /** For a successful token response: what the provider issued. */
-  issued?: { accessToken: string; expiresInSeconds: number }
-}
-
-/** Answers a request instead of the provider; `undefined` lets it through. */
-type Interceptor = (request: {
-  url: string
-  params: URLSearchParams
-}) => Promise<Response | undefined> | Response | undefined
-
-/** The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted. */
-function createNetwork(clock: FakeClock) {
-  const exchanges: Exchange[] = []
-  let intercept: Interceptor = () => undefined
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input)
-    const params = new URLSearchParams(
-      init?.body instanceof URLSearchParams || typeof init?.body === 'string' ? init.body : '',
-    )
-    const exchange: Exchange = {
-      url,
-      at: clock.now(),
-      grantType: params.get('grant_type') ?? undefined,
-      refreshToken: params.get('refresh_token') ?? undefined,
-      status: 'failed',
-    }
-    exchanges.push(exchange)
-    const response = (await intercept({ url, params })) ?? (await globalThis.fetch(input, init))
-    exchange.status = response.status
-    if (exchange.grantType !== undefined && response.ok && /json/.test(response.headers.get('content-type') ?? '')) {
-      const body = (await response.clone().json()) as { access_token?: string; expires_in?: number }
-      if (typeof body.access_token === 'string') {
-        exchange.issued = { accessToken: body.access_token, expiresInSeconds: body.expires_in ?? NaN }
-      }
-    }
-    return response
-  }
-  return {
-    fetch,
-    exchanges,
-    intercept(next: Interceptor) {
-      intercept = next
-    },
-    tokenRequests: (grantType?: string) =>
-      exchanges.filter((e) => e.grantType !== undefined && (grantType === undefined || e.grantType === grantType)),
-  }
-}
-
-type Network = ReturnType<typeof createNetwork>
-
-/** A store that counts how often the client reaches it. */
-function countingStore(inner: KeyValueStore = createMemoryStore()) {
-  let calls = 0
-  const store: KeyValueStore = {
-    get: (key) => (calls++, inner.get(key)),
-    set: (key, value) => (calls++, inner.set(key, value)),
-    del: (key) => (calls++, inner.del(key)),
-    replace: (key, value) => (calls++, inner.replace(key, value)),
-    keys: () => (calls++, inner.keys()),
-  }
-  return { store, calls: () => calls, reset: () => void (calls = 0) }
-}
-
-const clients: AuthClient[] = []
-afterEach(() => {
-  for (const client of clients.splice(0)) client.dispose()
-})
-
-interface World {
-  clock: FakeClock
-  browser: FakeTabs
-  store: KeyValueStore
-}
-
-/** A fresh browser with one shared store and a clock that settles the browser's locks between timers. */
-function createWorld(store: KeyValueStore = createMemoryStore()): World {
-  const browser = createFakeTabs()
-  const clock = createFakeClock(Date.now(), { settle: () => browser.idle() })
-  return { clock, browser, store }
-}
-
-/** A tab of the app: a client on the world's clock, locks and store, with its own network. */
-function openTab(provider: TestProvider, world: World, overrides: Partial<AuthEnvironment> = {}) {
-  const network = createNetwork(world.clock)
-  let address = `${APP}/orders`
-  const auth = createAuthClient(
-    {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      redirectUri: `${APP}/callback`,
-      postLogoutRedirectUri: `${APP}/`,
-      // The tests call the provider's userinfo endpoint as "the API".
-      apiOrigins: [new URL(provider.issuer).origin],
-    },
-    {
-      store: world.store,
-      environment: {
-        now: world.clock.now,
-        setTimeout: world.clock.setTimeout,
-        clearTimeout: world.clock.clearTimeout,
-        fetch: network.fetch,
-        ...world.browser.environment(),
-        currentUrl: () => address,
-        replaceUrl: (url) => void (address = url),
-        navigate: () => {},
-        ...overrides,
-      },
-    },
-  )
-  clients.push(auth)
-  return { auth, network }
-}
-
-async function signIn(provider: TestProvider, auth: AuthClient): Promise<void> {
-  const callbackUrl = await provider.authorize(await auth.createSignInUrl({ returnTo: '/orders' }))
-  await auth.handleRedirectCallback(callbackUrl)
-  expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' }, error: null })
-}
-
-function signedIn(auth: AuthClient): Extract<AuthState, { status: 'signed-in' }> {
-  const state = auth.getSnapshot()
-  if (state.status !== 'signed-in') throw new Error(`expected a signed-in snapshot, got ${JSON.stringify(state)}`)
-  return state
-}
-
-/** Every status the client publishes from now on. */
-function recordStatuses(auth: AuthClient): AuthState['status'][] {
-  const statuses: AuthState['status'][] = []
-  auth.subscribe(() => statuses.push(auth.getSnapshot().status))
-  return statuses
-}
-
-const sessionKey = (provider: TestProvider) => `session:${provider.issuer}|${provider.clientId}`
-
-interface StoredSession {
-  tokens: { accessToken: string; refreshToken?: string; expiresAt: number; issuedAt: number }
-  claims: { sub: string }
-}
-
-async function userinfoEndpoint(provider: TestProvider): Promise<string> {
-  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
-    userinfo_endpoint: string
-  }
-  return discovery.userinfo_endpoint
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => new Error(`expected a rejection, got ${String(value)}`),
-    (reason: unknown) => reason,
-  )
-}
+afterEach(disposeOpenTabs)
 
 let short: TestProvider
 let medium: TestProvider

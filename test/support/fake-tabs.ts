@@ -18,6 +18,8 @@ export interface FakeTabs {
   environment(): Pick<AuthEnvironment, 'locks' | 'openChannel' | 'onWake'>
   /** How many lock requests were made under `name`. */
   lockRequests(name?: string): number
+  /** How many lock requests wait for a lock another callback holds (requested, not yet granted). */
+  waiting(): number
   /** How many wake listeners are registered. */
   wakeListeners(): number
   /**
@@ -40,13 +42,18 @@ export function createFakeTabs(): FakeTabs {
   const channels = new Map<string, Set<Member>>()
   const wakeListeners = new Set<() => void>()
   let deliveries = 0
+  let waiting = 0
 
   const locks: LockManagerLike = {
     request<T>(name: string, callback: () => Promise<T>): Promise<T> {
       requests.push(name)
+      waiting++
       const previous = queues.get(name) ?? Promise.resolve()
       // Granted once the previous holder under this name has finished, whatever its outcome.
-      const result = previous.then(() => callback())
+      const result = previous.then(() => {
+        waiting--
+        return callback()
+      })
       const released = result.then(
         () => {},
         () => {},
@@ -110,6 +117,7 @@ export function createFakeTabs(): FakeTabs {
     lockRequests: (name) =>
       name === undefined ? requests.length : requests.filter((requested) => requested === name).length,
     wakeListeners: () => wakeListeners.size,
+    waiting: () => waiting,
     async idle() {
       for (let round = 0; round < 1000; round++) {
         await flushEventLoop()

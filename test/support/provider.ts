@@ -72,6 +72,21 @@ export interface ProviderRequest {
   grantType?: string
 }
 
+/** Which requests a hold applies to; an absent field matches every request. */
+export interface HoldFilter {
+  grantType?: string
+  /** Relative to the server root, without the query. */
+  path?: string
+}
+
+/** A response the provider has computed and keeps back until `release()`. */
+export interface ProviderHold {
+  /** Resolves once a matching request was processed and its answer waits. */
+  reached: Promise<void>
+  /** Sends the held answer (also before `reached`: the hold then lets its request through). */
+  release(): void
+}
+
 export interface TestProvider {
   /** e.g. http://127.0.0.1:PORT/oidc (authing-like) or http://127.0.0.1:PORT (strict) */
   issuer: string
@@ -86,6 +101,12 @@ export interface TestProvider {
    * code/state/iss).
    */
   authorize(authorizeUrl: string): Promise<string>
+  /**
+   * Holds the answer to the next request matching `filter`: the provider processes it completely
+   * (a refresh grant has rotated the refresh token) and the response waits until `release()`.
+   * Each call holds one request; later ones are answered at once.
+   */
+  holdNext(filter?: HoldFilter): ProviderHold
   /** The DPoP key thumbprint (`cnf.jkt`) an issued access token is bound to, `null` when unbound, `undefined` when unknown. */
   accessTokenBinding(accessToken: string): Promise<string | null | undefined>
   close(): Promise<void>
@@ -346,6 +367,9 @@ interface ProviderHost {
   provider: Provider
   mountPath: string
   requests: ProviderRequest[]
+  holdNext(filter: HoldFilter): ProviderHold
+  /** Releases every hold, reached or not. */
+  releaseHolds(): void
   /** Handles the request if it is under the mount path; returns false (untouched) otherwise. */
   handle(req: MountableRequest, res: ServerResponse): boolean
 }
@@ -357,15 +381,61 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
   const requests: ProviderRequest[] = []
   const entryByRequest = new WeakMap<IncomingMessage, ProviderRequest>()
   const interactionPath = new RegExp(`^${escapeRegExp(mountPath)}/interaction/([^/]+)$`)
+  /** Armed and taken holds, until released; a taken hold holds one response. */
+  const holds: Array<{
+    filter: HoldFilter
+    taken: boolean
+    reach(): void
+    released: Promise<void>
+    release(): void
+  }> = []
+
+  function holdNext(filter: HoldFilter): ProviderHold {
+    let reach!: () => void
+    let release!: () => void
+    const reached = new Promise<void>((resolve) => (reach = resolve))
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const hold = {
+      filter,
+      taken: false,
+      reach,
+      released,
+      release() {
+        const index = holds.indexOf(hold)
+        if (index !== -1) holds.splice(index, 1)
+        release()
+      },
+    }
+    holds.push(hold)
+    return { reached, release: hold.release }
+  }
+
+  /** Takes the first hold that matches `request`: each one holds a single response. */
+  function takeHold(request: ProviderRequest) {
+    const hold = holds.find(
+      ({ filter, taken }) =>
+        !taken &&
+        (filter.grantType === undefined || filter.grantType === request.grantType) &&
+        (filter.path === undefined || filter.path === request.path),
+    )
+    if (hold) hold.taken = true
+    return hold
+  }
 
   // Runs in front of oidc-provider's own stack. Once the stack has run, the provider has parsed
   // the token request body itself (ctx.oidc.body): read grant_type from there instead of
-  // touching the request stream. Koa only writes the response after this resolves.
+  // touching the request stream. Koa only writes the response after this resolves, which is
+  // also what lets a hold keep a computed answer back.
   provider.use(async (ctx, next) => {
     await next()
     const entry = entryByRequest.get(ctx.req)
     const grantType = ctx.oidc?.route === 'token' ? ctx.oidc.body?.grant_type : undefined
     if (entry && typeof grantType === 'string') entry.grantType = grantType
+    const hold = entry && takeHold(entry)
+    if (hold) {
+      hold.reach()
+      await hold.released
+    }
   })
 
   const callback = provider.callback()
@@ -398,7 +468,16 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     return true
   }
 
-  return { provider, mountPath, requests, handle }
+  return {
+    provider,
+    mountPath,
+    requests,
+    holdNext,
+    releaseHolds() {
+      for (const hold of [...holds]) hold.release()
+    },
+    handle,
+  }
 }
 
 function escapeRegExp(value: string): string {
@@ -564,11 +643,13 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       }
       return followAuthorization(authorizeUrl, resolved.redirectUris)
     },
+    holdNext: (filter = {}) => host!.holdNext(filter),
     async accessTokenBinding(accessToken) {
       const token = await host!.provider.AccessToken.find(accessToken)
       return token === undefined ? undefined : (token.jkt ?? null)
     },
     close() {
+      host!.releaseHolds()
       closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()))
         server.closeAllConnections()
