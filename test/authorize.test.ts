@@ -1,9 +1,14 @@
+// @vitest-environment node
 import * as oauth from 'oauth4webapi'
-import { describe, expect, it } from 'vitest'
-import { createAuthorizationRequest, sameOriginPath } from '../src/authorize.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuthorizationRequest } from '../src/authorize.js'
 import { resolveConfig, type AuthConfig } from '../src/config.js'
+import { createAuthClient, createMemoryStore, type AuthClient } from '../src/index.js'
+import { startTestProvider, type TestProvider } from './support/provider.js'
 
 const ORIGIN = 'https://app.example.com'
+/** The page origin of the public-API tests: the provider fixture's default redirect URI lives there. */
+const APP = 'http://127.0.0.1:5173'
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0)
 
 const as: oauth.AuthorizationServer = {
@@ -17,15 +22,6 @@ const appConfig: AuthConfig = {
   redirectUri: `${ORIGIN}/callback`,
 }
 
-function thrownBy(run: () => unknown): unknown {
-  try {
-    run()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
-
 async function signInUrl(config: Partial<AuthConfig> = {}, authorizeParams?: Record<string, string>) {
   const request = await createAuthorizationRequest(as, resolveConfig({ ...appConfig, ...config }), {
     returnTo: '/orders',
@@ -35,29 +31,80 @@ async function signInUrl(config: Partial<AuthConfig> = {}, authorizeParams?: Rec
   return { ...request, params: new URL(request.url).searchParams }
 }
 
-describe('sameOriginPath', () => {
-  it('returns a path with its query and hash unchanged', () => {
-    expect(sameOriginPath('/a?b#c', ORIGIN)).toBe('/a?b#c')
-  })
+/**
+ * A client as one browser tab at `${APP}/orders` sees it: its own address bar and navigations,
+ * against the real provider.
+ */
+function tabClient(provider: TestProvider, navigations: string[] = []): AuthClient {
+  return createAuthClient(
+    { issuer: provider.issuer, clientId: provider.clientId, redirectUri: `${APP}/callback` },
+    {
+      store: createMemoryStore(),
+      environment: {
+        currentUrl: () => `${APP}/orders`,
+        replaceUrl: () => {},
+        navigate: (url) => void navigations.push(url),
+        openChannel: () => undefined,
+      },
+    },
+  )
+}
 
-  it('returns the root path', () => {
-    expect(sameOriginPath('/', ORIGIN)).toBe('/')
-  })
+describe('returnTo, through createSignInUrl and handleRedirectCallback', () => {
+  let provider: TestProvider
 
+  beforeAll(async () => {
+    provider = await startTestProvider({ redirectUris: [`${APP}/callback`] })
+  })
+  afterAll(() => provider.close())
+
+  // Each payload is checked after URL parsing (dot segments, backslashes, tabs and newlines are
+  // resolved first), then once more percent-decoded, since a router or server may decode it.
   it.each([
-    ['an absolute URL to another origin', 'https://evil.example/'],
-    ['a protocol-relative URL', '//evil.example'],
-    ['a backslash path that browsers read as protocol-relative', '/\\evil.example'],
-    ['a path with a tab hiding a second slash', '/\t/evil.example'],
-    ['a javascript: URL', 'javascript:alert(1)'],
-    ['a relative path without a leading slash', 'orders'],
-    ['an empty string', ''],
-    ['an absolute URL on the same origin', `${ORIGIN}/orders`],
-  ])('refuses %s with invalid_return_to', (_, returnTo) => {
-    expect(thrownBy(() => sameOriginPath(returnTo, ORIGIN))).toMatchObject({
+    ['/..//evil.example', 'refused: the dot segment leaves //evil.example'],
+    ['/.//evil.example', 'refused: the dot segment leaves //evil.example'],
+    ['/./\\evil.example', 'refused: the backslash reads as a slash, leaving //evil.example'],
+    ['/%2e%2e//evil.example', 'refused: an encoded dot segment is still a dot segment'],
+    ['//x', 'refused: protocol-relative, another host'],
+    ['/\\x', 'refused: browsers read /\\ as //'],
+    ['\\\\x', 'refused: browsers read \\\\ as //'],
+    ['https://x', 'refused: another origin'],
+    ['javascript:alert(1)', 'refused: not a path'],
+    ['data:text/html,x', 'refused: not a path'],
+    ['/\t/evil.example', 'refused: URL parsing drops the tab, leaving //evil.example'],
+    ['/\n/evil.example', 'refused: URL parsing drops the newline, leaving //evil.example'],
+    ['/\r/evil.example', 'refused: URL parsing drops the carriage return, leaving //evil.example'],
+    ['/%2f%2fevil.example', 'refused: decoded once, it is //evil.example'],
+    ['/%5c%5cevil.example', 'refused: decoded once, it is /\\\\evil.example'],
+    ['orders', 'refused: not a path from the root'],
+    ['', 'refused: empty'],
+    [`${APP}/orders`, 'refused: a URL, not a path, even on this origin'],
+  ])('%j is %s', async (returnTo) => {
+    const navigations: string[] = []
+    const auth = tabClient(provider, navigations)
+
+    await expect(auth.createSignInUrl({ returnTo })).rejects.toMatchObject({
       name: 'AuthError',
       code: 'invalid_return_to',
     })
+    await expect(auth.signIn({ returnTo })).rejects.toMatchObject({ code: 'invalid_return_to' })
+    expect(navigations).toEqual([])
+    auth.dispose()
+  })
+
+  it.each([
+    ['/orders?id=1#top', '/orders?id=1#top'],
+    ['/', '/'],
+    ['/a/../b', '/b'],
+    ['/a/./b', '/a/b'],
+    ['/%2e%2e/b', '/b'],
+    ['/files/a%2Fb', '/files/a%2Fb'],
+  ])('%j comes back from the callback as %j', async (returnTo, expected) => {
+    const auth = tabClient(provider)
+    const callbackUrl = await provider.authorize(await auth.createSignInUrl({ returnTo }))
+
+    expect(await auth.handleRedirectCallback(callbackUrl)).toMatchObject({ returnTo: expected })
+    auth.dispose()
   })
 })
 
