@@ -188,6 +188,37 @@ describe('authorizeParams given to createSignInUrl and signIn', () => {
   })
 })
 
+describe('an error response without iss, through handleRedirectCallback', () => {
+  let provider: TestProvider
+
+  beforeAll(async () => {
+    provider = await startTestProvider({ redirectUris: [`${APP}/callback`] })
+  })
+  afterAll(() => provider.close())
+
+  // django-oauth-toolkit leaves RFC 9207 iss off its error redirects while advertising it.
+  it("is still refused as response_issuer_mismatch, and the message carries the provider's error", async () => {
+    const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+      authorization_response_iss_parameter_supported?: boolean
+    }
+    expect(discovery.authorization_response_iss_parameter_supported).toBe(true)
+    const auth = tabClient(provider)
+    const state = new URL(await auth.createSignInUrl()).searchParams.get('state')!
+    const callback = new URL(`${APP}/callback`)
+    callback.searchParams.set('state', state)
+    callback.searchParams.set('error', 'invalid_scope')
+    callback.searchParams.set('error_description', 'The requested scope is invalid, unknown, or malformed.')
+
+    const error = await auth.handleRedirectCallback(callback.href).catch((error: unknown) => error)
+
+    expect(error).toMatchObject({ name: 'AuthError', code: 'response_issuer_mismatch' })
+    expect((error as Error).message).toContain('invalid_scope')
+    expect((error as Error).message).toContain('The requested scope is invalid, unknown, or malformed')
+    expect((error as Error).message).not.toContain(state)
+    auth.dispose()
+  })
+})
+
 describe('createAuthorizationRequest', () => {
   it('asks for an authorization code with the client id, redirect URI, scope, state, nonce and an S256 PKCE challenge', async () => {
     const { url, params, transaction } = await signInUrl()
