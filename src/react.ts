@@ -91,6 +91,10 @@ const noop = () => {}
  * Provides an `AuthClient` to `useAuth()`. When the page is the redirect URI with a sign-in
  * response, exchanges the code once (also under StrictMode's double effects), reports `status:
  * 'loading'` meanwhile, then calls `onRedirectCallback`.
+ *
+ * Safe to render on a server (`react-dom/server`): rendering touches no browser global, and the
+ * address bar is read only in an effect. Until that effect has run — on the server, and in the
+ * browser's first render — `useAuth()` reports `status: 'loading'`.
  */
 export function AuthProvider(props: AuthProviderProps): ReactElement {
   const owned = useOwnedClient(props.config, props.options)
@@ -113,7 +117,7 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
     // client would also answer a second call for the same URL with the same promise.)
     if (client === null || started.current === client) return
     started.current = client
-    // Also settles what the render guessed from the address bar, should it have changed since.
+    // Effects run only in the browser: the one place the address bar is read.
     if (!client.isRedirectCallback()) return setRedirect({ client, pending: false, error: null })
     setRedirect({ client, pending: true, error: null })
     client.handleRedirectCallback().then(
@@ -125,9 +129,10 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
     )
   }, [client])
 
-  // Before the effect above has run, the address bar tells whether a callback is about to be handled.
-  const redirectPending =
-    client !== null && (redirect?.client === client ? redirect.pending : client.isRedirectCallback())
+  // Until the effect above has looked at the address bar, a callback may be about to be handled:
+  // report loading. Render reads no browser global, so this is also what a server renders, and
+  // hydration finds the same markup.
+  const redirectPending = client !== null && (redirect?.client === client ? redirect.pending : true)
   const callbackError = redirect?.client === client ? redirect.error : null
   const whenClient = owned.whenClient
   const actions = useMemo<AuthActions>(() => {
