@@ -50,7 +50,10 @@ export interface UseAuthResult {
 /** The plugin: `app.use(auth)`; also what {@link createAuthGuard} takes. */
 export interface AuthPlugin extends UseAuthResult {
   install(app: App): void
-  /** Resolves once the stored session is loaded and a redirect callback in the address bar was handled (or failed). */
+  /**
+   * Resolves once the stored session is loaded and a redirect callback in the address bar was
+   * handled (or failed); at once on a server.
+   */
   settled(): Promise<void>
 }
 
@@ -60,6 +63,10 @@ const AUTH_KEY: InjectionKey<UseAuthResult> = Symbol('spa-auth')
  * Creates the plugin for an existing client, or for a `config` (and client `options`) from which
  * it creates one — disposed when the app unmounts. Installing it handles the redirect callback
  * once when the page is the redirect URI.
+ *
+ * Safe in a server-rendered app (`createSSRApp` + `vue/server-renderer`): without `window`, it
+ * reads no browser global, handles no callback, and reports `status: 'loading'`; `settled()`
+ * resolves at once there.
  */
 export function createAuthPlugin(client: AuthClient, options?: AuthPluginOptions): AuthPlugin
 export function createAuthPlugin(config: AuthConfig, options?: AuthPluginOptions & AuthClientOptions): AuthPlugin
@@ -69,7 +76,10 @@ export function createAuthPlugin(
 ): AuthPlugin {
   const owned = !isClient(clientOrConfig)
   const client = isClient(clientOrConfig) ? clientOrConfig : createAuthClient(clientOrConfig, clientOptions(options))
-  const redirectPending = shallowRef(false)
+  const server = onServer()
+  // On a server nothing is handled and no session is known: hold the state at `loading`, which is
+  // also what the browser's first render shows while it reads the stored session.
+  const redirectPending = shallowRef(server)
   const state = shallowRef<AuthState>(client.getSnapshot())
   const callbackError = shallowRef<AuthError | null>(null)
   const update = () => void (state.value = whileRedirecting(client.getSnapshot(), redirectPending.value))
@@ -79,6 +89,7 @@ export function createAuthPlugin(
 
   /** Loads the session and handles a callback in the address bar, once per plugin. */
   function settle(): Promise<void> {
+    if (server) return Promise.resolve()
     settling ??= (async () => {
       if (client.isRedirectCallback()) {
         redirectPending.value = true
@@ -154,7 +165,8 @@ export interface AuthGuardOptions {
 
 /**
  * A `router.beforeEach` guard: waits until the session is loaded (and a redirect callback handled),
- * lets signed-in users through, and sends signed-out users to `signIn({ returnTo })`.
+ * lets signed-in users through, and sends signed-out users to `signIn({ returnTo })`. On a server
+ * (no `window`) it lets every route through; the browser's router runs it again after hydration.
  *
  * @example router.beforeEach(createAuthGuard(auth))
  */
@@ -165,12 +177,19 @@ export function createAuthGuard(
   const requiresAuth = options.requiresAuth ?? ((to: GuardedRoute) => to.meta['requiresAuth'] === true)
   const returnTo = options.returnTo ?? ((to: GuardedRoute) => to.fullPath)
   return async (to) => {
-    if (!requiresAuth(to)) return true
+    // On a server there is no session to check and no browser to send away: the route renders
+    // (as loading), and the browser's router runs this guard again after hydration.
+    if (!requiresAuth(to) || onServer()) return true
     await auth.settled()
     if (auth.client.getSnapshot().status === 'signed-in') return true
     await auth.client.signIn({ returnTo: returnTo(to) })
     return false
   }
+}
+
+/** Server-side rendering: no `window`. Only then is the browser left alone entirely. */
+function onServer(): boolean {
+  return typeof window === 'undefined'
 }
 
 function isClient(value: AuthClient | AuthConfig): value is AuthClient {
