@@ -38,8 +38,10 @@ interface AuthProviderBaseProps {
   /**
    * Called once the redirect callback succeeded. Default: replace the address with `returnTo`
    * (`history.replaceState`). With a router, navigate with it instead (`navigate(returnTo, { replace: true })`).
+   * If it throws or its promise rejects, `callbackError` becomes an `invalid_config` AuthError whose
+   * `cause` is what it threw; the user stays signed in and the status leaves `loading` regardless.
    */
-  onRedirectCallback?: (result: RedirectCallbackResult) => void
+  onRedirectCallback?: (result: RedirectCallbackResult) => void | Promise<unknown>
 }
 
 /**
@@ -70,7 +72,10 @@ export type UseAuthResult = AuthState &
   AuthActions & {
     /** The client; `null` only while a `config` provider creates it (its first render). */
     client: AuthClient | null
-    /** Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`. */
+    /**
+     * Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`;
+     * `invalid_config` when the app's `onRedirectCallback` threw (the sign-in itself succeeded).
+     */
     callbackError: AuthError | null
   }
 
@@ -120,12 +125,13 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
     // Effects run only in the browser: the one place the address bar is read.
     if (!client.isRedirectCallback()) return setRedirect({ client, pending: false, error: null })
     setRedirect({ client, pending: true, error: null })
+    const failed = (error: AuthError) => setRedirect({ client, pending: false, error })
     client.handleRedirectCallback().then(
       (result) => {
-        if (live.current) (onRedirectCallback.current ?? replaceAddress)(result)
         setRedirect({ client, pending: false, error: null })
+        if (live.current) callRedirectCallback(onRedirectCallback.current ?? replaceAddress, result, failed)
       },
-      (error: unknown) => setRedirect({ client, pending: false, error: asAuthError(error) }),
+      (error: unknown) => failed(asAuthError(error)),
     )
   }, [client])
 
@@ -215,6 +221,31 @@ function useOwnedClient(config: AuthConfig | undefined, options: AuthClientOptio
 
 function replaceAddress({ returnTo }: RedirectCallbackResult): void {
   globalThis.history.replaceState(globalThis.history.state, '', returnTo)
+}
+
+/**
+ * Calls the app's `onRedirectCallback`; what it throws, or what its promise rejects with, is
+ * reported as an `invalid_config` AuthError instead of escaping as an unhandled rejection. Its
+ * promise is not awaited: a navigation that never settles must not hold the app in `loading`.
+ */
+function callRedirectCallback(
+  callback: (result: RedirectCallbackResult) => unknown,
+  result: RedirectCallbackResult,
+  failed: (error: AuthError) => void,
+): void {
+  const report = (cause: unknown) =>
+    failed(
+      new AuthError(
+        'invalid_config',
+        "onRedirectCallback failed (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback, which usually only navigates to returnTo.",
+        { cause },
+      ),
+    )
+  try {
+    Promise.resolve(callback(result)).catch(report)
+  } catch (cause) {
+    report(cause)
+  }
 }
 
 function asAuthError(error: unknown): AuthError {
