@@ -25,8 +25,12 @@ export interface AuthPluginOptions {
   /**
    * Called once the redirect callback succeeded. Default: `router.replace(returnTo)` when the app
    * uses vue-router (`app.config.globalProperties.$router`), else `history.replaceState`.
+   * If it throws or its promise rejects (the default's `router.replace` included), `callbackError`
+   * becomes an `invalid_config` AuthError whose `cause` is what it threw; the user stays signed in
+   * and the status leaves `loading` regardless. Its promise is not awaited (the router's guard may
+   * itself be waiting for `settled()`).
    */
-  onRedirectCallback?: (result: RedirectCallbackResult, app: App | undefined) => void
+  onRedirectCallback?: (result: RedirectCallbackResult, app: App | undefined) => void | Promise<unknown>
 }
 
 /** What `useAuth()` returns; refs for the template, the client's actions bound. */
@@ -37,7 +41,10 @@ export interface UseAuthResult {
   readonly user: ComputedRef<UserClaims | null>
   /** The last background failure (see `AuthState.error`). */
   readonly error: ComputedRef<AuthError | null>
-  /** Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`. */
+  /**
+   * Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`;
+   * `invalid_config` when the app's `onRedirectCallback` failed (the sign-in itself succeeded).
+   */
   readonly callbackError: Readonly<ShallowRef<AuthError | null>>
   readonly client: AuthClient
   signIn(options?: SignInOptions): Promise<void>
@@ -83,6 +90,7 @@ export function createAuthPlugin(
   const state = shallowRef<AuthState>(client.getSnapshot())
   const callbackError = shallowRef<AuthError | null>(null)
   const update = () => void (state.value = whileRedirecting(client.getSnapshot(), redirectPending.value))
+  const failed = (error: AuthError) => void (callbackError.value = error)
   const unsubscribe = client.subscribe(update)
   let app: App | undefined
   let settling: Promise<void> | undefined
@@ -96,11 +104,9 @@ export function createAuthPlugin(
         update()
         try {
           const result = await client.handleRedirectCallback()
-          ;(options.onRedirectCallback ?? navigateBack)(result, app)
+          callRedirectCallback(() => (options.onRedirectCallback ?? navigateBack)(result, app), failed)
         } catch (error) {
-          callbackError.value = isAuthError(error)
-            ? error
-            : new AuthError('invalid_response', String(error), { cause: error })
+          failed(isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error }))
         } finally {
           redirectPending.value = false
           update()
@@ -213,11 +219,31 @@ function whileRedirecting(snapshot: AuthState, pending: boolean): AuthState {
   }
 }
 
-function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): void {
+/**
+ * Calls the app's `onRedirectCallback`; what it throws, or what its promise rejects with, is
+ * reported as an `invalid_config` AuthError instead of escaping as an unhandled rejection.
+ */
+function callRedirectCallback(callback: () => unknown, failed: (error: AuthError) => void): void {
+  const report = (cause: unknown) =>
+    failed(
+      new AuthError(
+        'invalid_config',
+        "onRedirectCallback failed (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback, which usually only navigates to returnTo.",
+        { cause },
+      ),
+    )
+  try {
+    Promise.resolve(callback()).catch(report)
+  } catch (cause) {
+    report(cause)
+  }
+}
+
+function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): Promise<unknown> | undefined {
   const router: unknown = app?.config.globalProperties['$router']
   if (typeof (router as { replace?: unknown } | undefined)?.replace === 'function') {
-    void (router as { replace(to: string): Promise<unknown> }).replace(returnTo)
-    return
+    return (router as { replace(to: string): Promise<unknown> }).replace(returnTo)
   }
   globalThis.history.replaceState(globalThis.history.state, '', returnTo)
+  return undefined
 }

@@ -208,6 +208,62 @@ describe('spa-auth/vue against oidc-provider', () => {
     expect(codeGrants()).toBe(0)
   })
 
+  it.each([
+    [
+      'throws',
+      (): void => {
+        throw new Error('the router is not ready')
+      },
+    ],
+    ['returns a rejected promise', (): Promise<void> => Promise.reject(new Error('the router is not ready'))],
+  ])(
+    'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
+    async (_, onRedirectCallback) => {
+      const rejections: unknown[] = []
+      const collect = (reason: unknown) => void rejections.push(reason)
+      process.on('unhandledRejection', collect)
+      try {
+        const store = createMemoryStore()
+        history.replaceState(null, '', await startSignIn('/orders', store))
+        const auth = createAuthPlugin(config(), { ...clientOptions(store), onRedirectCallback })
+        mount(auth)
+        await waitForText('invalid_configSigned in as Alice ExampleSign out')
+
+        expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+        expect(auth.callbackError.value?.message).toContain('onRedirectCallback')
+        expect((auth.callbackError.value?.cause as Error).message).toBe('the router is not ready')
+        expect(auth.status.value).toBe('signed-in')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        expect(rejections).toEqual([])
+      } finally {
+        process.off('unhandledRejection', collect)
+      }
+    },
+  )
+
+  it('a router.replace that rejects becomes callbackError instead of an unhandled rejection', async () => {
+    const rejections: unknown[] = []
+    const collect = (reason: unknown) => void rejections.push(reason)
+    process.on('unhandledRejection', collect)
+    try {
+      const store = createMemoryStore()
+      history.replaceState(null, '', await startSignIn('/orders', store))
+      const auth = createAuthPlugin(config(), clientOptions(store))
+      mount(auth, (app) => {
+        app.config.globalProperties['$router'] = {
+          replace: () => Promise.reject(new Error('navigation aborted')),
+        }
+      })
+      await waitForText('invalid_configSigned in as Alice ExampleSign out')
+
+      expect((auth.callbackError.value?.cause as Error).message).toBe('navigation aborted')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(rejections).toEqual([])
+    } finally {
+      process.off('unhandledRejection', collect)
+    }
+  })
+
   describe('createAuthGuard', () => {
     it('lets anyone through a route without requiresAuth, without waiting for the session', async () => {
       const auth = createAuthPlugin(config(), clientOptions(createMemoryStore()))
