@@ -133,8 +133,8 @@ export function createAuthPlugin(
     install(target) {
       app = target
       target.provide(AUTH_KEY, auth)
-      // `onUnmount` exists since Vue 3.5; on older versions the subscription lives as long as the page.
-      target.onUnmount?.(() => {
+      // `onUnmount` exists since Vue 3.5, the peer range's floor.
+      target.onUnmount(() => {
         unsubscribe()
         if (owned) client.dispose()
       })

@@ -5,7 +5,10 @@
  * function in place of the single-file component's template.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent, h, watch, type App } from 'vue'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createApp, defineComponent, h, version, watch, type App } from 'vue'
 import {
   createAuthClient,
   createMemoryStore,
@@ -302,6 +305,20 @@ describe('spa-auth/vue against oidc-provider', () => {
       expect(await auth.client.handleRedirectCallback()).toMatchObject({ returnTo: '/app/admin' })
       auth.client.dispose()
     })
+  })
+
+  it('declares Vue >=3.5 as its peer, the first version with app.onUnmount, which disposal needs', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
+    ) as {
+      peerDependencies: Record<string, string>
+    }
+
+    expect(manifest.peerDependencies['vue']).toBe('>=3.5')
+    expect(version.split('.').slice(0, 2).map(Number)).toSatisfy(
+      ([major, minor]: number[]) => major! > 3 || minor! >= 5,
+    )
+    expect(typeof createApp(Profile).onUnmount).toBe('function')
   })
 
   it('useAuth() without the plugin says what is missing', () => {
