@@ -228,7 +228,7 @@ function callRedirectCallback(callback: () => unknown, failed: (error: AuthError
     failed(
       new AuthError(
         'invalid_config',
-        "onRedirectCallback failed (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback, which usually only navigates to returnTo.",
+        "Going back to returnTo failed: onRedirectCallback (or, without one, router.replace) threw or rejected (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback or the route.",
         { cause },
       ),
     )
