@@ -27,9 +27,12 @@ export function withoutCallbackParams(url: string): string {
 }
 
 /**
- * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207).
+ * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207),
+ * then turns an `error=` response into an error (RFC 6749 §4.1.2.1).
  *
- * @throws AuthError `response_issuer_mismatch`, `state_mismatch`, `authorization_error`.
+ * @throws AuthError `response_issuer_mismatch` when `iss` is missing where the provider advertises
+ *   it, or names another issuer — its message also carries the provider's `error` and
+ *   `error_description` when the response is an error; `state_mismatch`; `authorization_error`.
  */
 export function validateCallback(
   as: oauth.AuthorizationServer,
@@ -41,11 +44,14 @@ export function validateCallback(
     return oauth.validateAuthResponse(as, client, params, expectedState)
   } catch (error) {
     if (error instanceof oauth.OperationProcessingError && /"iss"/.test(error.message)) {
-      throw new AuthError(
-        'response_issuer_mismatch',
-        `The sign-in response claims to come from "${params.get('iss') ?? '(none)'}", not from ${as.issuer}. It was refused (RFC 9207 mix-up protection); sign in again.`,
-        { cause: error },
-      )
+      const iss = params.get('iss')
+      const refused =
+        iss === null
+          ? `The sign-in response has no "iss" although ${as.issuer} announces it (RFC 9207 mix-up protection), so it was refused.`
+          : `The sign-in response claims to come from ${JSON.stringify(iss)}, not from ${as.issuer}. It was refused (RFC 9207 mix-up protection).`
+      throw new AuthError('response_issuer_mismatch', `${refused}${providerSaid(params)} Sign in again.`, {
+        cause: error,
+      })
     }
     if (error instanceof oauth.OperationProcessingError && /"state"/.test(error.message)) {
       throw new AuthError(
@@ -71,6 +77,19 @@ export interface ExchangeInput {
   toleranceSeconds: number
   /** With DPoP on: the handle of the key the tokens must be bound to. */
   dpop?: oauth.DPoPHandle | undefined
+}
+
+/**
+ * The `error` and `error_description` of an error response, for a message that refuses it anyway:
+ * some providers (django-oauth-toolkit) leave `iss` off their error redirects, and the real cause
+ * (`invalid_scope`, …) would otherwise be hidden behind the mix-up refusal.
+ */
+function providerSaid(params: URLSearchParams): string {
+  const error = params.get('error')
+  if (error === null) return ''
+  const description = params.get('error_description')
+  const detail = description === null ? '' : ` — ${JSON.stringify(description)}`
+  return ` It is an error response, which is likely the real cause (the provider said: ${JSON.stringify(error)}${detail}).`
 }
 
 /**

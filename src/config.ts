@@ -13,7 +13,12 @@ export interface AuthConfig {
   postLogoutRedirectUri?: string
   /** Refresh this many seconds before the access token expires (capped at a quarter of its life). Default 60. */
   refreshLeewaySeconds?: number
-  /** Extra authorization request parameters, e.g. `audience`, `resource`, `prompt`, `ui_locales`. */
+  /**
+   * Extra authorization request parameters sent with every sign-in, e.g. `audience`, `resource`
+   * (RFC 8707), `prompt`, `max_age`, `login_hint`, `ui_locales`, `acr_values`. Values are strings.
+   * Names the library sets itself or that would move or reshape the response are refused with
+   * `invalid_config` (see {@link checkAuthorizeParams}); so is `scope`, which has its own option.
+   */
   authorizeParams?: Record<string, string>
   /** Abort a request to the provider after this many milliseconds. Default 10 000. */
   requestTimeoutMs?: number
@@ -66,6 +71,70 @@ export function isLoopback(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname)
 }
 
+/**
+ * Authorization request parameters an app may not set, with what to do instead: the ones the
+ * library sets itself for every sign-in (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), and
+ * the ones that would move the response where the callback never looks (`response_mode`) or
+ * replace the request the library built (RFC 9101 request objects, RFC 9126 `request_uri`,
+ * OIDC `registration`, RFC 9449 §10 `dpop_jkt`).
+ */
+const REFUSED_AUTHORIZE_PARAMS: ReadonlyMap<string, string> = new Map([
+  ['response_type', 'spa-auth always uses the authorization code flow (response_type=code)'],
+  ['client_id', 'set clientId in the configuration instead'],
+  ['redirect_uri', 'set redirectUri in the configuration instead'],
+  ['state', 'spa-auth makes a fresh state for every sign-in'],
+  ['nonce', 'spa-auth makes a fresh nonce for every sign-in'],
+  ['code_challenge', 'spa-auth makes a fresh PKCE S256 challenge for every sign-in'],
+  ['code_challenge_method', 'spa-auth always uses PKCE with S256'],
+  [
+    'response_mode',
+    'the callback is read from the query string (the default response mode of the code flow), so a response sent any other way would never be recognised; remove it',
+  ],
+  ['request', 'request objects are not supported; pass the parameters themselves in authorizeParams'],
+  [
+    'request_uri',
+    'pushed authorization requests and request objects by reference are not supported; pass the parameters themselves in authorizeParams',
+  ],
+  ['registration', 'dynamic registration is not supported; register the client at the provider'],
+  ['dpop_jkt', 'with dpop: true spa-auth binds the sign-in to its own key; remove it'],
+])
+
+/**
+ * Checks extra authorization request parameters and returns a copy: a plain object whose values
+ * are strings, with no name the library owns or that changes where or how the response comes back.
+ * `resource` (RFC 8707) may be repeated by the standard; it is a single string here for now — an
+ * array form would be a new, additive option.
+ *
+ * @param where How the message names the object, e.g. `config.authorizeParams`.
+ * @param alsoRefused Further names refused here, with what to do instead.
+ * @throws AuthError `invalid_config` naming the parameter and what to use instead.
+ */
+export function checkAuthorizeParams(
+  params: unknown,
+  where: string,
+  alsoRefused: Readonly<Record<string, string>> = {},
+): Readonly<Record<string, string>> {
+  if (params === undefined) return {}
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new AuthError('invalid_config', `${where} must be an object of parameter names to string values.`)
+  }
+  const checked: Record<string, string> = {}
+  for (const [name, value] of Object.entries(params)) {
+    const instead =
+      REFUSED_AUTHORIZE_PARAMS.get(name) ?? (Object.hasOwn(alsoRefused, name) ? alsoRefused[name] : undefined)
+    if (instead !== undefined) throw new AuthError('invalid_config', `${where}.${name} is not allowed: ${instead}.`)
+    if (typeof value !== 'string') {
+      throw new AuthError('invalid_config', `${where}.${name} must be a string, not ${kindOf(value)}.`)
+    }
+    checked[name] = value
+  }
+  return checked
+}
+
+function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+}
+
 function parseUrl(value: unknown, name: string): URL {
   if (typeof value !== 'string' || value === '') {
     throw new AuthError('invalid_config', `${name} is required and must be an absolute URL.`)
@@ -80,8 +149,9 @@ function parseUrl(value: unknown, name: string): URL {
 /**
  * Validates `config` and applies defaults.
  *
- * @throws AuthError `invalid_config` for a missing or malformed field; `insecure_issuer` for an
- *   `http:` issuer that is not loopback (HTTPS is required everywhere else).
+ * @throws AuthError `invalid_config` for a missing or malformed field, or an `authorizeParams`
+ *   name the library owns (see {@link checkAuthorizeParams}); `insecure_issuer` for an `http:`
+ *   issuer that is not loopback (HTTPS is required everywhere else).
  */
 export function resolveConfig(config: AuthConfig): ResolvedConfig {
   const issuer = parseUrl(config.issuer, 'issuer')
@@ -122,7 +192,10 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     scope: config.scope ?? DEFAULT_SCOPE,
     postLogoutRedirectUri,
     refreshLeewaySeconds: leeway,
-    authorizeParams: { ...config.authorizeParams },
+    authorizeParams: checkAuthorizeParams(config.authorizeParams, 'config.authorizeParams', {
+      scope:
+        'set the scope option of the configuration instead (one place for the scope, which decides offline_access)',
+    }),
     requestTimeoutMs: timeout,
     dpop: config.dpop === true,
     legacyDpopKey: `dpop:${sessionName}`,

@@ -38,8 +38,10 @@ interface AuthProviderBaseProps {
   /**
    * Called once the redirect callback succeeded. Default: replace the address with `returnTo`
    * (`history.replaceState`). With a router, navigate with it instead (`navigate(returnTo, { replace: true })`).
+   * If it throws or its promise rejects, `callbackError` becomes an `invalid_config` AuthError whose
+   * `cause` is what it threw; the user stays signed in and the status leaves `loading` regardless.
    */
-  onRedirectCallback?: (result: RedirectCallbackResult) => void
+  onRedirectCallback?: (result: RedirectCallbackResult) => void | Promise<unknown>
 }
 
 /**
@@ -70,7 +72,10 @@ export type UseAuthResult = AuthState &
   AuthActions & {
     /** The client; `null` only while a `config` provider creates it (its first render). */
     client: AuthClient | null
-    /** Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`. */
+    /**
+     * Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`;
+     * `invalid_config` when the app's `onRedirectCallback` threw (the sign-in itself succeeded).
+     */
     callbackError: AuthError | null
   }
 
@@ -91,6 +96,10 @@ const noop = () => {}
  * Provides an `AuthClient` to `useAuth()`. When the page is the redirect URI with a sign-in
  * response, exchanges the code once (also under StrictMode's double effects), reports `status:
  * 'loading'` meanwhile, then calls `onRedirectCallback`.
+ *
+ * Safe to render on a server (`react-dom/server`): rendering touches no browser global, and the
+ * address bar is read only in an effect. Until that effect has run — on the server, and in the
+ * browser's first render — `useAuth()` reports `status: 'loading'`.
  */
 export function AuthProvider(props: AuthProviderProps): ReactElement {
   const owned = useOwnedClient(props.config, props.options)
@@ -113,21 +122,23 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
     // client would also answer a second call for the same URL with the same promise.)
     if (client === null || started.current === client) return
     started.current = client
-    // Also settles what the render guessed from the address bar, should it have changed since.
+    // Effects run only in the browser: the one place the address bar is read.
     if (!client.isRedirectCallback()) return setRedirect({ client, pending: false, error: null })
     setRedirect({ client, pending: true, error: null })
+    const failed = (error: AuthError) => setRedirect({ client, pending: false, error })
     client.handleRedirectCallback().then(
       (result) => {
-        if (live.current) (onRedirectCallback.current ?? replaceAddress)(result)
         setRedirect({ client, pending: false, error: null })
+        if (live.current) callRedirectCallback(onRedirectCallback.current ?? replaceAddress, result, failed)
       },
-      (error: unknown) => setRedirect({ client, pending: false, error: asAuthError(error) }),
+      (error: unknown) => failed(asAuthError(error)),
     )
   }, [client])
 
-  // Before the effect above has run, the address bar tells whether a callback is about to be handled.
-  const redirectPending =
-    client !== null && (redirect?.client === client ? redirect.pending : client.isRedirectCallback())
+  // Until the effect above has looked at the address bar, a callback may be about to be handled:
+  // report loading. Render reads no browser global, so this is also what a server renders, and
+  // hydration finds the same markup.
+  const redirectPending = client !== null && (redirect?.client === client ? redirect.pending : true)
   const callbackError = redirect?.client === client ? redirect.error : null
   const whenClient = owned.whenClient
   const actions = useMemo<AuthActions>(() => {
@@ -210,6 +221,31 @@ function useOwnedClient(config: AuthConfig | undefined, options: AuthClientOptio
 
 function replaceAddress({ returnTo }: RedirectCallbackResult): void {
   globalThis.history.replaceState(globalThis.history.state, '', returnTo)
+}
+
+/**
+ * Calls the app's `onRedirectCallback`; what it throws, or what its promise rejects with, is
+ * reported as an `invalid_config` AuthError instead of escaping as an unhandled rejection. Its
+ * promise is not awaited: a navigation that never settles must not hold the app in `loading`.
+ */
+function callRedirectCallback(
+  callback: (result: RedirectCallbackResult) => unknown,
+  result: RedirectCallbackResult,
+  failed: (error: AuthError) => void,
+): void {
+  const report = (cause: unknown) =>
+    failed(
+      new AuthError(
+        'invalid_config',
+        "onRedirectCallback failed (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback, which usually only navigates to returnTo.",
+        { cause },
+      ),
+    )
+  try {
+    Promise.resolve(callback(result)).catch(report)
+  } catch (cause) {
+    report(cause)
+  }
 }
 
 function asAuthError(error: unknown): AuthError {

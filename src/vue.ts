@@ -25,8 +25,12 @@ export interface AuthPluginOptions {
   /**
    * Called once the redirect callback succeeded. Default: `router.replace(returnTo)` when the app
    * uses vue-router (`app.config.globalProperties.$router`), else `history.replaceState`.
+   * If it throws or its promise rejects (the default's `router.replace` included), `callbackError`
+   * becomes an `invalid_config` AuthError whose `cause` is what it threw; the user stays signed in
+   * and the status leaves `loading` regardless. Its promise is not awaited (the router's guard may
+   * itself be waiting for `settled()`).
    */
-  onRedirectCallback?: (result: RedirectCallbackResult, app: App | undefined) => void
+  onRedirectCallback?: (result: RedirectCallbackResult, app: App | undefined) => void | Promise<unknown>
 }
 
 /** What `useAuth()` returns; refs for the template, the client's actions bound. */
@@ -37,7 +41,10 @@ export interface UseAuthResult {
   readonly user: ComputedRef<UserClaims | null>
   /** The last background failure (see `AuthState.error`). */
   readonly error: ComputedRef<AuthError | null>
-  /** Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`. */
+  /**
+   * Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`;
+   * `invalid_config` when the app's `onRedirectCallback` failed (the sign-in itself succeeded).
+   */
   readonly callbackError: Readonly<ShallowRef<AuthError | null>>
   readonly client: AuthClient
   signIn(options?: SignInOptions): Promise<void>
@@ -50,7 +57,10 @@ export interface UseAuthResult {
 /** The plugin: `app.use(auth)`; also what {@link createAuthGuard} takes. */
 export interface AuthPlugin extends UseAuthResult {
   install(app: App): void
-  /** Resolves once the stored session is loaded and a redirect callback in the address bar was handled (or failed). */
+  /**
+   * Resolves once the stored session is loaded and a redirect callback in the address bar was
+   * handled (or failed); at once on a server.
+   */
   settled(): Promise<void>
 }
 
@@ -60,6 +70,10 @@ const AUTH_KEY: InjectionKey<UseAuthResult> = Symbol('spa-auth')
  * Creates the plugin for an existing client, or for a `config` (and client `options`) from which
  * it creates one — disposed when the app unmounts. Installing it handles the redirect callback
  * once when the page is the redirect URI.
+ *
+ * Safe in a server-rendered app (`createSSRApp` + `vue/server-renderer`): without `window`, it
+ * reads no browser global, handles no callback, and reports `status: 'loading'`; `settled()`
+ * resolves at once there.
  */
 export function createAuthPlugin(client: AuthClient, options?: AuthPluginOptions): AuthPlugin
 export function createAuthPlugin(config: AuthConfig, options?: AuthPluginOptions & AuthClientOptions): AuthPlugin
@@ -69,27 +83,30 @@ export function createAuthPlugin(
 ): AuthPlugin {
   const owned = !isClient(clientOrConfig)
   const client = isClient(clientOrConfig) ? clientOrConfig : createAuthClient(clientOrConfig, clientOptions(options))
-  const redirectPending = shallowRef(false)
+  const server = onServer()
+  // On a server nothing is handled and no session is known: hold the state at `loading`, which is
+  // also what the browser's first render shows while it reads the stored session.
+  const redirectPending = shallowRef(server)
   const state = shallowRef<AuthState>(client.getSnapshot())
   const callbackError = shallowRef<AuthError | null>(null)
   const update = () => void (state.value = whileRedirecting(client.getSnapshot(), redirectPending.value))
+  const failed = (error: AuthError) => void (callbackError.value = error)
   const unsubscribe = client.subscribe(update)
   let app: App | undefined
   let settling: Promise<void> | undefined
 
   /** Loads the session and handles a callback in the address bar, once per plugin. */
   function settle(): Promise<void> {
+    if (server) return Promise.resolve()
     settling ??= (async () => {
       if (client.isRedirectCallback()) {
         redirectPending.value = true
         update()
         try {
           const result = await client.handleRedirectCallback()
-          ;(options.onRedirectCallback ?? navigateBack)(result, app)
+          callRedirectCallback(() => (options.onRedirectCallback ?? navigateBack)(result, app), failed)
         } catch (error) {
-          callbackError.value = isAuthError(error)
-            ? error
-            : new AuthError('invalid_response', String(error), { cause: error })
+          failed(isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error }))
         } finally {
           redirectPending.value = false
           update()
@@ -116,8 +133,8 @@ export function createAuthPlugin(
     install(target) {
       app = target
       target.provide(AUTH_KEY, auth)
-      // `onUnmount` exists since Vue 3.5; on older versions the subscription lives as long as the page.
-      target.onUnmount?.(() => {
+      // `onUnmount` exists since Vue 3.5, the peer range's floor.
+      target.onUnmount(() => {
         unsubscribe()
         if (owned) client.dispose()
       })
@@ -154,7 +171,8 @@ export interface AuthGuardOptions {
 
 /**
  * A `router.beforeEach` guard: waits until the session is loaded (and a redirect callback handled),
- * lets signed-in users through, and sends signed-out users to `signIn({ returnTo })`.
+ * lets signed-in users through, and sends signed-out users to `signIn({ returnTo })`. On a server
+ * (no `window`) it lets every route through; the browser's router runs it again after hydration.
  *
  * @example router.beforeEach(createAuthGuard(auth))
  */
@@ -165,12 +183,19 @@ export function createAuthGuard(
   const requiresAuth = options.requiresAuth ?? ((to: GuardedRoute) => to.meta['requiresAuth'] === true)
   const returnTo = options.returnTo ?? ((to: GuardedRoute) => to.fullPath)
   return async (to) => {
-    if (!requiresAuth(to)) return true
+    // On a server there is no session to check and no browser to send away: the route renders
+    // (as loading), and the browser's router runs this guard again after hydration.
+    if (!requiresAuth(to) || onServer()) return true
     await auth.settled()
     if (auth.client.getSnapshot().status === 'signed-in') return true
     await auth.client.signIn({ returnTo: returnTo(to) })
     return false
   }
+}
+
+/** Server-side rendering: no `window`. Only then is the browser left alone entirely. */
+function onServer(): boolean {
+  return typeof window === 'undefined'
 }
 
 function isClient(value: AuthClient | AuthConfig): value is AuthClient {
@@ -194,11 +219,31 @@ function whileRedirecting(snapshot: AuthState, pending: boolean): AuthState {
   }
 }
 
-function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): void {
+/**
+ * Calls the app's `onRedirectCallback`; what it throws, or what its promise rejects with, is
+ * reported as an `invalid_config` AuthError instead of escaping as an unhandled rejection.
+ */
+function callRedirectCallback(callback: () => unknown, failed: (error: AuthError) => void): void {
+  const report = (cause: unknown) =>
+    failed(
+      new AuthError(
+        'invalid_config',
+        "Going back to returnTo failed: onRedirectCallback (or, without one, router.replace) threw or rejected (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback or the route.",
+        { cause },
+      ),
+    )
+  try {
+    Promise.resolve(callback()).catch(report)
+  } catch (cause) {
+    report(cause)
+  }
+}
+
+function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): Promise<unknown> | undefined {
   const router: unknown = app?.config.globalProperties['$router']
   if (typeof (router as { replace?: unknown } | undefined)?.replace === 'function') {
-    void (router as { replace(to: string): Promise<unknown> }).replace(returnTo)
-    return
+    return (router as { replace(to: string): Promise<unknown> }).replace(returnTo)
   }
   globalThis.history.replaceState(globalThis.history.state, '', returnTo)
+  return undefined
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { resolveConfig, type AuthConfig } from '../src/config.js'
+import { createAuthClient, createMemoryStore } from '../src/index.js'
 
 const base: AuthConfig = {
   issuer: 'https://id.example.com/oidc',
@@ -141,5 +142,68 @@ describe('resolveConfig', () => {
     authorizeParams['audience'] = 'https://evil.example.com'
 
     expect(config.authorizeParams).toEqual({ audience: 'https://api.example.com' })
+  })
+})
+
+describe('authorizeParams given to createAuthClient', () => {
+  const create = (authorizeParams: unknown) =>
+    createAuthClient({ ...base, authorizeParams } as AuthConfig, { store: createMemoryStore() })
+
+  it.each([
+    ['response_type', 'code id_token', 'authorization code flow'],
+    ['client_id', 'other-client', 'clientId'],
+    ['redirect_uri', 'https://evil.example/callback', 'redirectUri'],
+    ['state', 'fixed', 'fresh state'],
+    ['nonce', 'fixed', 'fresh nonce'],
+    ['code_challenge', 'fixed', 'PKCE'],
+    ['code_challenge_method', 'plain', 'PKCE'],
+    ['response_mode', 'fragment', 'query string'],
+    ['response_mode', 'form_post', 'query string'],
+    ['request', 'eyJhbGciOiJub25lIn0.e30.', 'request objects'],
+    ['request_uri', 'urn:ietf:params:oauth:request_uri:abc', 'pushed authorization requests'],
+    ['registration', '{}', 'register the client'],
+    ['dpop_jkt', 'thumbprint', 'dpop'],
+    ['scope', 'openid email', 'scope option'],
+  ])('refuses %s (%j) with invalid_config, naming it and what to use instead', (name, value, instead) => {
+    const error = thrownBy(() => create({ [name]: value }))
+
+    expect(error).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+    expect((error as Error).message).toContain(`config.authorizeParams.${name}`)
+    expect((error as Error).message).toContain(instead)
+    expect((error as Error).message).not.toContain(value)
+  })
+
+  it.each([
+    ['a number', { max_age: 300 }, 'max_age'],
+    ['an array', { resource: ['https://a.example', 'https://b.example'] }, 'resource'],
+    ['undefined', { login_hint: undefined }, 'login_hint'],
+  ])('refuses a value that is %s with invalid_config', (_, authorizeParams, name) => {
+    const error = thrownBy(() => create(authorizeParams))
+
+    expect(error).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+    expect((error as Error).message).toContain(`config.authorizeParams.${name}`)
+  })
+
+  it.each([
+    ['a string', 'prompt=login'],
+    ['an array', [['prompt', 'login']]],
+    ['null', null],
+  ])('refuses authorizeParams that is %s with invalid_config', (_, authorizeParams) => {
+    expect(thrownBy(() => create(authorizeParams))).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+  })
+
+  it('accepts the parameters that only shape the sign-in page or the token audience', () => {
+    const auth = create({
+      prompt: 'login',
+      max_age: '300',
+      login_hint: 'ada@example.com',
+      ui_locales: 'zh-CN',
+      acr_values: 'mfa',
+      audience: 'https://api.example.com',
+      resource: 'https://api.example.com',
+    })
+
+    expect(auth.getSnapshot().status).toBe('loading')
+    auth.dispose()
   })
 })

@@ -5,7 +5,10 @@
  * function in place of the single-file component's template.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createApp, defineComponent, h, watch, type App } from 'vue'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createApp, defineComponent, h, version, watch, type App } from 'vue'
 import {
   createAuthClient,
   createMemoryStore,
@@ -210,6 +213,62 @@ describe('spa-auth/vue against oidc-provider', () => {
     expect(codeGrants()).toBe(0)
   })
 
+  it.each([
+    [
+      'throws',
+      (): void => {
+        throw new Error('the router is not ready')
+      },
+    ],
+    ['returns a rejected promise', (): Promise<void> => Promise.reject(new Error('the router is not ready'))],
+  ])(
+    'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
+    async (_, onRedirectCallback) => {
+      const rejections: unknown[] = []
+      const collect = (reason: unknown) => void rejections.push(reason)
+      process.on('unhandledRejection', collect)
+      try {
+        const store = createMemoryStore()
+        history.replaceState(null, '', await startSignIn('/orders', store))
+        const auth = createAuthPlugin(config(), { ...clientOptions(store), onRedirectCallback })
+        mount(auth)
+        await waitForText('invalid_configSigned in as Alice ExampleSign out')
+
+        expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+        expect(auth.callbackError.value?.message).toContain('onRedirectCallback')
+        expect((auth.callbackError.value?.cause as Error).message).toBe('the router is not ready')
+        expect(auth.status.value).toBe('signed-in')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        expect(rejections).toEqual([])
+      } finally {
+        process.off('unhandledRejection', collect)
+      }
+    },
+  )
+
+  it('a router.replace that rejects becomes callbackError instead of an unhandled rejection', async () => {
+    const rejections: unknown[] = []
+    const collect = (reason: unknown) => void rejections.push(reason)
+    process.on('unhandledRejection', collect)
+    try {
+      const store = createMemoryStore()
+      history.replaceState(null, '', await startSignIn('/orders', store))
+      const auth = createAuthPlugin(config(), clientOptions(store))
+      mount(auth, (app) => {
+        app.config.globalProperties['$router'] = {
+          replace: () => Promise.reject(new Error('navigation aborted')),
+        }
+      })
+      await waitForText('invalid_configSigned in as Alice ExampleSign out')
+
+      expect((auth.callbackError.value?.cause as Error).message).toBe('navigation aborted')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(rejections).toEqual([])
+    } finally {
+      process.off('unhandledRejection', collect)
+    }
+  })
+
   describe('createAuthGuard', () => {
     it('lets anyone through a route without requiresAuth, without waiting for the session', async () => {
       const auth = createAuthPlugin(config(), clientOptions(createMemoryStore()))
@@ -248,6 +307,20 @@ describe('spa-auth/vue against oidc-provider', () => {
       expect(await auth.client.handleRedirectCallback()).toMatchObject({ returnTo: '/app/admin' })
       auth.client.dispose()
     })
+  })
+
+  it('declares Vue >=3.5 as its peer, the first version with app.onUnmount, which disposal needs', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
+    ) as {
+      peerDependencies: Record<string, string>
+    }
+
+    expect(manifest.peerDependencies['vue']).toBe('>=3.5')
+    expect(version.split('.').slice(0, 2).map(Number)).toSatisfy(
+      ([major, minor]: number[]) => major! > 3 || minor! >= 5,
+    )
+    expect(typeof createApp(Profile).onUnmount).toBe('function')
   })
 
   it('useAuth() without the plugin says what is missing', () => {
