@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 const DEV_ORIGIN = 'http://127.0.0.1:5173'
 /** Dependencies and peer dependencies: imported by the built package, never bundled into it. */
 const PACKAGE_EXTERNALS = ['oauth4webapi', 'idb-keyval', 'react', 'react-dom', 'vue']
-const ADAPTERS = /[\\/]src[\\/](react|vue)\.ts$/
+const ADAPTERS = /[\\/]src[\\/](react|vue|testing)\.ts$/
 
 /**
  * Mounts a real OpenID Provider (oidc-provider) under /oidc on the dev server, so the playground
@@ -38,12 +38,13 @@ export default defineConfig({
   },
   build: {
     lib: {
-      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts' },
+      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts', testing: 'src/testing.ts' },
       formats: ['es'],
     },
     rolldownOptions: {
-      // The adapters import the core as the sibling file ./index.js: one copy of the client (and of
-      // the AuthError class) whichever entries an app imports, and no shared chunk beside them.
+      // The adapters (and the testing entry) import the core as the sibling file ./index.js: one copy
+      // of the client (and of the AuthError class) whichever entries an app imports, and no shared
+      // chunk beside them.
       external: (id, importer) =>
         PACKAGE_EXTERNALS.some((name) => id === name || id.startsWith(`${name}/`)) ||
         (id === './index.js' && importer !== undefined && ADAPTERS.test(importer)),
