@@ -1,6 +1,6 @@
 // src/Profile.test.tsx
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
-import { useAuth, AuthProvider } from 'spa-auth/react'
+import { AuthProvider, useAuth } from 'spa-auth/react'
 import { createTestProvider, type TestProvider } from 'spa-auth/testing'
 import { afterEach, beforeEach, expect, it, vi } from 'vitest'
 
