@@ -117,6 +117,33 @@ describe('signing in', () => {
     await expect(auth.refresh()).rejects.toMatchObject({ code: 'not_signed_in' })
   })
 
+  it('takes a code once, with its PKCE verifier: a replay is refused and revokes what the code gave', async () => {
+    const exchanges: URLSearchParams[] = []
+    const environment = provider.clientOptions.environment!
+    const auth = createAuthClient(provider.config, {
+      store: provider.store,
+      environment: {
+        ...environment,
+        fetch: async (input, init) => {
+          if (init?.body instanceof URLSearchParams) exchanges.push(new URLSearchParams(init.body))
+          return environment.fetch!(input, init)
+        },
+      },
+    })
+    await provider.signIn(auth, alice)
+    const exchange = exchanges.find((body) => body.get('grant_type') === 'authorization_code')!
+    const token = (body: URLSearchParams) => provider.fetch(provider.endpoints.token, { method: 'POST', body })
+
+    const wrongVerifier = new URLSearchParams(exchange)
+    wrongVerifier.set('code_verifier', 'x'.repeat(43))
+    const replay = await token(exchange)
+
+    expect(await replay.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(await (await token(wrongVerifier)).json()).toMatchObject({ error: 'invalid_grant' })
+    await expect(auth.refresh()).rejects.toMatchObject({ code: 'grant_rejected' })
+    auth.dispose()
+  })
+
   it('refuses an unregistered redirect URI instead of redirecting to it', async () => {
     const auth = provider.createClient({ redirectUri: 'http://localhost:3000/elsewhere' })
 

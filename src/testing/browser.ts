@@ -8,13 +8,10 @@ import type { AuthEnvironment, LockManagerLike, TabChannel } from '../index.js'
 /** The provider's `fetch`, resolving relative URLs against `base` (the tab's address). */
 export type BrowserFetch = (input: RequestInfo | URL, init: RequestInit | undefined, base: string) => Promise<Response>
 
-/** One tab: its address bar and where the page asked to go. */
+/** One tab: its address bar, and the environment of the clients in it. */
 export interface Tab {
-  readonly id: number
   /** The address bar; `replaceUrl` changes it, `navigate` does not (the page never leaves). */
   url: string
-  /** Every URL the page navigated to, oldest first: authorize and end-session redirects. */
-  readonly navigations: string[]
   /** The environment a client in this tab runs in. `setTimeout`/`clearTimeout` stay the library's (the globals, read lazily). */
   readonly environment: Omit<AuthEnvironment, 'setTimeout' | 'clearTimeout'>
 }
@@ -100,7 +97,6 @@ export function createBrowser(fetch: BrowserFetch) {
   const { locks, held } = createLocks()
   const channels = createChannels()
   const wakeListeners = new Set<() => void>()
-  const tabs: Tab[] = []
   const navigations: Array<{ tab: Tab; url: string }> = []
   const navigationWaiters = new Set<() => void>()
 
@@ -112,9 +108,7 @@ export function createBrowser(fetch: BrowserFetch) {
 
   function openTab(url: string): Tab {
     const tab: Tab = {
-      id: tabs.length + 1,
       url: new URL(url).href,
-      navigations: [],
       environment: {
         now: clock.now,
         fetch: (input, init) => fetch(input, init, tab.url),
@@ -125,21 +119,19 @@ export function createBrowser(fetch: BrowserFetch) {
         replaceUrl: (next) => void (tab.url = new URL(next, tab.url).href),
         navigate(next) {
           const href = new URL(next, tab.url).href
-          tab.navigations.push(href)
           navigations.push({ tab, url: href })
           for (const resolve of navigationWaiters) resolve()
           navigationWaiters.clear()
         },
       },
     }
-    tabs.push(tab)
     return tab
   }
 
   return {
     clock,
     openTab,
-    /** Every navigation of every tab, oldest first. */
+    /** Every navigation of every tab, oldest first: authorize and end-session redirects. */
     navigations: navigations as ReadonlyArray<{ readonly tab: Tab; readonly url: string }>,
     /** Resolves at the next navigation of any tab. */
     nextNavigation: () => new Promise<void>((resolve) => void navigationWaiters.add(resolve)),

@@ -26,6 +26,10 @@ export async function readRequest(
   const url = new URL(request ? request.url : String(input), base)
   const method = (init?.method ?? request?.method ?? 'GET').toUpperCase()
   const headers = new Headers(init?.headers ?? request?.headers)
+  // As fetch does: a URLSearchParams body is a form unless the caller said otherwise.
+  if (init?.body instanceof URLSearchParams && !headers.has('content-type')) {
+    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8')
+  }
   const body = await readBody(init?.body ?? null, request, method)
   const isForm = /application\/x-www-form-urlencoded/i.test(headers.get('content-type') ?? '')
   const signal = init?.signal ?? request?.signal ?? undefined
