@@ -1,10 +1,16 @@
+import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
 
 const DEV_ORIGIN = 'http://127.0.0.1:5173'
 /** Dependencies and peer dependencies: imported by the built package, never bundled into it. */
 const PACKAGE_EXTERNALS = ['oauth4webapi', 'idb-keyval', 'react', 'react-dom', 'vue']
-const ADAPTERS = /[\\/]src[\\/](react|vue)\.ts$/
+const ADAPTERS = /[\\/]src[\\/](react|vue|testing)\.ts$/
+/** The package's own entries by name, as an app imports them (tsconfig.json's `paths` says the same to tsc). */
+const PACKAGE_ALIASES = [
+  { find: /^spa-auth$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+  { find: /^spa-auth\/(react|vue|testing)$/, replacement: fileURLToPath(new URL('./src/$1.ts', import.meta.url)) },
+]
 
 /**
  * Mounts a real OpenID Provider (oidc-provider) under /oidc on the dev server, so the playground
@@ -38,12 +44,13 @@ export default defineConfig({
   },
   build: {
     lib: {
-      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts' },
+      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts', testing: 'src/testing.ts' },
       formats: ['es'],
     },
     rolldownOptions: {
-      // The adapters import the core as the sibling file ./index.js: one copy of the client (and of
-      // the AuthError class) whichever entries an app imports, and no shared chunk beside them.
+      // The adapters (and the testing entry) import the core as the sibling file ./index.js: one copy
+      // of the client (and of the AuthError class) whichever entries an app imports, and no shared
+      // chunk beside them.
       external: (id, importer) =>
         PACKAGE_EXTERNALS.some((name) => id === name || id.startsWith(`${name}/`)) ||
         (id === './index.js' && importer !== undefined && ADAPTERS.test(importer)),
@@ -59,8 +66,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/examples/**'] },
       },
+      // The README's "Testing your app" examples, as an app runs them: imports from 'spa-auth/…',
+      // the same files under both DOM environments an app may choose.
+      ...(['happy-dom', 'jsdom'] as const).map((environment) => ({
+        extends: true as const,
+        resolve: { alias: PACKAGE_ALIASES },
+        test: {
+          name: `examples-${environment}`,
+          environment,
+          include: ['test/examples/**/*.test.{ts,tsx}'],
+          setupFiles: environment === 'jsdom' ? ['test/examples/jsdom-setup.ts'] : [],
+        },
+      })),
       {
         extends: true,
         test: {

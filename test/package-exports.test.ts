@@ -16,6 +16,7 @@ const ENTRIES = {
   index: ['AuthError', 'createAuthClient', 'createMemoryStore', 'isAuthError'],
   react: ['AuthProvider', 'useAuth'],
   vue: ['createAuthGuard', 'createAuthPlugin', 'useAuth'],
+  testing: ['createTestProvider'],
 } as const
 
 /** Every module specifier a built ESM file imports or re-exports from, static or dynamic. */
@@ -33,7 +34,7 @@ describe('the package entries', () => {
     expect(Object.keys(module).sort()).toEqual([...names])
   })
 
-  it('package.json maps ".", "./react" and "./vue" to built files with their types, and publishes only dist', async () => {
+  it('package.json maps ".", "./react", "./vue" and "./testing" to built files with their types, and publishes only dist', async () => {
     const manifest = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
       exports: Record<string, unknown>
       files: string[]
@@ -45,6 +46,7 @@ describe('the package entries', () => {
       '.': { types: './dist/index.d.ts', default: './dist/index.js' },
       './react': { types: './dist/react.d.ts', default: './dist/react.js' },
       './vue': { types: './dist/vue.d.ts', default: './dist/vue.js' },
+      './testing': { types: './dist/testing.d.ts', default: './dist/testing.js' },
       './package.json': './package.json',
     })
     expect(manifest.files).toEqual(['dist'])
@@ -72,7 +74,7 @@ describe('the build (Vite library mode, the repository configuration)', () => {
 
   it('writes one file per entry and nothing else', async () => {
     const files = (await readdir(outDir)).filter((name) => name.endsWith('.js'))
-    expect(files.sort()).toEqual(['index.js', 'react.js', 'vue.js'])
+    expect(files.sort()).toEqual(['index.js', 'react.js', 'testing.js', 'vue.js'])
   })
 
   it('keeps React and Vue out of the core entry: it imports only its two dependencies', async () => {
@@ -82,5 +84,9 @@ describe('the build (Vite library mode, the repository configuration)', () => {
   it('makes each adapter import its framework and the core file, never a copy of the core', async () => {
     expect(importsOf(await built('react.js'))).toEqual(['./index.js', 'react'])
     expect(importsOf(await built('vue.js'))).toEqual(['./index.js', 'vue'])
+  })
+
+  it('makes the testing entry import the core file and nothing else (no oauth4webapi, no jose)', async () => {
+    expect(importsOf(await built('testing.js'))).toEqual(['./index.js'])
   })
 })

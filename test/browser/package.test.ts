@@ -1,8 +1,9 @@
 /**
  * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
  * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
- * and a TypeScript project importing all three entries. The apps are built with Vite, served on
- * localhost, and sign in, reload signed in and sign out in Chromium against oidc-provider.
+ * and a TypeScript project importing all four entries. The apps are built with Vite, served on
+ * localhost, and sign in, reload signed in and sign out in Chromium against oidc-provider. The React
+ * app also runs the README's "Testing your app" test with its own Vitest, on spa-auth/testing.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,12 +14,23 @@ import { formatMessage } from 'publint/utils'
 import { build, type InlineConfig } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
-import { createProject, packLibrary, readmeFiles, typecheck, type PackedLibrary } from './frameworks/fresh-project.js'
+import {
+  createProject,
+  packLibrary,
+  readmeFiles,
+  runVitest,
+  typecheck,
+  type PackedLibrary,
+} from './frameworks/fresh-project.js'
 import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
 import { serveStatic } from './support/app-server.js'
 import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
 
 type Framework = 'react' | 'vue'
+
+const REACT_APP_DEPENDENCIES = ['react', 'react-dom', '@types/react', '@types/react-dom']
+/** What the README's "Testing your app" section tells a React app to install. */
+const README_TEST_DEPENDENCIES = ['vitest', 'happy-dom', '@testing-library/react', '@testing-library/dom']
 
 const STRICT_COMPILER_OPTIONS = {
   target: 'ES2022',
@@ -60,6 +72,7 @@ const indexHtml = (mountId: string, entry: string) => `<!doctype html>
 const TYPES_CHECK = `import { createAuthClient, isAuthError, type AuthState } from 'spa-auth'
 import { AuthProvider, useAuth, type AuthProviderProps, type UseAuthResult } from 'spa-auth/react'
 import { createAuthGuard, createAuthPlugin, useAuth as useVueAuth, type AuthPlugin, type GuardedRoute } from 'spa-auth/vue'
+import { createTestProvider, type ProviderRequest, type TestProvider } from 'spa-auth/testing'
 
 const auth = createAuthClient({ issuer: 'https://my-app.authing.cn/oidc', clientId: 'APP_ID', redirectUri: 'https://app.example/callback' })
 const plugin: AuthPlugin = createAuthPlugin(auth)
@@ -68,6 +81,13 @@ const guard: (to: GuardedRoute) => Promise<boolean> = createAuthGuard(plugin, { 
 const withClient: AuthProviderProps = { client: auth, onRedirectCallback: ({ returnTo }) => void returnTo }
 // @ts-expect-error a provider takes a client or a config, not both
 const withBoth: AuthProviderProps = { client: auth, config: { issuer: 'https://x', clientId: 'x', redirectUri: 'https://x' } }
+
+const testProvider: TestProvider = createTestProvider({ accessTokenTtlSeconds: 300, signingAlg: 'ES256' })
+export const testClient = testProvider.createClient({ scope: 'openid profile' })
+export const signedIn: Promise<string> = testProvider.signIn(testClient, { sub: 'alice', name: 'Alice' }).then(({ user }) => user.sub)
+export const refreshes = (requests: readonly ProviderRequest[]) => requests.filter((request) => request.grantType === 'refresh_token')
+// @ts-expect-error a test user needs a sub
+void testProvider.signIn(testClient, { name: 'nobody' })
 
 export function greeting(result: UseAuthResult): string {
   return result.status === 'signed-in' ? String(result.user.name ?? result.user.sub) : 'nobody'
@@ -130,11 +150,20 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     })
     const env = `VITE_AUTH_ISSUER=${provider.issuer}\nVITE_AUTH_CLIENT_ID=${provider.clientId}\n`
 
-    const [react, vue] = await Promise.all([readmeFiles('React'), readmeFiles('Vue')])
+    const [react, vue, testing] = await Promise.all([
+      readmeFiles('React'),
+      readmeFiles('Vue'),
+      readmeFiles('Testing your app'),
+    ])
+    const readmeTest = {
+      'vitest.config.ts': testing['vitest.config.ts']!,
+      'src/Profile.test.tsx': testing['src/Profile.test.tsx']!,
+    }
     const installs = await timed('npm ci of the three projects', () =>
       Promise.all([
-        createProject(join(work, 'react-app'), library, ['react', 'react-dom', '@types/react', '@types/react-dom'], {
+        createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...README_TEST_DEPENDENCIES], {
           ...react,
+          ...readmeTest,
           '.env': env,
           'index.html': indexHtml('root', '/src/main.tsx'),
           'src/vite-env.d.ts': VITE_ENV_TYPES,
@@ -146,6 +175,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
               jsx: 'react-jsx',
             },
             include: ['src'],
+            // The README's test runs with Vitest below; its types need @types/node, which an app has.
+            exclude: ['src/**/*.test.tsx'],
           }),
         }),
         createProject(join(work, 'vue-app'), library, ['vue'], {
@@ -196,8 +227,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     if (work) await rm(work, { recursive: true, force: true })
   })
 
-  it('packs the three entries with their types, and nothing outside dist/', () => {
-    for (const entry of ['index', 'react', 'vue']) {
+  it('packs the four entries with their types, and nothing outside dist/', () => {
+    for (const entry of ['index', 'react', 'vue', 'testing']) {
       expect(library.files).toContain(`dist/${entry}.js`)
       expect(library.files).toContain(`dist/${entry}.d.ts`)
     }
@@ -213,7 +244,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
   })
 
-  it('resolves the three entries with their types in a fresh TypeScript project (bundler and nodenext)', async () => {
+  it('resolves the four entries with their types in a fresh TypeScript project (bundler and nodenext)', async () => {
     await Promise.all([
       typecheck(join(work, 'types', 'tsconfig.bundler.json')),
       typecheck(join(work, 'types', 'tsconfig.nodenext.json')),
@@ -222,6 +253,13 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
 
   it("type-checks the README's React example against the installed package", async () => {
     await typecheck(join(work, 'react-app', 'tsconfig.json'))
+  })
+
+  it("runs the README's React test (Testing your app) with Vitest in the fresh React app, green", async () => {
+    const output = await timed('vitest run in react-app', () => runVitest(join(work, 'react-app')))
+
+    expect(output).toMatch(/src\/Profile\.test\.tsx \(4 tests\)/)
+    expect(output).toMatch(/Tests {2}4 passed \(4\)/)
   })
 
   it.each(['react', 'vue'] as const)(

@@ -134,6 +134,25 @@ export async function typecheck(project: string): Promise<void> {
 }
 
 /**
+ * Runs the project's own Vitest (`vitest run`) in `dir`, as its developers would; resolves the
+ * output, rejects with it when a test fails. The variables of the Vitest running this suite are
+ * left out, so the project's run is its own.
+ */
+export async function runVitest(dir: string): Promise<string> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', CI: 'true' }
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], {
+      cwd: dir,
+      env,
+    })
+    return `${stdout}${stderr}`
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
+    throw new Error(`vitest run in ${dir} failed:\n${stdout}${stderr}`)
+  }
+}
+
+/**
  * The code blocks of one README section that start with a file name comment
  * (`// src/main.tsx`, `<!-- src/App.vue -->`), keyed by that file name: the README's examples,
  * exactly as a reader copies them.

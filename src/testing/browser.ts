@@ -1,0 +1,154 @@
+/**
+ * One browser, in memory: its clock, Web Locks (the `navigator.locks` request shape), BroadcastChannels,
+ * wake events, and tabs whose navigations are recorded instead of performed. Every client the
+ * test provider creates is a tab of the same browser, so "another tab" is just another client.
+ */
+import type { AuthEnvironment, LockManagerLike, TabChannel } from '../index.js'
+
+/** The provider's `fetch`, resolving relative URLs against `base` (the tab's address). */
+export type BrowserFetch = (input: RequestInfo | URL, init: RequestInit | undefined, base: string) => Promise<Response>
+
+/** One tab: its address bar, and the environment of the clients in it. */
+export interface Tab {
+  /** The address bar; `replaceUrl` changes it, `navigate` does not (the page never leaves). */
+  url: string
+  /** The environment a client in this tab runs in. `setTimeout`/`clearTimeout` stay the library's (the globals, read lazily). */
+  readonly environment: Partial<AuthEnvironment>
+}
+
+/**
+ * The browser's clock: `Date.now()`, read at every call so fake timers move it, plus how far the test
+ * moved the clock by hand (a laptop that slept).
+ */
+function createClock() {
+  let offsetMs = 0
+  return {
+    now: () => Date.now() + offsetMs,
+    advance(ms: number): void {
+      if (!Number.isFinite(ms) || ms < 0)
+        throw new RangeError('The clock only moves forward, by a finite number of ms.')
+      offsetMs += ms
+    },
+  }
+}
+
+function createLocks() {
+  const queues = new Map<string, Promise<void>>()
+  const held = new Set<Promise<void>>()
+  const locks: LockManagerLike = {
+    request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+      // Granted once the previous holder of `name` is done, whatever its outcome: first come, first served.
+      const result = (queues.get(name) ?? Promise.resolve()).then(() => callback())
+      const released = result.then(
+        () => {},
+        () => {},
+      )
+      queues.set(name, released)
+      held.add(released)
+      void released.then(() => {
+        held.delete(released)
+        if (queues.get(name) === released) queues.delete(name)
+      })
+      return result
+    },
+  }
+  return { locks, held }
+}
+
+function createChannels() {
+  const members = new Map<string, Set<{ listeners: Set<(message: unknown) => void> }>>()
+  let inTransit = 0
+  function openChannel(name: string): TabChannel {
+    const group = members.get(name) ?? new Set()
+    members.set(name, group)
+    const self = { listeners: new Set<(message: unknown) => void>() }
+    group.add(self)
+    return {
+      postMessage(message) {
+        if (!group.has(self)) throw new DOMException('The channel is closed.', 'InvalidStateError')
+        const data = structuredClone(message)
+        for (const other of group) {
+          if (other === self) continue
+          inTransit++
+          // Delivered later and as a copy, like BroadcastChannel; a microtask, so fake timers cannot hold it.
+          queueMicrotask(() => {
+            inTransit--
+            if (group.has(other)) for (const listener of [...other.listeners]) listener(structuredClone(data))
+          })
+        }
+      },
+      onMessage(listener) {
+        const entry = (message: unknown) => listener(message)
+        self.listeners.add(entry)
+        return () => void self.listeners.delete(entry)
+      },
+      close() {
+        group.delete(self)
+        self.listeners.clear()
+      },
+    }
+  }
+  return { openChannel, inTransit: () => inTransit }
+}
+
+/** Creates a browser with no tab open, whose tabs reach the network through `fetch`. */
+export function createBrowser(fetch: BrowserFetch) {
+  const clock = createClock()
+  const { locks, held } = createLocks()
+  const channels = createChannels()
+  const wakeListeners = new Set<() => void>()
+  const navigations: Array<{ tab: Tab; url: string }> = []
+  const navigationWaiters = new Set<() => void>()
+
+  function onWake(listener: () => void): () => void {
+    const entry = () => listener()
+    wakeListeners.add(entry)
+    return () => void wakeListeners.delete(entry)
+  }
+
+  function openTab(url: string): Tab {
+    const tab: Tab = {
+      url: new URL(url).href,
+      environment: {
+        now: clock.now,
+        // Retry delays and refresh jitter take the middle of their range: the same in every run.
+        random: () => 0.5,
+        fetch: (input, init) => fetch(input, init, tab.url),
+        locks,
+        openChannel: channels.openChannel,
+        onWake,
+        currentUrl: () => tab.url,
+        replaceUrl: (next) => void (tab.url = new URL(next, tab.url).href),
+        navigate(next) {
+          const href = new URL(next, tab.url).href
+          navigations.push({ tab, url: href })
+          for (const resolve of navigationWaiters) resolve()
+          navigationWaiters.clear()
+        },
+      },
+    }
+    return tab
+  }
+
+  return {
+    clock,
+    openTab,
+    /** Every navigation of every tab, oldest first: authorize and end-session redirects. */
+    navigations: navigations as ReadonlyArray<{ readonly tab: Tab; readonly url: string }>,
+    /** Resolves at the next navigation of any tab. */
+    nextNavigation: () => new Promise<void>((resolve) => void navigationWaiters.add(resolve)),
+    /** The page became visible, came online or woke from sleep in every tab: runs every wake listener. */
+    wake(): void {
+      for (const listener of [...wakeListeners]) listener()
+    },
+    /** Work in progress: lock holders and waiters (unless `locks` is false) and messages not yet delivered. */
+    busy(options: { locks: boolean }): Promise<unknown>[] {
+      const work: Promise<unknown>[] = options.locks ? [...held] : []
+      if (channels.inTransit() > 0) work.push(Promise.resolve())
+      return work
+    },
+  }
+}
+
+/** The in-memory browser. */
+export type Browser = ReturnType<typeof createBrowser>

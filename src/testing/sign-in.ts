@@ -1,0 +1,64 @@
+/**
+ * The browser's side of a sign-in: the tab goes to the authorization request, the user decides,
+ * the provider redirects back, and the client handles the callback — the real code flow, with the
+ * test choosing who signs in instead of a login page.
+ */
+import type { AuthClient, SignInOptions, UserClaims } from '../index.js'
+import type { AuthorizeDecision } from './authorize.js'
+import type { Browser, Tab } from './browser.js'
+import type { TestUser } from './grants.js'
+import type { TestServer } from './server.js'
+
+/** What a completed sign-in resolves: the same as `auth.handleRedirectCallback()`. */
+export type SignInResult = { returnTo: string; user: UserClaims }
+
+/** Creates the sign-in steps for the clients of `browser`; `tabs` knows the tab of each client the provider made. */
+export function createSignInFlow(deps: {
+  server: TestServer
+  browser: Browser
+  tabs: WeakMap<AuthClient, Tab>
+  idle(): Promise<void>
+}) {
+  const { server, browser, tabs } = deps
+  const completed = new Set<string>()
+
+  async function finish(client: AuthClient, authorizeUrl: string, decision: AuthorizeDecision): Promise<SignInResult> {
+    completed.add(authorizeUrl)
+    const callbackUrl = server.authorize(authorizeUrl, decision)
+    const tab = tabs.get(client)
+    if (tab) tab.url = callbackUrl
+    const result = await client.handleRedirectCallback(callbackUrl)
+    // What the app does next (the React and Vue adapters do it): go back to where the sign-in started.
+    if (tab) tab.url = new URL(result.returnTo, tab.url).href
+    return result
+  }
+
+  /**
+   * The newest authorization request the tab of `client` (or, for a client made elsewhere, any tab)
+   * navigated to and nobody completed. `signIn()` may still be on its way there (discovery, PKCE,
+   * the transaction write): then wait for its navigation.
+   */
+  async function pendingSignIn(client: AuthClient): Promise<string> {
+    const tab = tabs.get(client)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      for (const { tab: from, url } of [...browser.navigations].reverse()) {
+        const mine = tab === undefined || from === tab
+        if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url
+      }
+      await Promise.race([browser.nextNavigation(), deps.idle()])
+    }
+    throw new Error('No sign-in is waiting at the test provider: call auth.signIn() first (or use provider.signIn()).')
+  }
+
+  return {
+    async signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignInResult> {
+      return finish(client, await client.createSignInUrl(options), { user })
+    },
+    async completeSignIn(client: AuthClient, user: TestUser): Promise<SignInResult> {
+      return finish(client, await pendingSignIn(client), { user })
+    },
+    async refuseSignIn(client: AuthClient, error = 'access_denied'): Promise<SignInResult> {
+      return finish(client, await pendingSignIn(client), { error })
+    },
+  }
+}
