@@ -1,7 +1,12 @@
 // @vitest-environment node
 import * as oauth from 'oauth4webapi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider'
+import {
+  startTestProvider,
+  type ProviderProfile,
+  type TestProvider,
+  type TestProviderOptions,
+} from './support/provider'
 
 const REDIRECT_URI = 'http://127.0.0.1:5173/callback'
 const APP_ORIGIN = 'http://127.0.0.1:5173'
@@ -14,6 +19,23 @@ async function expectOAuthError(promise: Promise<unknown>, error: string): Promi
   )
   expect(caught).toBeInstanceOf(oauth.ResponseBodyError)
   expect((caught as oauth.ResponseBodyError).error).toBe(error)
+}
+
+/** The error an authorization response carries (the provider redirected it to the client). */
+function expectAuthorizationError(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  callbackUrl: string,
+  state: string,
+): oauth.AuthorizationResponseError {
+  let caught: unknown
+  try {
+    oauth.validateAuthResponse(as, client, new URL(callbackUrl), state)
+  } catch (error) {
+    caught = error
+  }
+  expect(caught).toBeInstanceOf(oauth.AuthorizationResponseError)
+  return caught as oauth.AuthorizationResponseError
 }
 
 describe.each<[ProviderProfile, string]>([
@@ -81,6 +103,8 @@ describe.each<[ProviderProfile, string]>([
     expect(as.token_endpoint).toBe(`${new URL(op.issuer).origin}${prefix}/token`)
     expect(as.authorization_response_iss_parameter_supported).toBe(true)
     expect(as.revocation_endpoint).toBeTruthy()
+    // PAR is off unless asked for (a client pushes whenever discovery offers it).
+    expect(as.pushed_authorization_request_endpoint).toBeUndefined()
     expect(op.countRequests({ path: `${prefix}/.well-known/openid-configuration` })).toBe(1)
 
     const jwks = (await (await fetch(as.jwks_uri!)).json()) as { keys: Array<Record<string, unknown>> }
@@ -188,5 +212,155 @@ describe.each<[ProviderProfile, string]>([
     expect(allowed.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN)
     const denied = await tokenRequest('https://elsewhere.example')
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Options: each proven from the outside, with plain fetch and oauth4webapi
+// ---------------------------------------------------------------------------------------------
+
+async function discover(op: TestProvider): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(op.issuer)
+  return oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
+  )
+}
+
+/** A code flow against one provider: its authorization parameters, callback check and code exchange. */
+async function codeFlow(op: TestProvider, extra: Record<string, string | string[]> = {}) {
+  const as = await discover(op)
+  const client: oauth.Client = { client_id: op.clientId }
+  const verifier = oauth.generateRandomCodeVerifier()
+  const state = oauth.generateRandomState()
+  const params = new URLSearchParams({
+    client_id: op.clientId,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    scope: 'openid profile offline_access',
+    prompt: 'consent',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  })
+  for (const [name, value] of Object.entries(extra)) {
+    params.delete(name)
+    for (const item of Array.isArray(value) ? value : [value]) params.append(name, item)
+  }
+  const authorizeUrl = new URL(as.authorization_endpoint!)
+  authorizeUrl.search = params.toString()
+  return {
+    as,
+    client,
+    params,
+    authorizeUrl: authorizeUrl.href,
+    async exchange(callbackUrl: string): Promise<oauth.TokenEndpointResponse> {
+      const callbackParams = oauth.validateAuthResponse(as, client, new URL(callbackUrl), state)
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        callbackParams,
+        REDIRECT_URI,
+        verifier,
+        insecure,
+      )
+      return oauth.processAuthorizationCodeResponse(as, client, response)
+    },
+    async refresh(refreshToken: string, resource?: string): Promise<oauth.TokenEndpointResponse> {
+      const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+        ...insecure,
+        ...(resource === undefined ? {} : { additionalParameters: { resource } }),
+      })
+      return oauth.processRefreshTokenResponse(as, client, response)
+    },
+  }
+}
+
+describe('test provider options', () => {
+  const providers: TestProvider[] = []
+  async function start(options: TestProviderOptions = {}): Promise<TestProvider> {
+    const op = await startTestProvider(options)
+    providers.push(op)
+    return op
+  }
+  afterAll(async () => {
+    await Promise.all(providers.map((op) => op.close()))
+  })
+
+  it('par: off by default, so discovery offers no pushed authorization endpoint', async () => {
+    const as = await discover(await start())
+    expect(as.pushed_authorization_request_endpoint).toBeUndefined()
+    expect(as.require_pushed_authorization_requests).toBeUndefined()
+  })
+
+  it.each(['on', 'required'] as const)('par %s: a pushed request authorizes by request_uri', async (par) => {
+    const op = await start({ par })
+    const flow = await codeFlow(op)
+    expect(flow.as.pushed_authorization_request_endpoint).toBe(`${op.issuer}/request`)
+    expect(flow.as.require_pushed_authorization_requests).toBe(par === 'required' ? true : undefined)
+
+    const pushed = await oauth.processPushedAuthorizationResponse(
+      flow.as,
+      flow.client,
+      await oauth.pushedAuthorizationRequest(flow.as, flow.client, oauth.None(), flow.params, insecure),
+    )
+    const authorizeUrl = new URL(flow.as.authorization_endpoint!)
+    authorizeUrl.search = new URLSearchParams({ client_id: op.clientId, request_uri: pushed.request_uri }).toString()
+    const tokens = await flow.exchange(await op.authorize(authorizeUrl.href))
+    expect(tokens.refresh_token).toBeTruthy()
+
+    // A plain authorization request: fine when PAR is on, refused to the client when required.
+    const plain = await op.authorize(flow.authorizeUrl)
+    if (par === 'on') {
+      expect(new URL(plain).searchParams.has('code')).toBe(true)
+    } else {
+      const refused = expectAuthorizationError(flow.as, flow.client, plain, flow.params.get('state')!)
+      expect(refused.error).toBe('invalid_request')
+      expect(refused.error_description).toBe('Pushed Authorization Request must be used')
+    }
+  })
+
+  it('par: the pushed authorization endpoint answers CORS for the client origin only', async () => {
+    const op = await start({ par: 'on' })
+    const flow = await codeFlow(op)
+    const endpoint = flow.as.pushed_authorization_request_endpoint!
+    const push = (origin: string) =>
+      fetch(endpoint, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: flow.params,
+      })
+
+    const preflight = await fetch(endpoint, {
+      method: 'OPTIONS',
+      headers: {
+        origin: APP_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'dpop',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN)
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('POST')
+    // A preflight names no client: oidc-provider lets every origin through it and checks the
+    // origin against the client on the request itself.
+    const foreignPreflight = await fetch(endpoint, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' },
+    })
+    expect(foreignPreflight.headers.get('access-control-allow-origin')).toBe('https://elsewhere.example')
+
+    const allowed = await push(APP_ORIGIN)
+    expect(allowed.status).toBe(201)
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN)
+    expect(((await allowed.json()) as { request_uri?: string }).request_uri).toMatch(
+      /^urn:ietf:params:oauth:request_uri:/,
+    )
+
+    const denied = await push('https://elsewhere.example')
+    expect(denied.status).toBe(400)
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull()
+    expect(((await denied.json()) as { error?: string }).error).toBe('invalid_request')
   })
 })

@@ -175,6 +175,11 @@ declare module 'oidc-provider' {
       }
       userinfo?: { enabled: boolean }
       dPoP?: { enabled: boolean; nonceSecret?: Uint8Array; requireNonce?: (ctx: KoaContextWithOIDC) => boolean }
+      pushedAuthorizationRequests?: {
+        enabled: boolean
+        requirePushedAuthorizationRequests?: boolean
+        allowUnregisteredRedirectUris?: boolean
+      }
       [feature: string]: UnknownObject | undefined
     }
     interactions?: {

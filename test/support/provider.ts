@@ -58,6 +58,14 @@ export interface TestProviderOptions {
    * tenant's issuer, for a client that expects `iss` to be `${domain}/`. Default false.
    */
   issuerTrailingSlash?: boolean
+  /**
+   * Pushed Authorization Requests (RFC 9126). 'off' (default): the feature is disabled, so
+   * discovery has no `pushed_authorization_request_endpoint` (oidc-provider enables it unless told
+   * otherwise, and a client that pushes whenever discovery offers it would never send a plain
+   * authorization request). 'on': offered; 'required': discovery says
+   * `require_pushed_authorization_requests: true` and plain authorization requests are refused.
+   */
+  par?: 'off' | 'on' | 'required'
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -142,6 +150,7 @@ interface ResolvedOptions {
   dpop: 'off' | 'optional' | 'required'
   routes: ProviderRoutes | undefined
   issuerTrailingSlash: boolean
+  par: 'off' | 'on' | 'required'
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -160,6 +169,7 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     dpop: options.dpop ?? 'optional',
     routes: options.routes,
     issuerTrailingSlash: options.issuerTrailingSlash ?? false,
+    par: options.par ?? 'off',
   }
 }
 
@@ -322,6 +332,10 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         options.dpop === 'required'
           ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
           : { enabled: options.dpop === 'optional' },
+      pushedAuthorizationRequests: {
+        enabled: options.par !== 'off',
+        requirePushedAuthorizationRequests: options.par === 'required',
+      },
     },
     // Refresh tokens only when the grant holds offline_access (which oidc-provider, like
     // Authing, only keeps when the authorization request had prompt=consent).
