@@ -363,4 +363,27 @@ describe('test provider options', () => {
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
     expect(((await denied.json()) as { error?: string }).error).toBe('invalid_request')
   })
+
+  it('createBrowserSession(): prompt=none gets a code within a provider session, login_required without', async () => {
+    const op = await start()
+    const session = op.createBrowserSession()
+    const signIn = await codeFlow(op)
+    await signIn.exchange(await session.authorize(signIn.authorizeUrl))
+
+    const silent = await codeFlow(op, { scope: 'openid profile', prompt: 'none' })
+    op.resetRequests()
+    const tokens = await silent.exchange(await session.authorize(silent.authorizeUrl))
+    expect(oauth.getValidatedIdTokenClaims(tokens)?.sub).toBe('alice')
+    expect(op.requests.map(({ path }) => path)).toEqual(['/auth', '/token'])
+
+    // A fresh cookie jar: no provider session, so the provider answers the client with an error.
+    const stranger = await codeFlow(op, { scope: 'openid profile', prompt: 'none' })
+    const refused = expectAuthorizationError(
+      stranger.as,
+      stranger.client,
+      await op.authorize(stranger.authorizeUrl),
+      stranger.params.get('state')!,
+    )
+    expect(refused.error).toBe('login_required')
+  })
 })

@@ -104,11 +104,19 @@ export interface TestProvider {
   countRequests(filter?: { path?: string; grantType?: string }): number
   resetRequests(): void
   /**
-   * Follows an authorize URL through the auto-approve interaction with a cookie jar (Node fetch,
-   * redirect: 'manual'), returning the final redirect Location (the client's redirect URI with
-   * code/state/iss).
+   * Follows an authorize URL through the auto-approve interaction with a fresh cookie jar (Node
+   * fetch, redirect: 'manual'), returning the final redirect Location: the client's redirect URI
+   * with code/state/iss, or with error/state/iss when the provider answers the client with an
+   * error (`prompt=none` without a session: login_required). A PAR URL (`client_id` +
+   * `request_uri`) works like any other.
    */
   authorize(authorizeUrl: string): Promise<string>
+  /**
+   * A browser's view of the provider: the `authorize()` calls of one session share a cookie jar,
+   * so after a first sign-in an authorization request with `prompt=none` comes back with a code
+   * without any interaction.
+   */
+  createBrowserSession(): BrowserSession
   /**
    * Holds the answer to the next request matching `filter`: the provider processes it completely
    * (a refresh grant has rotated the refresh token) and the response waits until `release()`.
@@ -118,6 +126,12 @@ export interface TestProvider {
   /** The DPoP key thumbprint (`cnf.jkt`) an issued access token is bound to, `null` when unbound, `undefined` when unknown. */
   accessTokenBinding(accessToken: string): Promise<string | null | undefined>
   close(): Promise<void>
+}
+
+/** Authorization requests made by one browser: every call keeps the cookies of the previous ones. */
+export interface BrowserSession {
+  /** As `TestProvider.authorize()`, with this session's cookie jar. */
+  authorize(authorizeUrl: string): Promise<string>
 }
 
 const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:5173/callback'
@@ -557,8 +571,14 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 const MAX_REDIRECTS = 20
 
-async function followAuthorization(authorizeUrl: string, redirectUris: string[]): Promise<string> {
-  const jar = new Map<string, Map<string, string>>() // host -> cookie name -> value
+type CookieJar = Map<string, Map<string, string>> // host -> cookie name -> value
+
+/**
+ * Follows `authorizeUrl` until it reaches one of `redirectUris` (success or error, e.g.
+ * `error=login_required` for `prompt=none` without a session) and returns that URL. Cookies go
+ * to and come from `jar`.
+ */
+async function followAuthorization(authorizeUrl: string, redirectUris: string[], jar: CookieJar): Promise<string> {
   let url = new URL(authorizeUrl)
   for (let hop = 0; hop < MAX_REDIRECTS; hop++) {
     const cookies = jar.get(url.host)
@@ -569,23 +589,39 @@ async function followAuthorization(authorizeUrl: string, redirectUris: string[])
     const response = await fetch(url, { redirect: 'manual', headers })
     storeCookies(jar, url.host, response.headers.getSetCookie())
     const location = response.headers.get('location')
+    let next: URL | undefined
+    let body = ''
     if ((response.status === 302 || response.status === 303) && location) {
       await response.body?.cancel()
-      const next = new URL(location, url)
-      if (redirectUris.some((uri) => next.href.startsWith(uri))) return next.href
-      url = next
-      continue
+      next = new URL(location, url)
+    } else {
+      body = await response.text()
     }
-    const body = await response.text()
-    throw new Error(
-      `authorize(): the authorization request ended on ${response.status} at ${url.href} ` +
-        `instead of redirecting to the client: ${body.slice(0, 200)}`,
-    )
+    if (!next) {
+      throw new Error(
+        `authorize(): the authorization request ended on ${response.status} at ${url.href} ` +
+          `instead of redirecting to the client: ${body.slice(0, 200)}`,
+      )
+    }
+    if (isRedirectUri(next, redirectUris)) return next.href
+    url = next
   }
   throw new Error(`authorize(): more than ${MAX_REDIRECTS} redirects starting at ${authorizeUrl}`)
 }
 
-function storeCookies(jar: Map<string, Map<string, string>>, host: string, setCookies: string[]): void {
+/**
+ * Whether `url` is one of the client's redirect URIs plus response parameters. Whole origin and
+ * path, not a prefix: a redirect URI at the provider's origin (the Vite playground's
+ * `${origin}/`) would otherwise match every provider URL.
+ */
+function isRedirectUri(url: URL, redirectUris: string[]): boolean {
+  return redirectUris.some((uri) => {
+    const registered = new URL(uri)
+    return registered.origin === url.origin && registered.pathname === url.pathname
+  })
+}
+
+function storeCookies(jar: CookieJar, host: string, setCookies: string[]): void {
   if (setCookies.length === 0) return
   let cookies = jar.get(host)
   if (!cookies) jar.set(host, (cookies = new Map()))
@@ -635,6 +671,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   const issuer = `${resolved.profile === 'authing-like' ? `${origin}${MOUNT_PATH}` : origin}${resolved.issuerTrailingSlash ? '/' : ''}`
   host = createProviderHost(issuer, resolved)
   const { requests } = host
+  const authorize = (authorizeUrl: string, jar: CookieJar): Promise<string> =>
+    resolved.interactions === 'auto'
+      ? followAuthorization(authorizeUrl, resolved.redirectUris, jar)
+      : Promise.reject(new Error("authorize() needs interactions: 'auto'"))
 
   let closed: Promise<void> | undefined
   return {
@@ -651,11 +691,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     resetRequests() {
       requests.length = 0
     },
-    authorize(authorizeUrl) {
-      if (resolved.interactions !== 'auto') {
-        return Promise.reject(new Error("authorize() needs interactions: 'auto'"))
-      }
-      return followAuthorization(authorizeUrl, resolved.redirectUris)
+    authorize: (authorizeUrl) => authorize(authorizeUrl, new Map()),
+    createBrowserSession() {
+      const jar: CookieJar = new Map()
+      return { authorize: (authorizeUrl) => authorize(authorizeUrl, jar) }
     },
     holdNext: (filter = {}) => host!.holdNext(filter),
     async accessTokenBinding(accessToken) {
