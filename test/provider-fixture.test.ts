@@ -219,6 +219,9 @@ describe.each<[ProviderProfile, string]>([
 // Options: each proven from the outside, with plain fetch and oauth4webapi
 // ---------------------------------------------------------------------------------------------
 
+const API_A = 'https://api-a.example/'
+const API_B = 'https://api-b.example/'
+
 async function discover(op: TestProvider): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(op.issuer)
   return oauth.processDiscoveryResponse(
@@ -362,6 +365,53 @@ describe('test provider options', () => {
     expect(denied.status).toBe(400)
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
     expect(((await denied.json()) as { error?: string }).error).toBe('invalid_request')
+  })
+
+  it('resourceServers: a refresh per granted API gives a JWT for that audience', async () => {
+    const op = await start({ resourceServers: { [API_A]: {}, [API_B]: { scope: 'api:write' } } })
+    const flow = await codeFlow(op, {
+      scope: 'openid profile offline_access api:read api:write',
+      resource: [API_A, API_B],
+    })
+    const tokens = await flow.exchange(await op.authorize(flow.authorizeUrl))
+    // Without `resource`: the usual opaque token, good for userinfo.
+    expect(op.accessTokenAudience(tokens.access_token)).toBeUndefined()
+    const userinfo = await oauth.processUserInfoResponse(
+      flow.as,
+      flow.client,
+      'alice',
+      await oauth.userInfoRequest(flow.as, flow.client, tokens.access_token, insecure),
+    )
+    expect(userinfo.sub).toBe('alice')
+
+    const forA = await flow.refresh(tokens.refresh_token!, API_A)
+    expect(op.accessTokenAudience(forA.access_token)).toBe(API_A)
+    expect(forA.scope).toBe('api:read')
+    const forB = await flow.refresh(forA.refresh_token!, API_B)
+    expect(op.accessTokenAudience(forB.access_token)).toBe(API_B)
+    expect(forB.scope).toBe('api:write')
+    // Still rotating: the replaced refresh token, reused with a resource, fails and ends the grant.
+    await expectOAuthError(flow.refresh(forA.refresh_token!, API_A), 'invalid_grant')
+    await expectOAuthError(flow.refresh(forB.refresh_token!), 'invalid_grant')
+  })
+
+  it('resourceServers: an API the grant does not hold, or the provider does not know, is an invalid_target', async () => {
+    const op = await start({ resourceServers: { [API_A]: {}, [API_B]: {} } })
+    const flow = await codeFlow(op, { scope: 'openid offline_access api:read', resource: API_A })
+    const tokens = await flow.exchange(await op.authorize(flow.authorizeUrl))
+    await expectOAuthError(flow.refresh(tokens.refresh_token!, API_B), 'invalid_target')
+    // oidc-provider rotates before it resolves the resource: the refused request used the refresh
+    // token up, so presenting it again is a reuse (invalid_grant, grant revoked).
+    await expectOAuthError(flow.refresh(tokens.refresh_token!), 'invalid_grant')
+
+    const unknown = await codeFlow(op, { resource: 'https://unknown.example/' })
+    const refused = expectAuthorizationError(
+      unknown.as,
+      unknown.client,
+      await op.authorize(unknown.authorizeUrl),
+      unknown.params.get('state')!,
+    )
+    expect(refused.error).toBe('invalid_target')
   })
 
   it('createBrowserSession(): prompt=none gets a code within a provider session, login_required without', async () => {

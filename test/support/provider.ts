@@ -19,7 +19,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Provider, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import {
+  errors,
+  Provider,
+  type Adapter,
+  type AdapterPayload,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type ResourceIndicatorsFeature,
+} from 'oidc-provider'
 
 export type ProviderProfile = 'authing-like' | 'strict'
 
@@ -66,6 +74,14 @@ export interface TestProviderOptions {
    * `require_pushed_authorization_requests: true` and plain authorization requests are refused.
    */
   par?: 'off' | 'on' | 'required'
+  /**
+   * Resource indicators (RFC 8707): the APIs a client may name in `resource`, each with the scope
+   * it grants (default 'api:read'). An access token issued for one of them is a JWT (RS256) whose
+   * `aud` is the indicator; a token request without `resource` still gets the opaque access token
+   * the userinfo endpoint takes. Any other indicator is refused with invalid_target. Default: none,
+   * and the feature is disabled.
+   */
+  resourceServers?: Record<string, { scope?: string }>
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -117,6 +133,8 @@ export interface TestProvider {
    * without any interaction.
    */
   createBrowserSession(): BrowserSession
+  /** The `aud` of a JWT access token (one issued for a resource server); `undefined` for an opaque token. */
+  accessTokenAudience(accessToken: string): string | string[] | undefined
   /**
    * Holds the answer to the next request matching `filter`: the provider processes it completely
    * (a refresh grant has rotated the refresh token) and the response waits until `release()`.
@@ -165,6 +183,7 @@ interface ResolvedOptions {
   routes: ProviderRoutes | undefined
   issuerTrailingSlash: boolean
   par: 'off' | 'on' | 'required'
+  resourceServers: Record<string, { scope?: string }> | undefined
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -184,6 +203,7 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     routes: options.routes,
     issuerTrailingSlash: options.issuerTrailingSlash ?? false,
     par: options.par ?? 'off',
+    resourceServers: options.resourceServers,
   }
 }
 
@@ -286,6 +306,39 @@ function page(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`
 }
 
+/** Scope granted for a resource server listed without one. */
+const DEFAULT_RESOURCE_SCOPE = 'api:read'
+
+/**
+ * RFC 8707 for `options.resourceServers`, disabled without them (oidc-provider enables the feature
+ * by default with a getResourceServerInfo that refuses every indicator).
+ */
+function resourceIndicators(options: ResolvedOptions): ResourceIndicatorsFeature {
+  const servers = options.resourceServers
+  if (!servers) return { enabled: false }
+  return {
+    enabled: true,
+    // No resource unless the request names one: a code exchange without `resource` yields the
+    // opaque access token for userinfo, even when the grant holds several APIs. (oidc-provider's
+    // default would return the single granted one and refuse several.)
+    defaultResource: () => undefined,
+    // A refresh grant without `resource` does not inherit the grant's indicators either; with
+    // `resource`, the parameter wins over this anyway (it must be one the grant holds).
+    useGrantedResource: () => false,
+    getResourceServerInfo(_ctx, indicator) {
+      const server = Object.hasOwn(servers, indicator) ? servers[indicator] : undefined
+      if (!server) throw new errors.InvalidTarget(`unknown resource indicator: ${indicator}`)
+      return {
+        scope: server.scope ?? DEFAULT_RESOURCE_SCOPE,
+        audience: indicator,
+        accessTokenTTL: options.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      }
+    },
+  }
+}
+
 function buildConfiguration(options: ResolvedOptions, mountPath: string): Configuration {
   const configuration: Configuration = {
     adapter: createMemoryAdapter(),
@@ -350,6 +403,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         enabled: options.par !== 'off',
         requirePushedAuthorizationRequests: options.par === 'required',
       },
+      resourceIndicators: resourceIndicators(options),
     },
     // Refresh tokens only when the grant holds offline_access (which oidc-provider, like
     // Authing, only keeps when the authorization request had prompt=consent).
@@ -642,6 +696,22 @@ function storeCookies(jar: CookieJar, host: string, setCookies: string[]): void 
   }
 }
 
+/** The `aud` claim of a JWT, or undefined for anything else (an opaque token). */
+function jwtAudience(token: string): string | string[] | undefined {
+  const [, payload, signature, ...rest] = token.split('.')
+  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    if (typeof claims !== 'object' || claims === null) return undefined
+    const { aud } = claims as { aud?: unknown }
+    if (typeof aud === 'string') return aud
+    if (Array.isArray(aud) && aud.every((value) => typeof value === 'string')) return aud as string[]
+    return undefined
+  } catch {
+    return undefined
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------
@@ -696,6 +766,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       const jar: CookieJar = new Map()
       return { authorize: (authorizeUrl) => authorize(authorizeUrl, jar) }
     },
+    accessTokenAudience: jwtAudience,
     holdNext: (filter = {}) => host!.holdNext(filter),
     async accessTokenBinding(accessToken) {
       const token = await host!.provider.AccessToken.find(accessToken)
