@@ -102,7 +102,7 @@ describe.each<[ProviderProfile, string]>([
     expect(as.issuer).toBe(op.issuer)
     expect(as.token_endpoint).toBe(`${new URL(op.issuer).origin}${prefix}/token`)
     expect(as.authorization_response_iss_parameter_supported).toBe(true)
-    expect(as.revocation_endpoint).toBeTruthy()
+    expect(as.revocation_endpoint).toBe(op.revocationEndpoint)
     // PAR is off unless asked for (a client pushes whenever discovery offers it).
     expect(as.pushed_authorization_request_endpoint).toBeUndefined()
     expect(op.countRequests({ path: `${prefix}/.well-known/openid-configuration` })).toBe(1)
@@ -412,6 +412,31 @@ describe('test provider options', () => {
       unknown.params.get('state')!,
     )
     expect(refused.error).toBe('invalid_target')
+  })
+
+  it('revocationInDiscovery: false hides the endpoint from discovery, which still revokes', async () => {
+    const op = await start({ revocationInDiscovery: false })
+    const flow = await codeFlow(op)
+    expect(flow.as.revocation_endpoint).toBeUndefined()
+    expect(Object.keys(flow.as).filter((key) => key.startsWith('revocation'))).toEqual([])
+    expect(op.revocationEndpoint).toBe(`${op.issuer}/token/revocation`)
+
+    const tokens = await flow.exchange(await op.authorize(flow.authorizeUrl))
+    const withRevocation = { ...flow.as, revocation_endpoint: op.revocationEndpoint }
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(withRevocation, flow.client, oauth.None(), tokens.refresh_token!, insecure),
+    )
+    expect(op.countRequests({ path: new URL(op.revocationEndpoint).pathname })).toBe(1)
+    await expectOAuthError(flow.refresh(tokens.refresh_token!), 'invalid_grant')
+  })
+
+  it('scopesSupported: discovery publishes the configured scopes', async () => {
+    const op = await start({ scopesSupported: ['openid', 'profile'] })
+    const flow = await codeFlow(op)
+    expect(flow.as.scopes_supported).toEqual(['openid', 'profile'])
+    // The provider itself is unchanged: offline_access still yields a refresh token.
+    const tokens = await flow.exchange(await op.authorize(flow.authorizeUrl))
+    expect(tokens.refresh_token).toBeTruthy()
   })
 
   it('createBrowserSession(): prompt=none gets a code within a provider session, login_required without', async () => {

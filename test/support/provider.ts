@@ -82,6 +82,18 @@ export interface TestProviderOptions {
    * and the feature is disabled.
    */
   resourceServers?: Record<string, { scope?: string }>
+  /**
+   * false: discovery lists no `revocation_endpoint` (like django-oauth-toolkit's OIDC discovery),
+   * while the endpoint keeps working at its usual path (`TestProvider.revocationEndpoint`).
+   * Default true.
+   */
+  revocationInDiscovery?: boolean
+  /**
+   * What discovery publishes as `scopes_supported`, e.g. ['openid', 'profile'] without
+   * 'offline_access'. Only the document changes: the provider accepts the scopes it always does.
+   * Default: oidc-provider's own list.
+   */
+  scopesSupported?: string[]
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -133,6 +145,8 @@ export interface TestProvider {
    * without any interaction.
    */
   createBrowserSession(): BrowserSession
+  /** The revocation endpoint, also when discovery does not list it (`revocationInDiscovery: false`). */
+  revocationEndpoint: string
   /** The `aud` of a JWT access token (one issued for a resource server); `undefined` for an opaque token. */
   accessTokenAudience(accessToken: string): string | string[] | undefined
   /**
@@ -154,6 +168,8 @@ export interface BrowserSession {
 
 const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:5173/callback'
 const MOUNT_PATH = '/oidc'
+/** oidc-provider's default route of the revocation endpoint, relative to the issuer. */
+const DEFAULT_REVOCATION_PATH = '/token/revocation'
 const DAY = 24 * 60 * 60
 
 interface Jwks {
@@ -184,6 +200,8 @@ interface ResolvedOptions {
   issuerTrailingSlash: boolean
   par: 'off' | 'on' | 'required'
   resourceServers: Record<string, { scope?: string }> | undefined
+  revocationInDiscovery: boolean
+  scopesSupported: string[] | undefined
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -204,6 +222,8 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     issuerTrailingSlash: options.issuerTrailingSlash ?? false,
     par: options.par ?? 'off',
     resourceServers: options.resourceServers,
+    revocationInDiscovery: options.revocationInDiscovery ?? true,
+    scopesSupported: options.scopesSupported,
   }
 }
 
@@ -510,6 +530,7 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
   // also what lets a hold keep a computed answer back.
   provider.use(async (ctx, next) => {
     await next()
+    if (ctx.oidc?.route === 'discovery') editDiscovery(ctx.body, options)
     const entry = entryByRequest.get(ctx.req)
     const grantType = ctx.oidc?.route === 'token' ? ctx.oidc.body?.grant_type : undefined
     if (entry && typeof grantType === 'string') entry.grantType = grantType
@@ -560,6 +581,19 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     },
     handle,
   }
+}
+
+/** The discovery document as the options shape it; oidc-provider itself serves the same endpoints. */
+function editDiscovery(body: unknown, options: ResolvedOptions): void {
+  if (typeof body !== 'object' || body === null) return
+  const metadata = body as Record<string, unknown>
+  if (!options.revocationInDiscovery) {
+    // The endpoint and what describes it (revocation_endpoint_auth_methods_supported, …).
+    for (const key of Object.keys(metadata)) {
+      if (key.startsWith('revocation_endpoint')) delete metadata[key]
+    }
+  }
+  if (options.scopesSupported) metadata['scopes_supported'] = [...options.scopesSupported]
 }
 
 function escapeRegExp(value: string): string {
@@ -766,6 +800,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       const jar: CookieJar = new Map()
       return { authorize: (authorizeUrl) => authorize(authorizeUrl, jar) }
     },
+    revocationEndpoint: `${origin}${host.mountPath}${resolved.routes?.revocation ?? DEFAULT_REVOCATION_PATH}`,
     accessTokenAudience: jwtAudience,
     holdNext: (filter = {}) => host!.holdNext(filter),
     async accessTokenBinding(accessToken) {
