@@ -414,6 +414,55 @@ describe('test provider options', () => {
     expect(refused.error).toBe('invalid_target')
   })
 
+  it('coop: every answer on the way carries COOP; the interaction pages continue by script', async () => {
+    const op = await start({ coop: true })
+    const flow = await codeFlow(op)
+
+    // Walk the flow as a browser would, page by page.
+    const cookies = new Map<string, string>()
+    const steps: Array<{ status: number; path: string; coop: string | null }> = []
+    let url = new URL(flow.authorizeUrl)
+    while (!url.href.startsWith(REDIRECT_URI)) {
+      const response = await fetch(url, {
+        redirect: 'manual',
+        headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+      })
+      for (const setCookie of response.headers.getSetCookie()) {
+        const pair = setCookie.split(';')[0]!
+        const name = pair.slice(0, pair.indexOf('='))
+        const value = pair.slice(pair.indexOf('=') + 1)
+        if (value) cookies.set(name, value)
+        else cookies.delete(name)
+      }
+      const body = await response.text()
+      steps.push({
+        status: response.status,
+        path: url.pathname.replace(/\/[^/]{10,}$/, '/:uid'),
+        coop: response.headers.get('cross-origin-opener-policy'),
+      })
+      const location = response.headers.get('location')
+      const continuation = /<script>location\.replace\(("[^"]*")\)<\/script>/.exec(body)?.[1]
+      expect(location ?? continuation).toBeTruthy()
+      url = new URL(location ?? (JSON.parse(continuation!) as string), url)
+    }
+    expect(steps).toEqual([
+      { status: 303, path: '/auth', coop: 'same-origin' },
+      { status: 200, path: '/interaction/:uid', coop: 'same-origin' }, // login
+      { status: 303, path: '/auth/:uid', coop: 'same-origin' },
+      { status: 200, path: '/interaction/:uid', coop: 'same-origin' }, // consent
+      { status: 303, path: '/auth/:uid', coop: 'same-origin' }, // to the client
+    ])
+    expect((await flow.exchange(url.href)).access_token).toBeTruthy()
+
+    // authorize() follows the continuation pages too.
+    const again = await codeFlow(op)
+    expect((await again.exchange(await op.authorize(again.authorizeUrl))).access_token).toBeTruthy()
+    // Not only the pages: the API endpoints carry the header as well.
+    expect(
+      (await fetch(`${op.issuer}/.well-known/openid-configuration`)).headers.get('cross-origin-opener-policy'),
+    ).toBe('same-origin')
+  })
+
   it('revocationInDiscovery: false hides the endpoint from discovery, which still revokes', async () => {
     const op = await start({ revocationInDiscovery: false })
     const flow = await codeFlow(op)

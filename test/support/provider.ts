@@ -12,6 +12,11 @@
  * - 'strict': issuer at the server root, refresh tokens rotate (reusing a rotated refresh token
  *   answers invalid_grant and revokes the whole grant).
  * - 'authing-like': issuer `${origin}/oidc` (like Authing), refresh tokens do not rotate.
+ *
+ * Other shapes of provider through options: Pushed Authorization Requests (`par`), resource
+ * indicators with JWT access tokens per API (`resourceServers`), a COOP-isolated sign-in page
+ * (`coop`), a discovery document without `revocation_endpoint` (`revocationInDiscovery`) or with
+ * other `scopes_supported` (`scopesSupported`).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -25,6 +30,7 @@ import {
   type Adapter,
   type AdapterPayload,
   type Configuration,
+  type InteractionResults,
   type KoaContextWithOIDC,
   type ResourceIndicatorsFeature,
 } from 'oidc-provider'
@@ -83,6 +89,13 @@ export interface TestProviderOptions {
    */
   resourceServers?: Record<string, { scope?: string }>
   /**
+   * Every response carries `Cross-Origin-Opener-Policy: same-origin`, and the auto-approving
+   * interaction answers with a small HTML page continuing by script instead of a redirect, so a
+   * browser popup really commits a COOP document at the provider's origin (and loses its opener).
+   * Default false.
+   */
+  coop?: boolean
+  /**
    * false: discovery lists no `revocation_endpoint` (like django-oauth-toolkit's OIDC discovery),
    * while the endpoint keeps working at its usual path (`TestProvider.revocationEndpoint`).
    * Default true.
@@ -136,7 +149,7 @@ export interface TestProvider {
    * fetch, redirect: 'manual'), returning the final redirect Location: the client's redirect URI
    * with code/state/iss, or with error/state/iss when the provider answers the client with an
    * error (`prompt=none` without a session: login_required). A PAR URL (`client_id` +
-   * `request_uri`) works like any other.
+   * `request_uri`) works like any other; so do the `coop` continuation pages.
    */
   authorize(authorizeUrl: string): Promise<string>
   /**
@@ -200,6 +213,7 @@ interface ResolvedOptions {
   issuerTrailingSlash: boolean
   par: 'off' | 'on' | 'required'
   resourceServers: Record<string, { scope?: string }> | undefined
+  coop: boolean
   revocationInDiscovery: boolean
   scopesSupported: string[] | undefined
 }
@@ -222,6 +236,7 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     issuerTrailingSlash: options.issuerTrailingSlash ?? false,
     par: options.par ?? 'off',
     resourceServers: options.resourceServers,
+    coop: options.coop ?? false,
     revocationInDiscovery: options.revocationInDiscovery ?? true,
     scopesSupported: options.scopesSupported,
   }
@@ -553,6 +568,9 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     const entry: ProviderRequest = { method: req.method ?? 'GET', path }
     requests.push(entry)
     entryByRequest.set(req, entry)
+    // Set on the bare response, so that the provider's answers, its error pages and the
+    // interaction pages all carry it.
+    if (options.coop) res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
 
     if (options.interactions === 'auto' && interactionPath.test(path)) {
       void autoInteraction(provider, options, req, res)
@@ -609,13 +627,17 @@ async function autoInteraction(
   try {
     const details = await provider.interactionDetails(req, res)
     const { prompt, params } = details
+    const finish = async (result: InteractionResults, mergeWithLastSubmission: boolean): Promise<void> => {
+      if (!options.coop) {
+        await provider.interactionFinished(req, res, result, { mergeWithLastSubmission })
+        return
+      }
+      // A document, not a redirect: a redirect commits nothing, so the popup would never have
+      // been at the provider's origin under its COOP.
+      sendContinuationPage(res, await provider.interactionResult(req, res, result, { mergeWithLastSubmission }))
+    }
     if (prompt.name === 'login') {
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: options.accountId } },
-        { mergeWithLastSubmission: false },
-      )
+      await finish({ login: { accountId: options.accountId } }, false)
       return
     }
     if (prompt.name === 'consent') {
@@ -632,7 +654,7 @@ async function autoInteraction(
         }
       }
       const grantId = await grant.save()
-      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
+      await finish({ consent: { grantId } }, true)
       return
     }
     sendText(res, 501, `interaction prompt not supported by the test provider: ${prompt.name}`)
@@ -640,6 +662,24 @@ async function autoInteraction(
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     sendText(res, 400, `interaction failed: ${message}`)
   }
+}
+
+/** Continues the flow at `url` by script: `location.replace()`, so the page leaves no history entry. */
+function sendContinuationPage(res: ServerResponse, url: string): void {
+  // JSON in a script element: escape '<' so that no '</script>' can close it early.
+  const literal = JSON.stringify(url).replace(/</g, '\\u003c')
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'text/html; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(
+    page('Signing in', `<p><a href="${escapeHtml(url)}">Continue</a></p><script>location.replace(${literal})</script>`),
+  )
+}
+
+/** The URL a continuation page goes on to, or undefined when `html` is not one. */
+function continuationUrl(html: string): string | undefined {
+  const match = /<script>location\.replace\(("(?:[^"\\]|\\.)*")\)<\/script>/.exec(html)
+  return match?.[1] === undefined ? undefined : (JSON.parse(match[1]) as string)
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {
@@ -664,7 +704,7 @@ type CookieJar = Map<string, Map<string, string>> // host -> cookie name -> valu
 /**
  * Follows `authorizeUrl` until it reaches one of `redirectUris` (success or error, e.g.
  * `error=login_required` for `prompt=none` without a session) and returns that URL. Cookies go
- * to and come from `jar`.
+ * to and come from `jar`. Continuation pages (the `coop` interaction) count as redirects.
  */
 async function followAuthorization(authorizeUrl: string, redirectUris: string[], jar: CookieJar): Promise<string> {
   let url = new URL(authorizeUrl)
@@ -684,6 +724,8 @@ async function followAuthorization(authorizeUrl: string, redirectUris: string[],
       next = new URL(location, url)
     } else {
       body = await response.text()
+      const continuation = response.status === 200 ? continuationUrl(body) : undefined
+      if (continuation !== undefined) next = new URL(continuation, url)
     }
     if (!next) {
       throw new Error(
