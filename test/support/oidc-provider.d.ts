@@ -149,6 +149,45 @@ declare module 'oidc-provider' {
     find(id: string): Promise<Grant | undefined>
   }
 
+  /** Details of the resource server a resource indicator names (RFC 8707). */
+  export interface ResourceServerInfo {
+    scope: string
+    audience?: string
+    accessTokenTTL?: number
+    accessTokenFormat?: 'opaque' | 'jwt'
+    jwt?: { sign?: { alg: string; kid?: string } }
+  }
+
+  // A type alias, not an interface: it must fit the `features` index signature.
+  export type ResourceIndicatorsFeature = {
+    enabled: boolean
+    /** `oneOf`: the indicators of the grant when a token request names none (see useGrantedResource). */
+    defaultResource?: (
+      ctx: KoaContextWithOIDC,
+      client: Client,
+      oneOf?: string | string[],
+    ) => string | string[] | undefined | Promise<string | string[] | undefined>
+    useGrantedResource?: (ctx: KoaContextWithOIDC, model: BaseToken) => boolean | Promise<boolean>
+    getResourceServerInfo?: (
+      ctx: KoaContextWithOIDC,
+      resourceIndicator: string,
+      client: Client,
+    ) => ResourceServerInfo | Promise<ResourceServerInfo>
+  }
+
+  /** oidc-provider's OAuth error classes (`error` is the OAuth error code). */
+  export class OIDCProviderError extends Error {
+    readonly error: string
+    readonly status: number
+    error_description?: string
+  }
+  type OIDCProviderErrorClass = new (description?: string, options?: unknown) => OIDCProviderError
+  export const errors: {
+    readonly InvalidTarget: OIDCProviderErrorClass
+    readonly InvalidRequest: OIDCProviderErrorClass
+    readonly [name: string]: OIDCProviderErrorClass
+  }
+
   type TTLValue<T> = number | ((ctx: KoaContextWithOIDC, token: T, client: Client) => number)
 
   export interface Configuration {
@@ -175,6 +214,12 @@ declare module 'oidc-provider' {
       }
       userinfo?: { enabled: boolean }
       dPoP?: { enabled: boolean; nonceSecret?: Uint8Array; requireNonce?: (ctx: KoaContextWithOIDC) => boolean }
+      pushedAuthorizationRequests?: {
+        enabled: boolean
+        requirePushedAuthorizationRequests?: boolean
+        allowUnregisteredRedirectUris?: boolean
+      }
+      resourceIndicators?: ResourceIndicatorsFeature
       [feature: string]: UnknownObject | undefined
     }
     interactions?: {

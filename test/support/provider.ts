@@ -12,6 +12,11 @@
  * - 'strict': issuer at the server root, refresh tokens rotate (reusing a rotated refresh token
  *   answers invalid_grant and revokes the whole grant).
  * - 'authing-like': issuer `${origin}/oidc` (like Authing), refresh tokens do not rotate.
+ *
+ * Other shapes of provider through options: Pushed Authorization Requests (`par`), resource
+ * indicators with JWT access tokens per API (`resourceServers`), a COOP-isolated sign-in page
+ * (`coop`), a discovery document without `revocation_endpoint` (`revocationInDiscovery`) or with
+ * other `scopes_supported` (`scopesSupported`).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -19,7 +24,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Provider, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import {
+  errors,
+  Provider,
+  type Adapter,
+  type AdapterPayload,
+  type Configuration,
+  type InteractionResults,
+  type KoaContextWithOIDC,
+  type ResourceIndicatorsFeature,
+} from 'oidc-provider'
 
 export type ProviderProfile = 'authing-like' | 'strict'
 
@@ -58,6 +72,41 @@ export interface TestProviderOptions {
    * tenant's issuer, for a client that expects `iss` to be `${domain}/`. Default false.
    */
   issuerTrailingSlash?: boolean
+  /**
+   * Pushed Authorization Requests (RFC 9126). 'off' (default): the feature is disabled, so
+   * discovery has no `pushed_authorization_request_endpoint` (oidc-provider enables it unless told
+   * otherwise, and a client that pushes whenever discovery offers it would never send a plain
+   * authorization request). 'on': offered; 'required': discovery says
+   * `require_pushed_authorization_requests: true` and plain authorization requests are refused.
+   */
+  par?: 'off' | 'on' | 'required'
+  /**
+   * Resource indicators (RFC 8707): the APIs a client may name in `resource`, each with the scope
+   * it grants (default 'api:read'). An access token issued for one of them is a JWT (RS256) whose
+   * `aud` is the indicator; a token request without `resource` still gets the opaque access token
+   * the userinfo endpoint takes. Any other indicator is refused with invalid_target. Default: none,
+   * and the feature is disabled.
+   */
+  resourceServers?: Record<string, { scope?: string }>
+  /**
+   * Every response carries `Cross-Origin-Opener-Policy: same-origin`, and the auto-approving
+   * interaction answers with a small HTML page continuing by script instead of a redirect, so a
+   * browser popup really commits a COOP document at the provider's origin (and loses its opener).
+   * Default false.
+   */
+  coop?: boolean
+  /**
+   * false: discovery lists no `revocation_endpoint` (like django-oauth-toolkit's OIDC discovery),
+   * while the endpoint keeps working at its usual path (`TestProvider.revocationEndpoint`).
+   * Default true.
+   */
+  revocationInDiscovery?: boolean
+  /**
+   * What discovery publishes as `scopes_supported`, e.g. ['openid', 'profile'] without
+   * 'offline_access'. Only the document changes: the provider accepts the scopes it always does.
+   * Default: oidc-provider's own list.
+   */
+  scopesSupported?: string[]
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -96,11 +145,23 @@ export interface TestProvider {
   countRequests(filter?: { path?: string; grantType?: string }): number
   resetRequests(): void
   /**
-   * Follows an authorize URL through the auto-approve interaction with a cookie jar (Node fetch,
-   * redirect: 'manual'), returning the final redirect Location (the client's redirect URI with
-   * code/state/iss).
+   * Follows an authorize URL through the auto-approve interaction with a fresh cookie jar (Node
+   * fetch, redirect: 'manual'), returning the final redirect Location: the client's redirect URI
+   * with code/state/iss, or with error/state/iss when the provider answers the client with an
+   * error (`prompt=none` without a session: login_required). A PAR URL (`client_id` +
+   * `request_uri`) works like any other; so do the `coop` continuation pages.
    */
   authorize(authorizeUrl: string): Promise<string>
+  /**
+   * A browser's view of the provider: the `authorize()` calls of one session share a cookie jar,
+   * so after a first sign-in an authorization request with `prompt=none` comes back with a code
+   * without any interaction.
+   */
+  createBrowserSession(): BrowserSession
+  /** The revocation endpoint, also when discovery does not list it (`revocationInDiscovery: false`). */
+  revocationEndpoint: string
+  /** The `aud` of a JWT access token (one issued for a resource server); `undefined` for an opaque token. */
+  accessTokenAudience(accessToken: string): string | string[] | undefined
   /**
    * Holds the answer to the next request matching `filter`: the provider processes it completely
    * (a refresh grant has rotated the refresh token) and the response waits until `release()`.
@@ -112,8 +173,16 @@ export interface TestProvider {
   close(): Promise<void>
 }
 
+/** Authorization requests made by one browser: every call keeps the cookies of the previous ones. */
+export interface BrowserSession {
+  /** As `TestProvider.authorize()`, with this session's cookie jar. */
+  authorize(authorizeUrl: string): Promise<string>
+}
+
 const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:5173/callback'
 const MOUNT_PATH = '/oidc'
+/** oidc-provider's default route of the revocation endpoint, relative to the issuer. */
+const DEFAULT_REVOCATION_PATH = '/token/revocation'
 const DAY = 24 * 60 * 60
 
 interface Jwks {
@@ -142,6 +211,11 @@ interface ResolvedOptions {
   dpop: 'off' | 'optional' | 'required'
   routes: ProviderRoutes | undefined
   issuerTrailingSlash: boolean
+  par: 'off' | 'on' | 'required'
+  resourceServers: Record<string, { scope?: string }> | undefined
+  coop: boolean
+  revocationInDiscovery: boolean
+  scopesSupported: string[] | undefined
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -160,6 +234,11 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     dpop: options.dpop ?? 'optional',
     routes: options.routes,
     issuerTrailingSlash: options.issuerTrailingSlash ?? false,
+    par: options.par ?? 'off',
+    resourceServers: options.resourceServers,
+    coop: options.coop ?? false,
+    revocationInDiscovery: options.revocationInDiscovery ?? true,
+    scopesSupported: options.scopesSupported,
   }
 }
 
@@ -262,6 +341,39 @@ function page(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`
 }
 
+/** Scope granted for a resource server listed without one. */
+const DEFAULT_RESOURCE_SCOPE = 'api:read'
+
+/**
+ * RFC 8707 for `options.resourceServers`, disabled without them (oidc-provider enables the feature
+ * by default with a getResourceServerInfo that refuses every indicator).
+ */
+function resourceIndicators(options: ResolvedOptions): ResourceIndicatorsFeature {
+  const servers = options.resourceServers
+  if (!servers) return { enabled: false }
+  return {
+    enabled: true,
+    // No resource unless the request names one: a code exchange without `resource` yields the
+    // opaque access token for userinfo, even when the grant holds several APIs. (oidc-provider's
+    // default would return the single granted one and refuse several.)
+    defaultResource: () => undefined,
+    // A refresh grant without `resource` does not inherit the grant's indicators either; with
+    // `resource`, the parameter wins over this anyway (it must be one the grant holds).
+    useGrantedResource: () => false,
+    getResourceServerInfo(_ctx, indicator) {
+      const server = Object.hasOwn(servers, indicator) ? servers[indicator] : undefined
+      if (!server) throw new errors.InvalidTarget(`unknown resource indicator: ${indicator}`)
+      return {
+        scope: server.scope ?? DEFAULT_RESOURCE_SCOPE,
+        audience: indicator,
+        accessTokenTTL: options.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      }
+    },
+  }
+}
+
 function buildConfiguration(options: ResolvedOptions, mountPath: string): Configuration {
   const configuration: Configuration = {
     adapter: createMemoryAdapter(),
@@ -322,6 +434,11 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         options.dpop === 'required'
           ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
           : { enabled: options.dpop === 'optional' },
+      pushedAuthorizationRequests: {
+        enabled: options.par !== 'off',
+        requirePushedAuthorizationRequests: options.par === 'required',
+      },
+      resourceIndicators: resourceIndicators(options),
     },
     // Refresh tokens only when the grant holds offline_access (which oidc-provider, like
     // Authing, only keeps when the authorization request had prompt=consent).
@@ -428,6 +545,7 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
   // also what lets a hold keep a computed answer back.
   provider.use(async (ctx, next) => {
     await next()
+    if (ctx.oidc?.route === 'discovery') editDiscovery(ctx.body, options)
     const entry = entryByRequest.get(ctx.req)
     const grantType = ctx.oidc?.route === 'token' ? ctx.oidc.body?.grant_type : undefined
     if (entry && typeof grantType === 'string') entry.grantType = grantType
@@ -450,6 +568,9 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     const entry: ProviderRequest = { method: req.method ?? 'GET', path }
     requests.push(entry)
     entryByRequest.set(req, entry)
+    // Set on the bare response, so that the provider's answers, its error pages and the
+    // interaction pages all carry it.
+    if (options.coop) res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
 
     if (options.interactions === 'auto' && interactionPath.test(path)) {
       void autoInteraction(provider, options, req, res)
@@ -480,6 +601,19 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
   }
 }
 
+/** The discovery document as the options shape it; oidc-provider itself serves the same endpoints. */
+function editDiscovery(body: unknown, options: ResolvedOptions): void {
+  if (typeof body !== 'object' || body === null) return
+  const metadata = body as Record<string, unknown>
+  if (!options.revocationInDiscovery) {
+    // The endpoint and what describes it (revocation_endpoint_auth_methods_supported, …).
+    for (const key of Object.keys(metadata)) {
+      if (key.startsWith('revocation_endpoint')) delete metadata[key]
+    }
+  }
+  if (options.scopesSupported) metadata['scopes_supported'] = [...options.scopesSupported]
+}
+
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
@@ -493,13 +627,17 @@ async function autoInteraction(
   try {
     const details = await provider.interactionDetails(req, res)
     const { prompt, params } = details
+    const finish = async (result: InteractionResults, mergeWithLastSubmission: boolean): Promise<void> => {
+      if (!options.coop) {
+        await provider.interactionFinished(req, res, result, { mergeWithLastSubmission })
+        return
+      }
+      // A document, not a redirect: a redirect commits nothing, so the popup would never have
+      // been at the provider's origin under its COOP.
+      sendContinuationPage(res, await provider.interactionResult(req, res, result, { mergeWithLastSubmission }))
+    }
     if (prompt.name === 'login') {
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: options.accountId } },
-        { mergeWithLastSubmission: false },
-      )
+      await finish({ login: { accountId: options.accountId } }, false)
       return
     }
     if (prompt.name === 'consent') {
@@ -516,7 +654,7 @@ async function autoInteraction(
         }
       }
       const grantId = await grant.save()
-      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true })
+      await finish({ consent: { grantId } }, true)
       return
     }
     sendText(res, 501, `interaction prompt not supported by the test provider: ${prompt.name}`)
@@ -524,6 +662,24 @@ async function autoInteraction(
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     sendText(res, 400, `interaction failed: ${message}`)
   }
+}
+
+/** Continues the flow at `url` by script: `location.replace()`, so the page leaves no history entry. */
+function sendContinuationPage(res: ServerResponse, url: string): void {
+  // JSON in a script element: escape '<' so that no '</script>' can close it early.
+  const literal = JSON.stringify(url).replace(/</g, '\\u003c')
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'text/html; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(
+    page('Signing in', `<p><a href="${escapeHtml(url)}">Continue</a></p><script>location.replace(${literal})</script>`),
+  )
+}
+
+/** The URL a continuation page goes on to, or undefined when `html` is not one. */
+function continuationUrl(html: string): string | undefined {
+  const match = /<script>location\.replace\(("(?:[^"\\]|\\.)*")\)<\/script>/.exec(html)
+  return match?.[1] === undefined ? undefined : (JSON.parse(match[1]) as string)
 }
 
 function sendText(res: ServerResponse, status: number, text: string): void {
@@ -543,8 +699,14 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 const MAX_REDIRECTS = 20
 
-async function followAuthorization(authorizeUrl: string, redirectUris: string[]): Promise<string> {
-  const jar = new Map<string, Map<string, string>>() // host -> cookie name -> value
+type CookieJar = Map<string, Map<string, string>> // host -> cookie name -> value
+
+/**
+ * Follows `authorizeUrl` until it reaches one of `redirectUris` (success or error, e.g.
+ * `error=login_required` for `prompt=none` without a session) and returns that URL. Cookies go
+ * to and come from `jar`. Continuation pages (the `coop` interaction) count as redirects.
+ */
+async function followAuthorization(authorizeUrl: string, redirectUris: string[], jar: CookieJar): Promise<string> {
   let url = new URL(authorizeUrl)
   for (let hop = 0; hop < MAX_REDIRECTS; hop++) {
     const cookies = jar.get(url.host)
@@ -555,23 +717,41 @@ async function followAuthorization(authorizeUrl: string, redirectUris: string[])
     const response = await fetch(url, { redirect: 'manual', headers })
     storeCookies(jar, url.host, response.headers.getSetCookie())
     const location = response.headers.get('location')
+    let next: URL | undefined
+    let body = ''
     if ((response.status === 302 || response.status === 303) && location) {
       await response.body?.cancel()
-      const next = new URL(location, url)
-      if (redirectUris.some((uri) => next.href.startsWith(uri))) return next.href
-      url = next
-      continue
+      next = new URL(location, url)
+    } else {
+      body = await response.text()
+      const continuation = response.status === 200 ? continuationUrl(body) : undefined
+      if (continuation !== undefined) next = new URL(continuation, url)
     }
-    const body = await response.text()
-    throw new Error(
-      `authorize(): the authorization request ended on ${response.status} at ${url.href} ` +
-        `instead of redirecting to the client: ${body.slice(0, 200)}`,
-    )
+    if (!next) {
+      throw new Error(
+        `authorize(): the authorization request ended on ${response.status} at ${url.href} ` +
+          `instead of redirecting to the client: ${body.slice(0, 200)}`,
+      )
+    }
+    if (isRedirectUri(next, redirectUris)) return next.href
+    url = next
   }
   throw new Error(`authorize(): more than ${MAX_REDIRECTS} redirects starting at ${authorizeUrl}`)
 }
 
-function storeCookies(jar: Map<string, Map<string, string>>, host: string, setCookies: string[]): void {
+/**
+ * Whether `url` is one of the client's redirect URIs plus response parameters. Whole origin and
+ * path, not a prefix: a redirect URI at the provider's origin (the Vite playground's
+ * `${origin}/`) would otherwise match every provider URL.
+ */
+function isRedirectUri(url: URL, redirectUris: string[]): boolean {
+  return redirectUris.some((uri) => {
+    const registered = new URL(uri)
+    return registered.origin === url.origin && registered.pathname === url.pathname
+  })
+}
+
+function storeCookies(jar: CookieJar, host: string, setCookies: string[]): void {
   if (setCookies.length === 0) return
   let cookies = jar.get(host)
   if (!cookies) jar.set(host, (cookies = new Map()))
@@ -589,6 +769,22 @@ function storeCookies(jar: Map<string, Map<string, string>>, host: string, setCo
     })
     if (expired || value === '') cookies.delete(name)
     else cookies.set(name, value)
+  }
+}
+
+/** The `aud` claim of a JWT, or undefined for anything else (an opaque token). */
+function jwtAudience(token: string): string | string[] | undefined {
+  const [, payload, signature, ...rest] = token.split('.')
+  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    if (typeof claims !== 'object' || claims === null) return undefined
+    const { aud } = claims as { aud?: unknown }
+    if (typeof aud === 'string') return aud
+    if (Array.isArray(aud) && aud.every((value) => typeof value === 'string')) return aud as string[]
+    return undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -621,6 +817,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   const issuer = `${resolved.profile === 'authing-like' ? `${origin}${MOUNT_PATH}` : origin}${resolved.issuerTrailingSlash ? '/' : ''}`
   host = createProviderHost(issuer, resolved)
   const { requests } = host
+  const authorize = (authorizeUrl: string, jar: CookieJar): Promise<string> =>
+    resolved.interactions === 'auto'
+      ? followAuthorization(authorizeUrl, resolved.redirectUris, jar)
+      : Promise.reject(new Error("authorize() needs interactions: 'auto'"))
 
   let closed: Promise<void> | undefined
   return {
@@ -637,12 +837,13 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     resetRequests() {
       requests.length = 0
     },
-    authorize(authorizeUrl) {
-      if (resolved.interactions !== 'auto') {
-        return Promise.reject(new Error("authorize() needs interactions: 'auto'"))
-      }
-      return followAuthorization(authorizeUrl, resolved.redirectUris)
+    authorize: (authorizeUrl) => authorize(authorizeUrl, new Map()),
+    createBrowserSession() {
+      const jar: CookieJar = new Map()
+      return { authorize: (authorizeUrl) => authorize(authorizeUrl, jar) }
     },
+    revocationEndpoint: `${origin}${host.mountPath}${resolved.routes?.revocation ?? DEFAULT_REVOCATION_PATH}`,
+    accessTokenAudience: jwtAudience,
     holdNext: (filter = {}) => host!.holdNext(filter),
     async accessTokenBinding(accessToken) {
       const token = await host!.provider.AccessToken.find(accessToken)
