@@ -3,11 +3,13 @@ import type { AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import type { Session } from './session.js'
+import { tokensFor } from './session-record.js'
 
 /**
- * `auth.fetch`: `fetch` with the session's access token attached, to the allow-listed origins only
- * (`apiOrigins`, default the page's own), never to plain `http:` off loopback. The request keeps its
- * method, headers, body and options; a DPoP-bound token goes with a proof (RFC 9449 §7).
+ * `auth.fetch`: `fetch` with an access token attached, to the allow-listed origins only
+ * (`apiOrigins`, default the page's own), never to plain `http:` off loopback. An origin mapped to
+ * a resource gets that API's own token (RFC 8707). The request keeps its method, headers, body and
+ * options; a DPoP-bound token goes with a proof (RFC 9449 §7).
  *
  * @throws AuthError `origin_not_allowed` before anything is sent; `not_signed_in` and the refresh codes.
  */
@@ -22,10 +24,14 @@ export function createApiFetch(deps: {
     const page = new URL(env.currentUrl())
     const request =
       input instanceof Request ? new Request(input, init) : new Request(new URL(String(input), page).href, init)
-    assertAllowed(new URL(request.url), config.apiOrigins ?? [page.origin])
-    const accessToken = await session.accessToken({ force: false })
+    const url = new URL(request.url)
+    const apis = config.apiOrigins ?? new Map([[page.origin, undefined]])
+    assertAllowed(url, apis)
+    const resource = apis.get(url.origin)
+    const accessToken = await session.accessToken({ force: false, resource })
     const record = session.current()
-    if (record?.tokens.tokenType === 'dpop') {
+    const tokens = record && tokensFor(record, resource)
+    if (record !== undefined && tokens?.tokenType === 'dpop') {
       if (record.dpopKey === undefined) {
         const error = new AuthError(
           'dpop_key_unavailable',
@@ -34,7 +40,7 @@ export function createApiFetch(deps: {
         await session.end('dpop-key-lost', error)
         throw error
       }
-      return (await deps.protocol()).dpopRequest(record, request)
+      return (await deps.protocol()).dpopRequest(record, accessToken, request)
     }
     const headers = new Headers(request.headers)
     headers.set('authorization', `Bearer ${accessToken}`)
@@ -52,11 +58,12 @@ async function initOf(request: Request, headers: Headers): Promise<RequestInit> 
   return { method, headers, body, credentials, mode, cache, redirect, referrerPolicy, integrity, keepalive, signal }
 }
 
-function assertAllowed(url: URL, allowed: readonly string[]): void {
-  if (!allowed.includes(url.origin)) {
+function assertAllowed(url: URL, allowed: ReadonlyMap<string, string | undefined>): void {
+  if (!allowed.has(url.origin)) {
+    const listed = [...allowed.keys()].join(', ')
     throw new AuthError(
       'origin_not_allowed',
-      `auth.fetch sends the access token only to the origins in apiOrigins (${allowed.join(', ')}); ${url.origin} is not one. Add it to apiOrigins if it is your API, or use plain fetch.`,
+      `auth.fetch sends the access token only to the origins in apiOrigins (${listed}); ${url.origin} is not one. Add it to apiOrigins if it is your API, or use plain fetch.`,
     )
   }
   if (url.protocol === 'http:' && !isLoopback(url)) {

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi'
-import { checkAuthorizeParams, type ResolvedConfig } from './config.js'
+import { checkAuthorizeParams } from './authorize-params.js'
+import { DEFAULT_SCOPE, type ResolvedConfig } from './config.js'
 import { AuthError } from './errors.js'
 
 /** What the library remembers between the redirect to the provider and the callback. */
@@ -25,48 +26,12 @@ export interface SignInOptions {
    * are refused here too: `signIn` and `createSignInUrl` reject with `invalid_config`.
    */
   authorizeParams?: Record<string, string>
-}
-
-/**
- * Returns `returnTo` as a normalised path on `origin` (path, query and hash), or throws.
- *
- * The input must start with `/`; it is then resolved with `URL` against `origin` (dot segments,
- * backslashes, tabs and newlines are resolved the way a browser resolves them) and the RESULT is
- * checked: the same origin, and a path starting with exactly one `/` and holding no `\` — both
- * as is and once percent-decoded, for a router or server that decodes the path before using it
- * (`/%2f%2fevil.example`). The query and hash are kept as they are. Examples: `/a/../b` → `/b`; `/..//evil.example` is refused.
- *
- * @param origin The page's origin, e.g. `https://app.example.com`.
- * @throws AuthError `invalid_return_to` for anything that does not stay a path on `origin` (no open
- *   redirect; DESIGN §6.4 and §6.10).
- */
-export function sameOriginPath(returnTo: string, origin: string): string {
-  const resolved = typeof returnTo === 'string' && returnTo.startsWith('/') ? new URL(returnTo, origin) : undefined
-  if (
-    resolved === undefined ||
-    resolved.origin !== origin ||
-    !isSinglePath(resolved.pathname) ||
-    !isSinglePath(decoded(resolved.pathname))
-  ) {
-    throw new AuthError(
-      'invalid_return_to',
-      `returnTo must be a path on this site such as "/orders"; ${JSON.stringify(returnTo)} is refused because it could lead to another site (open redirect).`,
-    )
-  }
-  return resolved.pathname + resolved.search + resolved.hash
-}
-
-/** One leading `/` not followed by another, and no `\`: a path no browser reads as another host. */
-function isSinglePath(path: string | undefined): boolean {
-  return path !== undefined && /^\/(?!\/)/.test(path) && !path.includes('\\')
-}
-
-function decoded(path: string): string | undefined {
-  try {
-    return decodeURIComponent(path)
-  } catch {
-    return undefined // malformed percent-encoding: refused rather than guessed at
-  }
+  /**
+   * The `prompt` of this sign-in (OIDC Core §3.1.2.1): `'none'` checks for a session at the provider
+   * without showing anything — the callback then resolves `signedIn: false` with the reason
+   * (`login_required`, …) instead of rejecting; `'login'`, `'consent'`, `'select_account'`.
+   */
+  prompt?: string
 }
 
 /**
@@ -83,8 +48,8 @@ function decoded(path: string): string | undefined {
 export async function createAuthorizationRequest(
   as: oauth.AuthorizationServer,
   config: ResolvedConfig,
-  input: { returnTo: string; now: number; authorizeParams?: Record<string, string> | undefined },
-): Promise<{ url: string; transaction: SignInTransaction }> {
+  input: SignInOptions & { returnTo: string; now: number },
+): Promise<{ params: URLSearchParams; transaction: SignInTransaction }> {
   const perSignInParams = checkAuthorizeParams(input.authorizeParams, 'authorizeParams')
   if (perSignInParams['scope'] !== undefined && !perSignInParams['scope'].split(' ').includes('openid')) {
     throw new AuthError(
@@ -104,20 +69,39 @@ export async function createAuthorizationRequest(
     returnTo: input.returnTo,
     createdAt: input.now,
   }
-  const url = new URL(as.authorization_endpoint)
-  const { scope = config.scope, ...extra } = { ...config.authorizeParams, ...perSignInParams }
-  for (const [name, value] of Object.entries(extra)) url.searchParams.set(name, value)
-  url.searchParams.set('response_type', 'code')
-  url.searchParams.set('client_id', config.clientId)
-  url.searchParams.set('redirect_uri', transaction.redirectUri)
-  url.searchParams.set('scope', scope)
-  url.searchParams.set('state', transaction.state)
-  url.searchParams.set('nonce', transaction.nonce)
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier))
-  url.searchParams.set('code_challenge_method', 'S256')
-  const scopes = url.searchParams.get('scope')!.split(' ')
-  if (scopes.includes('offline_access') && !url.searchParams.has('prompt')) {
-    url.searchParams.set('prompt', 'consent')
-  }
-  return { url: url.href, transaction }
+  const { scope = defaultScope(as, config), ...extra } = { ...config.authorizeParams, ...perSignInParams }
+  const params = new URLSearchParams(extra)
+  if (config.resourceParameter === 'resource')
+    for (const resource of config.resources) params.append('resource', resource)
+  if (input.prompt !== undefined) params.set('prompt', input.prompt)
+  params.set('response_type', 'code')
+  params.set('client_id', config.clientId)
+  params.set('redirect_uri', transaction.redirectUri)
+  params.set('scope', scope)
+  params.set('state', transaction.state)
+  params.set('nonce', transaction.nonce)
+  params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier))
+  params.set('code_challenge_method', 'S256')
+  if (scope.split(' ').includes('offline_access') && !params.has('prompt')) params.set('prompt', 'consent')
+  return { params, transaction }
+}
+
+/** The authorization URL that carries `params` in its query (RFC 6749 §4.1.1). */
+export function authorizationUrl(as: oauth.AuthorizationServer, params: URLSearchParams): string {
+  const url = new URL(as.authorization_endpoint!)
+  for (const [name, value] of params) url.searchParams.append(name, value)
+  return url.href
+}
+
+/**
+ * The configured scope, or the default one: `openid profile offline_access`, without
+ * `offline_access` when the provider publishes `scopes_supported` and it is not listed there
+ * (django-oauth-toolkit refuses a scope it does not know, after the user has logged in).
+ */
+function defaultScope(as: oauth.AuthorizationServer, config: ResolvedConfig): string {
+  const supported = as.scopes_supported
+  if (!config.scopeIsDefault || !Array.isArray(supported) || supported.includes('offline_access')) return config.scope
+  return DEFAULT_SCOPE.split(' ')
+    .filter((scope) => scope !== 'offline_access')
+    .join(' ')
 }

@@ -4,28 +4,6 @@ import type { UserClaims } from './token-set.js'
 import { checkIdTokenClaims, toIdTokenError, tokenTypeMismatch, verifyIdTokenSignature } from './token-response.js'
 import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
-/** Authorization response parameters that must leave the address bar once read (DESIGN §6.5). */
-const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']
-
-/**
- * Returns the authorization response parameters when `url` is a callback to `redirectUri` (same
- * origin and path, with `state` and a `code` or an `error`), else `undefined`.
- */
-export function readCallback(url: string, redirectUri: string): URLSearchParams | undefined {
-  const current = new URL(url)
-  const expected = new URL(redirectUri)
-  if (current.origin !== expected.origin || current.pathname !== expected.pathname) return undefined
-  const params = current.searchParams
-  return params.has('state') && (params.has('code') || params.has('error')) ? params : undefined
-}
-
-/** `url` without the authorization response parameters. */
-export function withoutCallbackParams(url: string): string {
-  const clean = new URL(url)
-  for (const name of RESPONSE_PARAMS) clean.searchParams.delete(name)
-  return clean.href
-}
-
 /**
  * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207),
  * then turns an `error=` response into an error (RFC 6749 §4.1.2.1).
@@ -43,8 +21,13 @@ export function validateCallback(
   try {
     return oauth.validateAuthResponse(as, client, params, expectedState)
   } catch (error) {
-    if (error instanceof oauth.OperationProcessingError && /"iss"/.test(error.message)) {
-      const iss = params.get('iss')
+    // oauth4webapi reports both checks with the same code (INVALID_RESPONSE); which one failed is
+    // read from the response itself, not from its message.
+    const iss = params.get('iss')
+    const issuerWrong =
+      (iss === null && as.authorization_response_iss_parameter_supported === true) ||
+      (iss !== null && iss !== as.issuer)
+    if (error instanceof oauth.OperationProcessingError && issuerWrong) {
       const refused =
         iss === null
           ? `The sign-in response has no "iss" although ${as.issuer} announces it (RFC 9207 mix-up protection), so it was refused.`
@@ -53,7 +36,7 @@ export function validateCallback(
         cause: error,
       })
     }
-    if (error instanceof oauth.OperationProcessingError && /"state"/.test(error.message)) {
+    if (error instanceof oauth.OperationProcessingError && params.get('state') !== expectedState) {
       throw new AuthError(
         'state_mismatch',
         'The sign-in response does not belong to the sign-in this browser started. Sign in again.',

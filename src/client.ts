@@ -1,6 +1,6 @@
 import { createApiFetch } from './api-fetch.js'
 import type { SignInOptions } from './authorize.js'
-import { readCallback } from './callback.js'
+import { readCallback } from './callback-url.js'
 import { resolveConfig, type AuthConfig } from './config.js'
 import { createBrowserEnvironment, type AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
@@ -8,6 +8,11 @@ import { createProtocol, type Protocol } from './protocol.js'
 import type { AuthState } from './session-machine.js'
 import { createSession } from './session.js'
 import { createSignInFlow, type SignInResult } from './sign-in.js'
+import { createPopupSignIn, type PopupSignInOptions } from './popup.js'
+import { createTabSync } from './cross-tab.js'
+import type { SessionMessage } from './tab-follower.js'
+import type { UserClaims } from './token-set.js'
+import type { UserInfo } from './userinfo.js'
 import { openDefaultStore, type KeyValueStore, type StorageKind } from './storage.js'
 
 /** Options of `createAuthClient` for tests and unusual hosts. */
@@ -34,7 +39,19 @@ export interface AuthClient {
   signIn(options?: SignInOptions): Promise<void>
   isRedirectCallback(url?: string): boolean
   handleRedirectCallback(url?: string): Promise<SignInResult>
-  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string>
+  /**
+   * Opens the provider in a popup (call it from a click) and resolves once signed in; see
+   * {@link PopupSignInOptions}. Rejects with `popup_blocked`, `popup_closed`, `popup_timeout`, or
+   * what the callback in the popup failed with.
+   */
+  signInWithPopup(options?: PopupSignInOptions): Promise<{ user: UserClaims }>
+  /**
+   * A valid access token, refreshed first when it is within the leeway; with `resource`, the token
+   * for that API (RFC 8707), obtained with the session's refresh token and kept per resource.
+   */
+  getAccessToken(options?: { forceRefresh?: boolean; resource?: string }): Promise<string>
+  /** The userinfo endpoint's claims for the signed-in user; rejects with `userinfo_subject_mismatch` when they name another. */
+  getUserInfo(): Promise<UserInfo>
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
   refresh(): Promise<void>
   signOut(options?: SignOutOptions): Promise<void>
@@ -56,33 +73,42 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     : openDefaultStore()
   let protocol: Promise<Protocol> | undefined
   const loadProtocol = () => (protocol ??= opened.then(({ store }) => createProtocol(config, env, store)))
-  const session = createSession({ config, env, opened, protocol: loadProtocol })
-  const signIn = createSignInFlow({ config, env, session, protocol: loadProtocol })
+  const tabs = createTabSync<SessionMessage>(env, config.sessionName)
+  const session = createSession({ config, env, opened, tabs, protocol: loadProtocol })
+  const signIn = createSignInFlow({ config, env, session, tabs, protocol: loadProtocol })
+  const signInWithPopup = createPopupSignIn({ env, tabs, flow: signIn, session })
   const apiFetch = createApiFetch({ config, env, session, protocol: loadProtocol })
+  const signInUrl = async (options: SignInOptions = {}) => (await signIn.start(options)).url
   const ready = session.ready.then(() => {})
   let disposed = false
 
   /** `action`, or a rejection once the client is disposed. */
   function live<A extends unknown[], R>(action: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-    return (...args) =>
-      disposed
-        ? Promise.reject(new AuthError('disposed', 'This client was disposed; create a new one.'))
-        : action(...args)
+    return (...args) => (disposed ? Promise.reject(disposedError()) : action(...args))
   }
 
   return {
     getSnapshot: () => session.snapshots.get(),
     subscribe: (listener) => session.snapshots.subscribe(listener),
     ready: () => ready,
-    createSignInUrl: live((signInOptions: SignInOptions = {}) => signIn.createSignInUrl(signInOptions)),
-    signIn: live(async (signInOptions: SignInOptions = {}) =>
-      env.navigate(await signIn.createSignInUrl(signInOptions)),
-    ),
+    createSignInUrl: live(signInUrl),
+    signIn: live(async (signInOptions?: SignInOptions) => env.navigate(await signInUrl(signInOptions))),
+    // Not through an async step: the popup must open in the task of the user's click.
+    signInWithPopup: (popupOptions) => (disposed ? Promise.reject(disposedError()) : signInWithPopup(popupOptions)),
     isRedirectCallback: (url = env.currentUrl()) => readCallback(url, config.redirectUri) !== undefined,
     handleRedirectCallback: live((url: string = env.currentUrl()) => signIn.handleRedirectCallback(url)),
-    getAccessToken: live((tokenOptions: { forceRefresh?: boolean } = {}) =>
-      session.accessToken({ force: tokenOptions.forceRefresh === true }),
+    // Not async: a valid token in memory goes out without another turn of the event loop.
+    getAccessToken: live(({ forceRefresh, resource }: { forceRefresh?: boolean; resource?: string } = {}) =>
+      resource === undefined || config.resources.includes(resource)
+        ? session.accessToken({ force: forceRefresh === true, resource })
+        : Promise.reject(unrequestedResource(resource)),
     ),
+    getUserInfo: live(async () => {
+      await session.accessToken({ force: false })
+      const record = session.current()
+      if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+      return (await loadProtocol()).userInfo(record)
+    }),
     fetch: live(apiFetch),
     refresh: live(async () => {
       await session.ready
@@ -103,4 +129,19 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       session.dispose()
     },
   }
+}
+
+function disposedError(): AuthError {
+  return new AuthError('disposed', 'This client was disposed; create a new one.')
+}
+
+/**
+ * Only what the sign-in asked for: a provider may rotate the refresh token before it refuses an
+ * unknown resource (oidc-provider does), and the session would then be lost to reuse detection.
+ */
+function unrequestedResource(resource: string): AuthError {
+  return new AuthError(
+    'invalid_config',
+    `${resource} is not a resource of apiOrigins, so the sign-in did not ask for it. Map the API's origin to it in apiOrigins.`,
+  )
 }

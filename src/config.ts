@@ -1,3 +1,4 @@
+import { checkAuthorizeParams } from './authorize-params.js'
 import { AuthError } from './errors.js'
 
 /** What an app passes to `createAuthClient`. */
@@ -28,10 +29,32 @@ export interface AuthConfig {
    */
   dpop?: boolean
   /**
-   * Origins `auth.fetch` may send the access token to, e.g. `['https://api.example.com']`. Default:
-   * the page's own origin. `http:` origins are accepted on loopback hosts only.
+   * Origins `auth.fetch` may send tokens to. Default: the page's own origin; `http:` origins are
+   * accepted on loopback hosts only. An array sends the session's access token to each, e.g.
+   * `['https://api.example.com']`. A record maps each origin to the API's resource indicator
+   * (RFC 8707), e.g. `{ 'https://orders.example.com': 'https://orders.example.com/' }`: the sign-in
+   * asks for every listed resource, and `auth.fetch` sends each API a token of its own (the one
+   * `getAccessToken({ resource })` returns).
    */
-  apiOrigins?: string[]
+  apiOrigins?: string[] | Record<string, string>
+  /**
+   * How a token request names the API it is for: `'resource'` (RFC 8707, default) or `'audience'`
+   * (Auth0 and providers like it). With `'audience'` the sign-in asks for no resource; each API's
+   * token comes from a refresh grant with `audience=<resource>`.
+   */
+  resourceParameter?: 'resource' | 'audience'
+  /**
+   * Pushed Authorization Requests (RFC 9126): `'auto'` (default) pushes when discovery lists a
+   * `pushed_authorization_request_endpoint` (always when it says
+   * `require_pushed_authorization_requests`), `'always'` requires it, `'never'` sends a plain
+   * authorization URL. Pushed, the URL carries only `client_id` and `request_uri`.
+   */
+  par?: 'auto' | 'always' | 'never'
+  /**
+   * Endpoints that win over the discovery document, for providers whose discovery leaves one out
+   * (django-oauth-toolkit lists no `revocation_endpoint` in its OIDC discovery).
+   */
+  endpoints?: { revocation?: string; endSession?: string }
   /** Clock difference (seconds) tolerated when checking the ID token's `exp`, `iat` and `auth_time`. Default 30. */
   clockToleranceSeconds?: number
 }
@@ -57,8 +80,15 @@ export interface ResolvedConfig {
   metadataKey: string
   /** Name of the Web Lock and the BroadcastChannel shared by every tab of this session. */
   sessionName: string
-  /** Normalised origins `auth.fetch` may send tokens to; `undefined` means the page's own. */
-  apiOrigins: readonly string[] | undefined
+  /** Normalised origins `auth.fetch` may send tokens to, each with its resource; `undefined` means the page's own. */
+  apiOrigins: ReadonlyMap<string, string | undefined> | undefined
+  /** Every resource `apiOrigins` names: the sign-in asks for all of them (RFC 8707). */
+  resources: readonly string[]
+  resourceParameter: 'resource' | 'audience'
+  par: 'auto' | 'always' | 'never'
+  endpoints: { revocation?: string; endSession?: string }
+  /** No `scope` was configured: the default drops `offline_access` for a provider that does not list it. */
+  scopeIsDefault: boolean
   clockToleranceSeconds: number
 }
 
@@ -69,70 +99,6 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 /** Whether `url` points at this machine, where plain `http:` is acceptable for development. */
 export function isLoopback(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname)
-}
-
-/**
- * Authorization request parameters an app may not set, with what to do instead: the ones the
- * library sets itself for every sign-in (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), and
- * the ones that would move the response where the callback never looks (`response_mode`) or
- * replace the request the library built (RFC 9101 request objects, RFC 9126 `request_uri`,
- * OIDC `registration`, RFC 9449 §10 `dpop_jkt`).
- */
-const REFUSED_AUTHORIZE_PARAMS: ReadonlyMap<string, string> = new Map([
-  ['response_type', 'spa-auth always uses the authorization code flow (response_type=code)'],
-  ['client_id', 'set clientId in the configuration instead'],
-  ['redirect_uri', 'set redirectUri in the configuration instead'],
-  ['state', 'spa-auth makes a fresh state for every sign-in'],
-  ['nonce', 'spa-auth makes a fresh nonce for every sign-in'],
-  ['code_challenge', 'spa-auth makes a fresh PKCE S256 challenge for every sign-in'],
-  ['code_challenge_method', 'spa-auth always uses PKCE with S256'],
-  [
-    'response_mode',
-    'the callback is read from the query string (the default response mode of the code flow), so a response sent any other way would never be recognised; remove it',
-  ],
-  ['request', 'request objects are not supported; pass the parameters themselves in authorizeParams'],
-  [
-    'request_uri',
-    'pushed authorization requests and request objects by reference are not supported; pass the parameters themselves in authorizeParams',
-  ],
-  ['registration', 'dynamic registration is not supported; register the client at the provider'],
-  ['dpop_jkt', 'with dpop: true spa-auth binds the sign-in to its own key; remove it'],
-])
-
-/**
- * Checks extra authorization request parameters and returns a copy: a plain object whose values
- * are strings, with no name the library owns or that changes where or how the response comes back.
- * `resource` (RFC 8707) may be repeated by the standard; it is a single string here for now — an
- * array form would be a new, additive option.
- *
- * @param where How the message names the object, e.g. `config.authorizeParams`.
- * @param alsoRefused Further names refused here, with what to do instead.
- * @throws AuthError `invalid_config` naming the parameter and what to use instead.
- */
-export function checkAuthorizeParams(
-  params: unknown,
-  where: string,
-  alsoRefused: Readonly<Record<string, string>> = {},
-): Readonly<Record<string, string>> {
-  if (params === undefined) return {}
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    throw new AuthError('invalid_config', `${where} must be an object of parameter names to string values.`)
-  }
-  const checked: Record<string, string> = {}
-  for (const [name, value] of Object.entries(params)) {
-    const instead =
-      REFUSED_AUTHORIZE_PARAMS.get(name) ?? (Object.hasOwn(alsoRefused, name) ? alsoRefused[name] : undefined)
-    if (instead !== undefined) throw new AuthError('invalid_config', `${where}.${name} is not allowed: ${instead}.`)
-    if (typeof value !== 'string') {
-      throw new AuthError('invalid_config', `${where}.${name} must be a string, not ${kindOf(value)}.`)
-    }
-    checked[name] = value
-  }
-  return checked
-}
-
-function kindOf(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
 }
 
 function parseUrl(value: unknown, name: string): URL {
@@ -203,9 +169,53 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     sessionKey: `session:${sessionName}`,
     metadataKey: `meta:${config.issuer}`,
     sessionName: `spa-auth:${sessionName}`,
-    apiOrigins: config.apiOrigins === undefined ? undefined : config.apiOrigins.map(apiOrigin),
     clockToleranceSeconds: tolerance,
+    ...resolveApis(config),
+    par: oneOf(config.par, ['auto', 'always', 'never'], 'par'),
+    endpoints: resolveEndpoints(config.endpoints),
+    scopeIsDefault: config.scope === undefined,
   }
+}
+
+function resolveApis(config: AuthConfig): Pick<ResolvedConfig, 'apiOrigins' | 'resources' | 'resourceParameter'> {
+  const resourceParameter = oneOf(config.resourceParameter, ['resource', 'audience'], 'resourceParameter')
+  const given = config.apiOrigins
+  if (given === undefined) return { apiOrigins: undefined, resources: [], resourceParameter }
+  const entries: Array<[string, string | undefined]> = Array.isArray(given)
+    ? given.map((origin) => [apiOrigin(origin), undefined])
+    : Object.entries(given).map(([origin, resource]) => [apiOrigin(origin), resourceOf(resource, origin)])
+  const resources = [...new Set(entries.flatMap(([, resource]) => (resource === undefined ? [] : [resource])))]
+  return { apiOrigins: new Map(entries), resources, resourceParameter }
+}
+
+function resourceOf(value: unknown, origin: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new AuthError('invalid_config', `apiOrigins["${origin}"] must be the API's resource indicator (a string).`)
+  }
+  return value
+}
+
+function resolveEndpoints(endpoints: AuthConfig['endpoints']): ResolvedConfig['endpoints'] {
+  const resolved: ResolvedConfig['endpoints'] = {}
+  if (endpoints?.revocation !== undefined) resolved.revocation = secureUrl(endpoints.revocation, 'endpoints.revocation')
+  if (endpoints?.endSession !== undefined) resolved.endSession = secureUrl(endpoints.endSession, 'endpoints.endSession')
+  return resolved
+}
+
+function secureUrl(value: string, name: string): string {
+  const url = parseUrl(value, name)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    throw new AuthError('invalid_config', `${name} must use HTTPS (http: only on loopback hosts).`)
+  }
+  return url.href
+}
+
+function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], name: string): T {
+  if (value === undefined) return allowed[0]!
+  if (!allowed.includes(value)) {
+    throw new AuthError('invalid_config', `${name} must be one of ${allowed.map((v) => `'${v}'`).join(', ')}.`)
+  }
+  return value
 }
 
 /** `value` as an origin `auth.fetch` may send tokens to. */

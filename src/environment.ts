@@ -11,6 +11,14 @@ export interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>
 }
 
+/** A sign-in popup, as its opener sees it. */
+export interface PopupWindow {
+  /** True once closed, and, under Cross-Origin-Opener-Policy, as soon as the provider's page loads. */
+  readonly closed: boolean
+  navigate(url: string): void
+  close(): void
+}
+
 /**
  * Everything the library reads from its host. Tests inject fakes; the defaults read the browser's
  * globals lazily, at call time, so fake timers and polyfills installed later still apply.
@@ -38,6 +46,15 @@ export interface AuthEnvironment {
    * restored from the back/forward cache. Returns a cleanup.
    */
   onWake(listener: () => void): () => void
+  /**
+   * Opens an empty popup window now (it must happen in the task of the user's click), or returns
+   * `undefined` when the browser blocked it. `features` as for `window.open`.
+   */
+  openPopup(features: string | undefined): PopupWindow | undefined
+  /** Whether this page has the focus. */
+  hasFocus(): boolean
+  /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
+  closeWindow(): void
 }
 
 /** The browser's environment, reading every global lazily. */
@@ -74,6 +91,21 @@ export function createBrowserEnvironment(): AuthEnvironment {
     currentUrl: () => globalThis.location.href,
     replaceUrl: (url) => globalThis.history.replaceState(globalThis.history.state, '', url),
     navigate: (url) => globalThis.location.assign(url),
+    openPopup(features) {
+      const popup = globalThis.open('', '_blank', features ?? centredPopup())
+      if (popup === null) return undefined
+      // The provider's pages get no handle on this one (reverse tabnabbing); we keep ours.
+      popup.opener = null
+      return {
+        get closed() {
+          return popup.closed
+        },
+        navigate: (url) => popup.location.replace(url),
+        close: () => popup.close(),
+      }
+    },
+    hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
+    closeWindow: () => globalThis.close(),
     onWake(listener) {
       if (typeof window === 'undefined') return () => {}
       const onVisibility = () => {
@@ -87,4 +119,13 @@ export function createBrowserEnvironment(): AuthEnvironment {
       }
     },
   }
+}
+
+/** A 500 × 640 popup centred on the current window. */
+function centredPopup(): string {
+  const width = 500
+  const height = 640
+  const left = Math.max(0, globalThis.screenX + (globalThis.outerWidth - width) / 2)
+  const top = Math.max(0, globalThis.screenY + (globalThis.outerHeight - height) / 2)
+  return `popup=yes,width=${width},height=${height},left=${Math.round(left)},top=${Math.round(top)}`
 }

@@ -66,6 +66,14 @@ export type AuthErrorCode =
   | 'dpop_key_unavailable'
   /** `auth.fetch` was asked to send a token to an origin outside `apiOrigins` (or to plain `http:` off loopback). */
   | 'origin_not_allowed'
+  /** The userinfo endpoint answered for another user than the one signed in (OIDC Core §5.3.4). */
+  | 'userinfo_subject_mismatch'
+  /** The browser blocked the sign-in popup: call `signInWithPopup()` from a click, or fall back to `signIn()`. */
+  | 'popup_blocked'
+  /** The user closed the sign-in popup before signing in. */
+  | 'popup_closed'
+  /** The sign-in popup did not complete in time. */
+  | 'popup_timeout'
   /** The call needs a signed-in user and there is none. */
   | 'not_signed_in'
   /** The client was disposed. */

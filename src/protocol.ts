@@ -4,18 +4,26 @@
  * only holds a promise of this module, so nothing of oauth4webapi is needed before a step is.
  */
 import * as oauth from 'oauth4webapi'
-import { createAuthorizationRequest, type SignInOptions, type SignInTransaction } from './authorize.js'
+import {
+  authorizationUrl,
+  createAuthorizationRequest,
+  type SignInOptions,
+  type SignInTransaction,
+} from './authorize.js'
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
 import { discover } from './discovery.js'
 import { assertDpopSupported, createDpopHandle, dpopResourceRequest, generateDpopKeyPair } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
+import { isAuthError } from './errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
+import { pushAuthorizationRequest, shouldPush } from './par.js'
 import { refreshGrant, type RefreshOutcome } from './refresh.js'
 import type { SessionRecord } from './session-record.js'
 import type { KeyValueStore } from './storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import { createTransport } from './transport.js'
+import { requestUserInfo, type UserInfo } from './userinfo.js'
 
 /** A sign-in between the redirect to the provider and the callback, as kept in the store. */
 export interface PendingSignIn extends SignInTransaction {
@@ -26,25 +34,46 @@ export interface PendingSignIn extends SignInTransaction {
   dpopKey?: CryptoKeyPair
   /** `max_age` sent on the authorization request (seconds). */
   maxAgeSeconds?: number
+  /** The sign-in's `prompt`: with `'none'`, a "not signed in at the provider" answer is an outcome, not an error. */
+  prompt?: string
+  /** The sign-in runs in a popup: its callback page tells the opener and closes itself. */
+  display?: 'popup'
 }
+
+/** The answers to a `prompt=none` sign-in that mean "no session at the provider" (OIDC Core §3.1.2.6). */
+export type SilentSignInReason =
+  'login_required' | 'interaction_required' | 'consent_required' | 'account_selection_required'
+const SILENT_REASONS = new Set<string>([
+  'login_required',
+  'interaction_required',
+  'consent_required',
+  'account_selection_required',
+])
 
 /** What the session core asks of the provider. */
 export interface Protocol {
   /** The authorization URL and the sign-in to keep until the callback (with a new DPoP key when `dpop` is on). */
-  startSignIn(input: { returnTo: string; authorizeParams: SignInOptions['authorizeParams'] }): Promise<{
-    url: string
-    pending: PendingSignIn
-  }>
-  /** Checks the callback (state, RFC 9207 `iss`, `error=`) and exchanges its code. */
-  completeSignIn(params: URLSearchParams, pending: PendingSignIn): Promise<{ tokens: TokenSet; claims: UserClaims }>
-  /** The refresh grant for `record`, classified; new tokens keep what the answer left out. */
-  refresh(record: SessionRecord): Promise<RefreshResult>
+  startSignIn(
+    input: SignInOptions & { returnTo: string; display?: 'popup' },
+  ): Promise<{ url: string; pending: PendingSignIn }>
+  /**
+   * Checks the callback (state, RFC 9207 `iss`, `error=`) and exchanges its code; a `prompt=none`
+   * sign-in the provider could not complete silently resolves with the reason instead.
+   */
+  completeSignIn(
+    params: URLSearchParams,
+    pending: PendingSignIn,
+  ): Promise<{ tokens: TokenSet; claims: UserClaims } | { silent: SilentSignInReason }>
+  /** The refresh grant for `record` (for one API's token with `resource`), classified; new tokens keep what the answer left out. */
+  refresh(record: SessionRecord, resource?: string): Promise<RefreshResult>
   /** Revokes a refresh token (RFC 7009); `false` when the provider offers no revocation. */
   revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
-  /** Sends `request` with the session's DPoP-bound token and a proof from its key. */
-  dpopRequest(record: SessionRecord, request: Request): Promise<Response>
+  /** Sends `request` with a DPoP-bound `accessToken` and a proof from the session's key. */
+  dpopRequest(record: SessionRecord, accessToken: string, request: Request): Promise<Response>
+  /** The userinfo claims for the session's user. */
+  userInfo(record: SessionRecord): Promise<UserInfo>
   /** Whether the provider answers at all (its discovery document), bypassing every cache. */
   answers(): Promise<boolean>
 }
@@ -82,9 +111,9 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
         .catch(() => undefined)
       if (cached && new URL(cached.as.issuer).href === config.issuer.href) {
         if (env.now() - cached.fetchedAt > METADATA_MAX_AGE_MS) void fetchMetadata().catch(() => {})
-        return cached.as
+        return withOverrides(cached.as)
       }
-      return fetchMetadata()
+      return withOverrides(await fetchMetadata())
     })()
     metadata.catch(() => (metadata = undefined))
     return metadata
@@ -96,9 +125,19 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
     return as
   }
 
+  /** The configured endpoints win over the discovery document's. */
+  function withOverrides(as: oauth.AuthorizationServer): oauth.AuthorizationServer {
+    const { revocation, endSession } = config.endpoints
+    return {
+      ...as,
+      ...(revocation ? { revocation_endpoint: revocation } : {}),
+      ...(endSession ? { end_session_endpoint: endSession } : {}),
+    }
+  }
+
   /** Keeps the discovery document that carries a freshly fetched key set (see verifyIdTokenSignature). */
-  function adopt(as: oauth.AuthorizationServer): void {
-    metadata = Promise.resolve(as)
+  function adopt(current: oauth.AuthorizationServer, next: oauth.AuthorizationServer): void {
+    if (next !== current) metadata = Promise.resolve(next)
   }
 
   function dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined): oauth.DPoPHandle | undefined {
@@ -107,32 +146,55 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
     return proof.handle
   }
 
+  /** The token request parameter that names the API a token is for. */
+  function resourceParameters(resource: string | undefined): Record<string, string> | undefined {
+    return resource === undefined ? undefined : { [config.resourceParameter]: resource }
+  }
+
   return {
-    async startSignIn({ returnTo, authorizeParams }) {
+    async startSignIn(input) {
       const as = await getMetadata()
       if (config.dpop) assertDpopSupported(as)
-      const [{ url, transaction }, dpopKey] = await Promise.all([
-        createAuthorizationRequest(as, config, { returnTo, now: env.now(), authorizeParams }),
+      const [{ params, transaction }, dpopKey] = await Promise.all([
+        createAuthorizationRequest(as, config, { ...input, now: env.now() }),
         config.dpop ? generateDpopKeyPair() : undefined,
       ])
-      const pending: PendingSignIn = { ...transaction, issuer: config.issuer.href, clientId: config.clientId }
-      if (dpopKey) pending.dpopKey = dpopKey
-      const maxAge = new URL(url).searchParams.get('max_age')
-      if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
-      return { url, pending }
+      const url = shouldPush(as, config.par)
+        ? await pushAuthorizationRequest(
+            as,
+            client(),
+            params,
+            transport,
+            dpopKey && createDpopHandle(client(), dpopKey),
+          )
+        : authorizationUrl(as, params)
+      return { url, pending: pendingSignIn(transaction, params, dpopKey, input.display) }
     },
 
     async completeSignIn(params, pending) {
       const as = await getMetadata()
-      const validated = validateCallback(as, client(), params, pending.state)
+      let validated: URLSearchParams
+      try {
+        validated = validateCallback(as, client(), params, pending.state)
+      } catch (error) {
+        const answer = params.get('error')
+        if (
+          pending.prompt === 'none' &&
+          isAuthError(error, 'authorization_error') &&
+          SILENT_REASONS.has(answer ?? '')
+        ) {
+          return { silent: answer as SilentSignInReason }
+        }
+        throw error
+      }
       const dpop = pending.dpopKey ? createDpopHandle(client(), pending.dpopKey) : undefined
       const input = { ...pending, ...checks(), dpop }
-      const { response, claims, as: verifiedBy } = await exchangeCode(as, client(), validated, input, transport)
-      if (verifiedBy !== as) adopt(verifiedBy)
-      return { tokens: tokenSetFromResponse(response, env.now()), claims }
+      const exchanged = await exchangeCode(as, client(), validated, input, transport)
+      adopt(as, exchanged.as)
+      return { tokens: tokenSetFromResponse(exchanged.response, env.now()), claims: exchanged.claims }
     },
 
-    async refresh(record) {
+    async refresh(record, resource) {
       const as = await getMetadata()
       const { tokens, claims, generation, dpopKey } = record
       const input = {
@@ -140,15 +202,13 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
         previous: claims,
         ...checks(),
         dpop: dpopHandle(generation, dpopKey),
+        parameters: resourceParameters(resource),
       }
       const outcome = await refreshGrant(as, client(), input, transport)
       if (outcome.kind !== 'refreshed') return outcome
-      if (outcome.as !== as) adopt(outcome.as)
-      return {
-        kind: 'refreshed',
-        tokens: tokenSetFromResponse(outcome.response, env.now(), tokens),
-        claims: outcome.claims ?? claims,
-      }
+      adopt(as, outcome.as)
+      const refreshed = tokenSetFromResponse(outcome.response, env.now(), tokens)
+      return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
     },
 
     async revoke(refreshToken) {
@@ -157,16 +217,20 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
 
     async endSessionUrl(idToken) {
       const as = await getMetadata()
-      return endSessionUrl(as, {
-        clientId: config.clientId,
-        idToken,
-        postLogoutRedirectUri: config.postLogoutRedirectUri,
-      })
+      const { clientId, postLogoutRedirectUri } = config
+      return endSessionUrl(as, { clientId, idToken, postLogoutRedirectUri })
     },
 
-    async dpopRequest(record, request) {
+    async dpopRequest(record, accessToken, request) {
       const handle = dpopHandle(record.generation, record.dpopKey)!
-      return dpopResourceRequest(handle, record.tokens.accessToken, request, env.fetch)
+      return dpopResourceRequest(handle, accessToken, request, env.fetch)
+    },
+
+    async userInfo(record) {
+      const as = await getMetadata()
+      const dpop = record.tokens.tokenType === 'dpop' ? dpopHandle(record.generation, record.dpopKey) : undefined
+      const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop }
+      return requestUserInfo(as, client(), input, transport)
     },
 
     async answers() {
@@ -177,5 +241,21 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
         return false
       }
     },
+  }
+
+  function pendingSignIn(
+    transaction: SignInTransaction,
+    params: URLSearchParams,
+    dpopKey: CryptoKeyPair | undefined,
+    display: 'popup' | undefined,
+  ): PendingSignIn {
+    const pending: PendingSignIn = { ...transaction, issuer: config.issuer.href, clientId: config.clientId }
+    if (dpopKey) pending.dpopKey = dpopKey
+    if (display) pending.display = display
+    const prompt = params.get('prompt')
+    if (prompt !== null) pending.prompt = prompt
+    const maxAge = params.get('max_age')
+    if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
+    return pending
   }
 }

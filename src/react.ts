@@ -28,6 +28,9 @@ import {
   type AuthState,
   type SignInOptions,
   type SignOutOptions,
+  type PopupSignInOptions,
+  type UserInfo,
+  type UserClaims,
 } from './index.js'
 
 /** What `handleRedirectCallback()` resolved: the path to go back to and the signed-in user. */
@@ -58,9 +61,12 @@ export type AuthProviderProps = AuthProviderBaseProps &
 /** The client's actions, bound; they wait for the client when the provider is still creating it. */
 export interface AuthActions {
   signIn(options?: SignInOptions): Promise<void>
+  /** Sign-in in a popup; call it straight from a click handler (see `AuthClient.signInWithPopup`). */
+  signInWithPopup(options?: PopupSignInOptions): Promise<{ user: UserClaims }>
   signOut(options?: SignOutOptions): Promise<void>
   refresh(): Promise<void>
-  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string>
+  getAccessToken(options?: { forceRefresh?: boolean; resource?: string }): Promise<string>
+  getUserInfo(): Promise<UserInfo>
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
 }
 
@@ -146,6 +152,8 @@ export function AuthProvider(props: AuthProviderProps): ReactElement {
       client ? action(client) : whenClient.then(action)
     return {
       signIn: (options) => withClient((c) => c.signIn(options)),
+      signInWithPopup: (options) => withClient((c) => c.signInWithPopup(options)),
+      getUserInfo: () => withClient((c) => c.getUserInfo()),
       signOut: (options) => withClient((c) => c.signOut(options)),
       refresh: () => withClient((c) => c.refresh()),
       getAccessToken: (options) => withClient((c) => c.getAccessToken(options)),

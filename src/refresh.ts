@@ -13,7 +13,12 @@ export interface RefreshInput {
   nowSeconds: number
   toleranceSeconds: number
   dpop?: oauth.DPoPHandle | undefined
+  /** Extra token request parameters: the API a token is for (`resource`, RFC 8707 §2.2, or `audience`). */
+  parameters?: Record<string, string> | undefined
 }
+
+/** What may help after a failed refresh; see {@link RefreshOutcome}. */
+export type RetryClass = 'never' | 'once' | 'backoff' | 'resource'
 
 /**
  * How a refresh ended:
@@ -22,7 +27,8 @@ export interface RefreshInput {
  * - `failed`: the provider did not issue tokens; `retry` says what may help: `never` (the refresh
  *   token is dead: `invalid_grant`), `once` (the provider refuses this client or request: one more
  *   try, then the session ends), `backoff` (429, 5xx, HTML, network, timeout: try again later,
- *   not before `retryAfterMs` when the provider said so); `unanswered` when no answer came at all;
+ *   not before `retryAfterMs` when the provider said so), `resource` (the provider refuses the token
+ *   for that one API: the caller hears it, the session is untouched); `unanswered` when no answer came at all;
  * - `invalid`: the provider answered with tokens that fail validation (ID token, `token_type`,
  *   another user). It has replaced the refresh token (`replacedRefreshToken`, when it rotated), so
  *   the session cannot go on: the caller ends it and revokes what the provider issued.
@@ -37,7 +43,7 @@ export type RefreshOutcome =
   | {
       kind: 'failed'
       error: AuthError
-      retry: 'never' | 'once' | 'backoff'
+      retry: RetryClass
       retryAfterMs?: number
       unanswered: boolean
     }
@@ -60,7 +66,8 @@ export async function refreshGrant(
   let issued: Record<string, unknown> | undefined
   try {
     return await withDpopNonceRetry(async () => {
-      const request = transport.options({ envelope: true, dpop: input.dpop, seen })
+      const options = transport.options({ envelope: true, dpop: input.dpop, seen })
+      const request = input.parameters ? { ...options, additionalParameters: input.parameters } : options
       const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), input.refreshToken, request)
       issued = raw.ok ? await tokenBody(raw) : undefined
       const response = await oauth.processRefreshTokenResponse(as, client, raw)
@@ -83,7 +90,7 @@ export async function refreshGrant(
     return {
       kind: 'failed',
       error: authError,
-      retry: retryOf(error, authError),
+      retry: retryOf(error, authError, input),
       ...retryAfter(seen),
       unanswered: isUnanswered(authError),
     }
@@ -100,8 +107,13 @@ async function tokenBody(raw: Response): Promise<Record<string, unknown> | undef
   return 'access_token' in body || 'refresh_token' in body ? (body as Record<string, unknown>) : undefined
 }
 
-function retryOf(error: unknown, authError: AuthError): 'never' | 'once' | 'backoff' {
+/** OAuth errors that refuse one API's token, not the session (RFC 8707 §2, RFC 6749 §5.2). */
+const RESOURCE_ERRORS = new Set(['invalid_target', 'invalid_scope', 'access_denied'])
+
+function retryOf(error: unknown, authError: AuthError, input: RefreshInput): RetryClass {
   if (error instanceof oauth.ResponseBodyError && error.error === 'invalid_grant') return 'never'
+  if (input.parameters && error instanceof oauth.ResponseBodyError && RESOURCE_ERRORS.has(error.error))
+    return 'resource'
   if (authError.code === 'client_rejected' || authError.code === 'grant_rejected') return 'once'
   return 'backoff'
 }

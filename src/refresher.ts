@@ -5,7 +5,7 @@ import { AuthError } from './errors.js'
 import type { Protocol, RefreshResult } from './protocol.js'
 import type { RecordStore } from './record-store.js'
 import type { SessionEvent, SessionState, SignedOutReason } from './session-machine.js'
-import { reviseRecord, type RefreshFailure, type SessionRecord } from './session-record.js'
+import { reviseRecord, tokensFor, type RefreshFailure, type SessionRecord } from './session-record.js'
 import type { SessionMessage } from './tab-follower.js'
 import { refreshDueAt } from './token-set.js'
 
@@ -34,7 +34,13 @@ export interface Refresher {
    * @throws AuthError `not_signed_in` when the session ended meanwhile; the failure of a refresh
    *   that keeps the session (it is then in the snapshot too); or the failure that ended it.
    */
-  refresh(options: { force: boolean }): Promise<SessionRecord>
+  refresh(options: RefreshOptions): Promise<SessionRecord>
+}
+
+/** What to refresh: the session's access token, or with `resource` the token of that one API. */
+export interface RefreshOptions {
+  force: boolean
+  resource?: string | undefined
 }
 
 /** Retry delays: full jitter over 2 s × 2^attempt, capped at 5 minutes, never under 1 s. */
@@ -60,15 +66,15 @@ export function retryDelayMs(input: {
 /** Creates the {@link Refresher} of one session in one tab. */
 export function createRefresher(deps: RefresherDeps): Refresher {
   const { env, records } = deps
-  let flight: Promise<SessionRecord> | undefined
+  const flights = new Map<string, Promise<SessionRecord>>()
 
-  async function run(force: boolean): Promise<SessionRecord> {
+  async function run(options: RefreshOptions): Promise<SessionRecord> {
     const seen = deps.state().record
     if (seen === undefined) throw notSignedIn('Nobody is signed in; call signIn() first.')
-    return deps.tabs.withLock(() => locked(seen, force))
+    return deps.tabs.withLock(() => locked(seen, options))
   }
 
-  async function locked(seen: SessionRecord, force: boolean): Promise<SessionRecord> {
+  async function locked(seen: SessionRecord, options: RefreshOptions): Promise<SessionRecord> {
     // Inside the lock the store is the truth: another tab may have refreshed, failed, signed out
     // or signed in while this one waited, and asking again would present a rotated refresh token.
     const latest = await stored(seen)
@@ -77,7 +83,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
       throw notSignedIn('The session was ended in another tab; sign in again.')
     }
     if (deps.state().ending) throw notSignedIn('The session is being signed out.')
-    if (latest.generation !== seen.generation || handledElsewhere(latest, seen, force)) {
+    if (latest.generation !== seen.generation || handledElsewhere(latest, seen, options)) {
       deps.dispatch({ type: 'updated', record: latest })
       return latest
     }
@@ -90,7 +96,8 @@ export function createRefresher(deps: RefresherDeps): Refresher {
       throw error
     }
     const protocol = await deps.protocol()
-    return settle(latest, await protocol.refresh(latest), protocol, { reread: true })
+    const { resource } = options
+    return settle(latest, await protocol.refresh(latest, resource), protocol, { reread: true, resource })
   }
 
   /** The stored record, or this tab's when the store cannot be read; `undefined` once it is gone. */
@@ -99,12 +106,14 @@ export function createRefresher(deps: RefresherDeps): Refresher {
     return found.kind === 'record' ? found.record : undefined
   }
 
-  function handledElsewhere(latest: SessionRecord, seen: SessionRecord, force: boolean): boolean {
+  function handledElsewhere(latest: SessionRecord, seen: SessionRecord, options: RefreshOptions): boolean {
     const now = env.now()
+    const theirs = tokensFor(latest, options.resource)
     const renewed =
-      latest.tokens.accessToken !== seen.tokens.accessToken &&
-      now < refreshDueAt(latest.tokens, deps.config.refreshLeewaySeconds)
-    const waiting = !force && latest.failure !== undefined && now < latest.failure.retryAt
+      theirs !== undefined &&
+      theirs.accessToken !== tokensFor(seen, options.resource)?.accessToken &&
+      now < refreshDueAt(theirs, deps.config.refreshLeewaySeconds)
+    const waiting = !options.force && latest.failure !== undefined && now < latest.failure.retryAt
     return renewed || waiting
   }
 
@@ -112,11 +121,11 @@ export function createRefresher(deps: RefresherDeps): Refresher {
     latest: SessionRecord,
     result: RefreshResult,
     protocol: Protocol,
-    options: { reread: boolean },
+    options: { reread: boolean; resource: string | undefined },
   ): Promise<SessionRecord> {
     switch (result.kind) {
       case 'refreshed': {
-        const next = reviseRecord(latest, { tokens: result.tokens, claims: result.claims, failure: undefined })
+        const next = refreshedRecord(latest, result, options.resource)
         if (await deps.commit(next, latest)) return next
         // Signed out (here or, without Web Locks, elsewhere) while the provider answered.
         await revokeQuietly(protocol, next.tokens.refreshToken)
@@ -138,11 +147,16 @@ export function createRefresher(deps: RefresherDeps): Refresher {
           // retry with the newer one before giving the session up.
           const again = options.reread ? await stored(latest) : undefined
           if (again?.generation === latest.generation && again.tokens.refreshToken !== latest.tokens.refreshToken) {
-            return settle(again, await protocol.refresh(again), protocol, { reread: false })
+            return settle(again, await protocol.refresh(again, options.resource), protocol, {
+              ...options,
+              reread: false,
+            })
           }
           await deps.end('refresh-rejected', result.error, latest.generation)
           throw result.error
         }
+        // The provider refuses this one API's token: the caller hears it, the session is untouched.
+        if (result.retry === 'resource') throw result.error
         if (result.retry === 'once' && latest.failure?.code === result.error.code) {
           await deps.end(
             result.error.code === 'client_rejected' ? 'client-rejected' : 'refresh-rejected',
@@ -184,11 +198,36 @@ export function createRefresher(deps: RefresherDeps): Refresher {
   }
 
   return {
-    refresh({ force }) {
-      flight ??= run(force).finally(() => (flight = undefined))
+    refresh(options) {
+      const key = options.resource ?? ''
+      let flight = flights.get(key)
+      if (flight === undefined) {
+        flight = run(options).finally(() => flights.delete(key))
+        flights.set(key, flight)
+      }
       return flight
     },
   }
+}
+
+/**
+ * The record after a successful refresh. For one API's token only that token is new; the refresh
+ * token the provider rotated to and a new ID token are the session's either way.
+ */
+function refreshedRecord(
+  latest: SessionRecord,
+  result: Extract<RefreshResult, { kind: 'refreshed' }>,
+  resource: string | undefined,
+): SessionRecord {
+  const { tokens, claims } = result
+  if (resource === undefined) return reviseRecord(latest, { tokens, claims, failure: undefined })
+  const { accessToken, tokenType, issuedAt, expiresAt, scope } = tokens
+  return reviseRecord(latest, {
+    tokens: { ...latest.tokens, refreshToken: tokens.refreshToken, idToken: tokens.idToken },
+    claims,
+    failure: undefined,
+    resources: { ...latest.resources, [resource]: { accessToken, tokenType, issuedAt, expiresAt, scope } },
+  })
 }
 
 /** Best effort: a token we discard should not stay usable, but failing to revoke it changes nothing here. */

@@ -20,6 +20,9 @@ export interface RefreshFailure {
   unanswered: number
 }
 
+/** An access token for one API (RFC 8707 resource, or audience), obtained with the session's refresh token. */
+export type ResourceToken = Pick<TokenSet, 'accessToken' | 'tokenType' | 'issuedAt' | 'expiresAt' | 'scope'>
+
 /**
  * What the store keeps under `session:<issuer>|<clientId>`: one value per session, written whole,
  * so the tokens, the claims and the DPoP key they are bound to always change together.
@@ -36,6 +39,8 @@ export interface SessionRecord {
   dpopKey?: CryptoKeyPair
   /** Present while refreshes fail and the session is kept. */
   failure?: RefreshFailure
+  /** Tokens for other APIs, by resource indicator (`getAccessToken({ resource })`). */
+  resources?: Record<string, ResourceToken>
 }
 
 /** What a stored value turned out to be. */
@@ -65,10 +70,20 @@ export function createRecord(input: {
 /** The next revision of `record` with `changes` applied; `failure: undefined` clears a failure. */
 export function reviseRecord(
   record: SessionRecord,
-  changes: { tokens?: TokenSet; claims?: UserClaims; failure?: RefreshFailure | undefined },
+  changes: {
+    tokens?: TokenSet
+    claims?: UserClaims
+    failure?: RefreshFailure | undefined
+    resources?: Record<string, ResourceToken>
+  },
 ): SessionRecord {
   const { failure, ...rest } = { ...record, ...changes, revision: record.revision + 1 }
   return failure === undefined ? rest : { ...rest, failure }
+}
+
+/** The access token of `record` for `resource` (the session's own without one), if it holds one. */
+export function tokensFor(record: SessionRecord, resource: string | undefined): ResourceToken | undefined {
+  return resource === undefined ? record.tokens : record.resources?.[resource]
 }
 
 /** Whether `a` and `b` are the same revision of the same sign-in. */
@@ -100,7 +115,7 @@ export function readRecord(value: unknown, newGeneration: () => string): StoredS
 }
 
 function describeProblem(value: Record<string, unknown>): string | undefined {
-  const { generation, revision, tokens, claims, dpopKey, failure } = value
+  const { generation, revision, tokens, claims, dpopKey, failure, resources } = value
   if (typeof generation !== 'string' || !Number.isInteger(revision)) return 'no generation or revision'
   if (!isObject(tokens)) return 'no tokens'
   if (typeof tokens['accessToken'] !== 'string' || typeof tokens['tokenType'] !== 'string') return 'no access token'
@@ -109,7 +124,14 @@ function describeProblem(value: Record<string, unknown>): string | undefined {
   if (!isObject(claims) || typeof claims['sub'] !== 'string' || typeof claims['iss'] !== 'string') return 'no claims'
   if (dpopKey !== undefined && !(isObject(dpopKey) && isObject(dpopKey['privateKey']))) return 'malformed DPoP key'
   if (failure !== undefined && !(isObject(failure) && Number.isFinite(failure['retryAt']))) return 'malformed failure'
+  if (resources !== undefined && !(isObject(resources) && Object.values(resources).every(isResourceToken))) {
+    return 'malformed resource tokens'
+  }
   return undefined
+}
+
+function isResourceToken(value: unknown): boolean {
+  return isObject(value) && typeof value['accessToken'] === 'string' && Number.isFinite(value['expiresAt'])
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,10 +1,10 @@
 import type { ResolvedConfig } from './config.js'
-import { createTabSync } from './cross-tab.js'
+import type { TabSync } from './cross-tab.js'
 import type { AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
-import { createRefresher } from './refresher.js'
+import { createRefresher, type RefreshOptions } from './refresher.js'
 import { createScheduler } from './scheduler.js'
 import {
   initialState,
@@ -14,7 +14,7 @@ import {
   type SessionEvent,
   type SignedOutReason,
 } from './session-machine.js'
-import { createRecord, sameRevision, type SessionRecord } from './session-record.js'
+import { createRecord, sameRevision, tokensFor, type SessionRecord } from './session-record.js'
 import { loadSession } from './session-load.js'
 import { createSnapshotStore, type SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
@@ -28,8 +28,13 @@ export interface Session {
   readonly ready: Promise<KeyValueStore>
   /** The record this tab holds, if signed in. */
   current(): SessionRecord | undefined
-  /** A valid access token: the one in memory while outside the refresh leeway, else a refresh's. */
-  accessToken(options: { force: boolean }): Promise<string>
+  /**
+   * A valid access token (for one API with `resource`): the one in memory while outside the
+   * refresh leeway, else a refresh's.
+   */
+  accessToken(options: RefreshOptions): Promise<string>
+  /** Reads the stored record into this tab (after another window committed it); resolves what it holds then. */
+  reload(): Promise<SessionRecord | undefined>
   /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
   commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
   /**
@@ -52,12 +57,12 @@ export function createSession(deps: {
   config: ResolvedConfig
   env: AuthEnvironment
   opened: Promise<{ store: KeyValueStore; kind: StorageKind }>
+  tabs: TabSync<SessionMessage>
   protocol(): Promise<Protocol>
 }): Session {
-  const { config, env } = deps
+  const { config, env, tabs } = deps
   const store = deps.opened.then(({ store }) => store)
   const records = createRecordStore(lazyStore(store), config.sessionKey, newGeneration)
-  const tabs = createTabSync<SessionMessage>(env, config.sessionName)
   const snapshots = createSnapshotStore<AuthState>(toSnapshot(initialState))
   const scheduler = createScheduler(env)
   let state = initialState
@@ -138,26 +143,27 @@ export function createSession(deps: {
     return opened
   })()
 
-  async function slowAccessToken(force: boolean): Promise<string> {
+  async function slowAccessToken(options: RefreshOptions): Promise<string> {
     await ready
     const record = state.record
     if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
     if (record.tokens.refreshToken === undefined) {
-      if (record.tokens.expiresAt > env.now()) return record.tokens.accessToken
-      await expire()
+      const own = tokensFor(record, options.resource)
+      if (own !== undefined && own.expiresAt > env.now()) return own.accessToken
+      if (options.resource === undefined) await expire()
       throw new AuthError(
         'not_signed_in',
         'The session expired and the provider issued no refresh token; sign in again.',
       )
     }
     try {
-      const next = await refresher.refresh({ force })
-      if (next.tokens.expiresAt > env.now()) return next.tokens.accessToken
+      const next = tokensFor(await refresher.refresh(options), options.resource)
+      if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
       throw state.error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
     } catch (error) {
       // A failed refresh that kept the session still leaves a token that is valid for a while.
-      const kept = state.record
-      if (!force && kept !== undefined && kept.tokens.expiresAt > env.now()) return kept.tokens.accessToken
+      const kept = state.record && tokensFor(state.record, options.resource)
+      if (!options.force && kept !== undefined && kept.expiresAt > env.now()) return kept.accessToken
       throw error
     }
   }
@@ -167,11 +173,12 @@ export function createSession(deps: {
     ready,
     current: () => state.record,
     // Not async on purpose: a valid token in memory is handed out without waiting for anything.
-    accessToken({ force }) {
+    accessToken(options) {
       const record = state.record
       const now = env.now()
-      if (record !== undefined && !force) {
-        const { tokens, failure } = record
+      const tokens = record && tokensFor(record, options.resource)
+      if (record !== undefined && tokens !== undefined && !options.force) {
+        const { failure } = record
         if (failure === undefined && now < refreshDueAt(tokens, config.refreshLeewaySeconds)) {
           return Promise.resolve(tokens.accessToken)
         }
@@ -182,7 +189,13 @@ export function createSession(deps: {
             : Promise.reject(state.error ?? new AuthError(failure.code, failure.message))
         }
       }
-      return slowAccessToken(force)
+      return slowAccessToken(options)
+    },
+    async reload() {
+      await ready
+      const stored = await records.read().catch(() => undefined)
+      if (stored?.kind === 'record') dispatch({ type: 'updated', record: stored.record })
+      return state.record
     },
     async commitSignIn(signIn) {
       await ready

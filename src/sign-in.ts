@@ -1,22 +1,29 @@
-import { sameOriginPath, type SignInOptions } from './authorize.js'
-import { readCallback, withoutCallbackParams } from './callback.js'
+import type { SignInOptions } from './authorize.js'
+import { readCallback, withoutCallbackParams } from './callback-url.js'
 import type { ResolvedConfig } from './config.js'
+import type { TabSync } from './cross-tab.js'
 import type { AuthEnvironment } from './environment.js'
-import { AuthError } from './errors.js'
-import type { PendingSignIn, Protocol } from './protocol.js'
+import { AuthError, isAuthError } from './errors.js'
+import type { PendingSignIn, Protocol, SilentSignInReason } from './protocol.js'
+import { sameOriginPath } from './return-to.js'
 import type { Session } from './session.js'
 import { peekSingleUse, putSingleUse, takeSingleUse } from './single-use.js'
+import type { PopupOutcome, SessionMessage } from './tab-follower.js'
 import type { UserClaims } from './token-set.js'
 
-/** What `handleRedirectCallback()` resolves: the path to go back to and the signed-in user. */
-export interface SignInResult {
-  returnTo: string
-  user: UserClaims
-}
+/**
+ * What `handleRedirectCallback()` resolves: the path to go back to, and the signed-in user — or,
+ * for a `prompt: 'none'` sign-in the provider could not complete without the user, `signedIn:
+ * false` with the provider's reason (any existing session is left as it was).
+ */
+export type SignInResult =
+  | { signedIn: true; returnTo: string; user: UserClaims }
+  | { signedIn: false; returnTo: string; user: null; reason: SilentSignInReason }
 
 /** The redirect sign-in: the authorization URL with its transaction, and the callback that completes it. */
 export interface SignInFlow {
-  createSignInUrl(options: SignInOptions): Promise<string>
+  /** Stores a new sign-in and returns its authorization URL and `state`. */
+  start(options: SignInOptions & { display?: 'popup' }): Promise<{ url: string; state: string }>
   /** One exchange per callback URL, even when a framework calls twice (React StrictMode). */
   handleRedirectCallback(url: string): Promise<SignInResult>
 }
@@ -29,6 +36,7 @@ export function createSignInFlow(deps: {
   config: ResolvedConfig
   env: AuthEnvironment
   session: Session
+  tabs: TabSync<SessionMessage>
   protocol(): Promise<Protocol>
 }): SignInFlow {
   const { config, env, session } = deps
@@ -57,11 +65,32 @@ export function createSignInFlow(deps: {
         `This sign-in response belongs to a sign-in started by another client (${peeked.issuer}, ${peeked.clientId}); hand it to that client's handleRedirectCallback().`,
       )
     }
-    const pending = await take(store, state)
-    const protocol = await deps.protocol()
-    const { tokens, claims } = await protocol.completeSignIn(params, pending)
-    await session.commitSignIn({ tokens, claims, dpopKey: pending.dpopKey })
-    return { returnTo: pending.returnTo, user: claims }
+    try {
+      const result = await exchange(params, await take(store, state))
+      reportToOpener(peeked, state, result.signedIn ? { signedIn: true } : { signedIn: false, reason: result.reason })
+      return result
+    } catch (error) {
+      const { code, message } = isAuthError(error) ? error : new AuthError('invalid_response', String(error))
+      reportToOpener(peeked, state, { error: { code, message } })
+      throw error
+    }
+  }
+
+  async function exchange(params: URLSearchParams, pending: PendingSignIn): Promise<SignInResult> {
+    const outcome = await (await deps.protocol()).completeSignIn(params, pending)
+    if ('silent' in outcome) return { signedIn: false, returnTo: pending.returnTo, user: null, reason: outcome.silent }
+    await session.commitSignIn({ tokens: outcome.tokens, claims: outcome.claims, dpopKey: pending.dpopKey })
+    return { signedIn: true, returnTo: pending.returnTo, user: outcome.claims }
+  }
+
+  /**
+   * In a sign-in popup, the callback page tells the opener over the tabs' channel (no
+   * `window.opener`, which a provider's Cross-Origin-Opener-Policy severs) and closes itself.
+   */
+  function reportToOpener(pending: PendingSignIn | undefined, state: string, outcome: PopupOutcome): void {
+    if (pending?.display !== 'popup') return
+    deps.tabs.announce({ type: 'popup-result', state, outcome })
+    env.closeWindow()
   }
 
   async function take(store: Awaited<Session['ready']>, state: string): Promise<PendingSignIn> {
@@ -93,16 +122,13 @@ export function createSignInFlow(deps: {
   }
 
   return {
-    async createSignInUrl(options) {
+    async start({ returnTo, ...options }) {
       const current = new URL(env.currentUrl())
-      const returnTo = sameOriginPath(
-        options.returnTo ?? current.pathname + current.search + current.hash,
-        current.origin,
-      )
+      const path = sameOriginPath(returnTo ?? current.pathname + current.search + current.hash, current.origin)
       const [store, protocol] = await Promise.all([session.ready, deps.protocol()])
-      const { url, pending } = await protocol.startSignIn({ returnTo, authorizeParams: options.authorizeParams })
+      const { url, pending } = await protocol.startSignIn({ ...options, returnTo: path })
       await putSingleUse(store, TX_PREFIX, pending.state, pending, env.now(), TRANSACTION_LIFETIME_MS)
-      return url
+      return { url, state: pending.state }
     },
     handleRedirectCallback(url) {
       let pending = callbacks.get(url)

@@ -1,4 +1,5 @@
 import type { TabSync } from './cross-tab.js'
+import type { AuthErrorCode } from './errors.js'
 import type { RecordStore } from './record-store.js'
 import type { SessionEvent, SignedOutReason } from './session-machine.js'
 import type { SessionRecord } from './session-record.js'
@@ -12,6 +13,12 @@ import type { SessionRecord } from './session-record.js'
 export type SessionMessage =
   | { type: 'session-updated'; generation: string; revision: number; record?: SessionRecord }
   | { type: 'signed-out'; generation: string | undefined; reason: SignedOutReason }
+  /** A popup's callback page tells its opener how the sign-in `state` names ended. */
+  | { type: 'popup-result'; state: string; outcome: PopupOutcome }
+
+/** How a sign-in in a popup ended, as its callback page reports it to the opener. */
+export type PopupOutcome =
+  { signedIn: true } | { signedIn: false; reason: string } | { error: { code: AuthErrorCode; message: string } }
 
 /**
  * Follows what the other tabs do: an update is read from the store (the announcement only says
@@ -25,6 +32,7 @@ export function followTabs(deps: {
 }): () => void {
   const { tabs, records, dispatch } = deps
   return tabs.listen((message) => {
+    if (message.type === 'popup-result') return
     if (message.type === 'signed-out') {
       return dispatch({ type: 'ended', reason: 'other-tab', ...generationOf(message) })
     }

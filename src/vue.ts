@@ -14,6 +14,8 @@ import {
   type AuthState,
   type SignInOptions,
   type SignOutOptions,
+  type PopupSignInOptions,
+  type UserInfo,
   type UserClaims,
 } from './index.js'
 
@@ -48,9 +50,12 @@ export interface UseAuthResult {
   readonly callbackError: Readonly<ShallowRef<AuthError | null>>
   readonly client: AuthClient
   signIn(options?: SignInOptions): Promise<void>
+  /** Sign-in in a popup; call it straight from a click handler (see `AuthClient.signInWithPopup`). */
+  signInWithPopup(options?: PopupSignInOptions): Promise<{ user: UserClaims }>
   signOut(options?: SignOutOptions): Promise<void>
   refresh(): Promise<void>
-  getAccessToken(options?: { forceRefresh?: boolean }): Promise<string>
+  getAccessToken(options?: { forceRefresh?: boolean; resource?: string }): Promise<string>
+  getUserInfo(): Promise<UserInfo>
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
 }
 
@@ -125,6 +130,8 @@ export function createAuthPlugin(
     callbackError,
     client,
     signIn: (signInOptions) => client.signIn(signInOptions),
+    signInWithPopup: (popupOptions) => client.signInWithPopup(popupOptions),
+    getUserInfo: () => client.getUserInfo(),
     signOut: (signOutOptions) => client.signOut(signOutOptions),
     refresh: () => client.refresh(),
     getAccessToken: (tokenOptions) => client.getAccessToken(tokenOptions),

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import * as oauth from 'oauth4webapi'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuthorizationRequest } from '../src/authorize.js'
+import { authorizationUrl, createAuthorizationRequest } from '../src/authorize.js'
 import { resolveConfig, type AuthConfig } from '../src/config.js'
 import { createAuthClient, createMemoryStore, type AuthClient } from '../src/index.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
@@ -26,9 +26,10 @@ async function signInUrl(config: Partial<AuthConfig> = {}, authorizeParams?: Rec
   const request = await createAuthorizationRequest(as, resolveConfig({ ...appConfig, ...config }), {
     returnTo: '/orders',
     now: NOW,
-    authorizeParams,
+    ...(authorizeParams ? { authorizeParams } : {}),
   })
-  return { ...request, params: new URL(request.url).searchParams }
+  const url = authorizationUrl(as, request.params)
+  return { ...request, url, params: new URL(url).searchParams }
 }
 
 /**

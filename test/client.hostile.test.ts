@@ -72,7 +72,9 @@ type App = ReturnType<typeof openApp>
 /** The full round trip: authorize URL → provider → callback. */
 async function signIn(app: App, returnTo = '/orders') {
   const callbackUrl = await hostile.authorize(await app.auth.createSignInUrl({ returnTo }))
-  return app.auth.handleRedirectCallback(callbackUrl)
+  const result = await app.auth.handleRedirectCallback(callbackUrl)
+  if (!result.signedIn) throw new Error(`expected a signed-in callback, got ${result.reason}`)
+  return result
 }
 
 interface Session {

@@ -3,14 +3,14 @@
  * the provider redirects back, and the client handles the callback — the real code flow, with the
  * test choosing who signs in instead of a login page.
  */
-import type { AuthClient, SignInOptions, UserClaims } from '../index.js'
+import type { AuthClient, SignInOptions, SignInResult } from '../index.js'
 import type { AuthorizeDecision } from './authorize.js'
 import type { Browser, Tab } from './browser.js'
 import type { TestUser } from './grants.js'
 import type { TestServer } from './server.js'
 
 /** What a completed sign-in resolves: the same as `auth.handleRedirectCallback()`. */
-export type SignInResult = { returnTo: string; user: UserClaims }
+export type { SignInResult }
 
 /** Creates the sign-in steps for the clients of `browser`; `tabs` knows the tab of each client the provider made. */
 export function createSignInFlow(deps: {

@@ -30,6 +30,8 @@ export interface Exchange {
   at: number
   grantType: string | undefined
   refreshToken: string | undefined
+  /** The RFC 8707 `resource` a token request asked for. */
+  resource: string | undefined
   status: number | 'failed'
   /** For a successful token response: what the provider issued. */
   issued?: { accessToken: string; expiresInSeconds: number }
@@ -69,6 +71,7 @@ export function createNetwork(clock: FakeClock) {
       at: clock.now(),
       grantType: params.get('grant_type') ?? undefined,
       refreshToken: params.get('refresh_token') ?? undefined,
+      resource: params.get('resource') ?? undefined,
       status: 'failed',
     }
     exchanges.push(exchange)
