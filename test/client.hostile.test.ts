@@ -256,6 +256,9 @@ describe('an ID token that must be refused', () => {
     ['wrong-iss-claim', 'id_token_invalid'],
     ['expired-id-token', 'id_token_expired'],
     ['bad-signature', 'id_token_signature_invalid'],
+    // The checks oauth4webapi leaves to the application (OIDC Core §3.1.3.7).
+    ['future-iat', 'id_token_invalid'],
+    ['foreign-azp', 'id_token_invalid'],
   ])('%s is refused with %s and the existing session is kept', async (misbehaviour, code) => {
     const app = openApp()
     const session = await establishSession(app)
@@ -263,6 +266,33 @@ describe('an ID token that must be refused', () => {
     hostile.misbehave(misbehaviour)
     await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
     await expectSessionKept(app, session)
+  })
+
+  it('refuses an ID token whose auth_time is older than max_age with id_token_invalid, and accepts it without max_age', async () => {
+    const app = openApp({ config: { authorizeParams: { max_age: '60' } } })
+    const session = await establishSession(app)
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('old-auth-time')
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'id_token_invalid')
+    expect(error.message).toMatch(/max_age|auth_time/)
+    await expectSessionKept(app, session)
+
+    const withoutMaxAge = openApp()
+    await signIn(withoutMaxAge)
+    expect(withoutMaxAge.auth.getSnapshot().status).toBe('signed-in')
+  })
+
+  it('refuses an ID token that expired 40 s ago with the default clock tolerance, and accepts it with clockToleranceSeconds: 60', async () => {
+    const app = openApp()
+    const session = await establishSession(app)
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('id-token-expired-40s-ago')
+    await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'id_token_expired')
+    await expectSessionKept(app, session)
+
+    const tolerant = openApp({ config: { clockToleranceSeconds: 60 } })
+    await signIn(tolerant)
+    expect(tolerant.auth.getSnapshot().status).toBe('signed-in')
   })
 
   it('refuses an HS256 ID token with id_token_alg_unsupported and tells to use RS256', async () => {

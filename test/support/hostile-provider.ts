@@ -1,8 +1,9 @@
 /**
  * A minimal OpenID Provider that can be told to misbehave, for the tests of what a correct
- * provider never does: ID tokens with the wrong `nonce`, `aud` or `iss`, expired or badly signed
- * ID tokens, `HS256` and `alg: none`, token endpoints that fail, hang or answer HTML, a discovery
- * document naming another issuer, and Authing's non-standard token shapes.
+ * provider never does: ID tokens with the wrong `nonce`, `aud`, `iss` or `azp`, issued in the
+ * future, for a sign-in too long ago, expired or badly signed, `HS256` and `alg: none`, token
+ * endpoints that fail, hang or answer HTML, a discovery document naming another issuer, and
+ * Authing's non-standard token shapes.
  *
  * It is a node:http server on 127.0.0.1 (random port) with its issuer at `/oidc`, like Authing.
  * Tokens are signed with `jose`; the RS256 key is generated at start and published at `/oidc/jwks`.
@@ -19,6 +20,14 @@ export type Misbehaviour =
   | 'wrong-aud'
   | 'wrong-iss-claim'
   | 'expired-id-token'
+  /** An ID token whose `exp` passed 40 s ago: inside a 60 s clock tolerance, outside the default 30 s. */
+  | 'id-token-expired-40s-ago'
+  /** An ID token issued a day in the future (`iat`), as by a provider whose clock is a day ahead. */
+  | 'future-iat'
+  /** An ID token for this client (`aud` a single string) whose `azp` names another client. */
+  | 'foreign-azp'
+  /** An ID token whose `auth_time` (when the user last signed in at the provider) is an hour old. */
+  | 'old-auth-time'
   | 'bad-signature'
   | 'hs256'
   | 'alg-none'
@@ -81,6 +90,7 @@ const ID_TOKEN_LIFETIME_SECONDS = 600
 const ACCESS_TOKEN_LIFETIME_SECONDS = 3600
 /** The `exp` of the JWT access token under `jwt-access-token-exp-only`, in seconds from now. */
 const JWT_ACCESS_TOKEN_LIFETIME_SECONDS = 1234
+const DAY_SECONDS = 24 * 3600
 /** What the discovery document lists as ID-token signing algorithms, where it is not just RS256. */
 const advertisedAlgs: Partial<Record<Misbehaviour, string[]>> = {
   'hs256-advertised': ['RS256', 'HS256'],
@@ -156,14 +166,30 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     }
   }
 
+  /** `iat` and `exp` of the next ID token, epoch seconds. */
+  function idTokenTimes(now: number): { iat: number; exp: number } {
+    switch (misbehaviour) {
+      case 'expired-id-token':
+        return { iat: now - 2 * 3600, exp: now - 3600 }
+      case 'id-token-expired-40s-ago':
+        return { iat: now - 40 - ID_TOKEN_LIFETIME_SECONDS, exp: now - 40 }
+      case 'future-iat':
+        return { iat: now + DAY_SECONDS, exp: now + DAY_SECONDS + ID_TOKEN_LIFETIME_SECONDS }
+      default:
+        return { iat: now, exp: now + ID_TOKEN_LIFETIME_SECONDS }
+    }
+  }
+
   async function idToken(nonce: string | undefined): Promise<string> {
     const now = epochSeconds()
     const claims: JWTPayload = {
       iss: misbehaviour === 'wrong-iss-claim' ? OTHER_ISSUER : issuer,
       aud: misbehaviour === 'wrong-aud' ? 'someone-else' : clientId,
       sub: SUBJECT,
-      iat: misbehaviour === 'expired-id-token' ? now - 2 * 3600 : now,
-      exp: misbehaviour === 'expired-id-token' ? now - 3600 : now + ID_TOKEN_LIFETIME_SECONDS,
+      ...idTokenTimes(now),
+      // The user signed in at the provider just now, or an hour ago.
+      auth_time: misbehaviour === 'old-auth-time' ? now - 3600 : now,
+      ...(misbehaviour === 'foreign-azp' ? { azp: 'another-client' } : {}),
       ...(nonce === undefined
         ? {}
         : { nonce: misbehaviour === 'wrong-nonce' ? 'not-the-nonce-of-this-sign-in' : nonce }),
