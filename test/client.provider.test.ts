@@ -1,17 +1,26 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuthClient, createMemoryStore, isAuthError, type AuthClient, type KeyValueStore } from '../src/index.js'
+import {
+  createAuthClient,
+  createMemoryStore,
+  isAuthError,
+  type AuthClient,
+  type AuthConfig,
+  type KeyValueStore,
+} from '../src/index.js'
 import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
+import { createNetwork, rejection } from './support/world.js'
 
 const APP = 'http://127.0.0.1:5173'
 
-/** A stand-in for one browser tab: its address bar, its navigations and its clock. */
+/** A stand-in for one browser tab: its address bar, its navigations, its clock and its network. */
 class Tab {
   url = `${APP}/orders`
   navigations: string[] = []
   clockOffsetMs = 0
+  readonly network = createNetwork({ now: () => Date.now() + this.clockOffsetMs })
 
-  client(provider: TestProvider, store: KeyValueStore): AuthClient {
+  client(provider: TestProvider, store: KeyValueStore, config: Partial<AuthConfig> = {}): AuthClient {
     return createAuthClient(
       {
         issuer: provider.issuer,
@@ -19,11 +28,13 @@ class Tab {
         redirectUri: `${APP}/callback`,
         postLogoutRedirectUri: `${APP}/`,
         apiOrigins: [new URL(provider.issuer).origin],
+        ...config,
       },
       {
         store,
         environment: {
           now: () => Date.now() + this.clockOffsetMs,
+          fetch: this.network.fetch,
           currentUrl: () => this.url,
           replaceUrl: (url) => void (this.url = url),
           navigate: (url) => void this.navigations.push(url),
@@ -214,5 +225,95 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'grant_rejected'))
     expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
     expect(await storedSession(store, provider)).toBeUndefined()
+  })
+})
+
+// Two providers of the default (strict) profile, for what involves a second client or DPoP.
+let primary: TestProvider
+let other: TestProvider
+
+beforeAll(async () => {
+  const redirectUris = [`${APP}/callback`]
+  ;[primary, other] = await Promise.all([
+    startTestProvider({ redirectUris }),
+    startTestProvider({ redirectUris, clientId: 'spa-other' }),
+  ])
+})
+afterAll(() => Promise.all([primary, other].map((provider) => provider.close())))
+
+describe('a sign-in only the client that started it completes', () => {
+  it.each([
+    { bystander: 'a client of another provider', open: (tab: Tab, store: KeyValueStore) => tab.client(other, store) },
+    {
+      bystander: 'another client id at the same provider',
+      open: (tab: Tab, store: KeyValueStore) => tab.client(primary, store, { clientId: 'spa-other' }),
+    },
+  ])(
+    'is refused by $bystander on the same store with transaction_client_mismatch and no token request, then completed by its own client',
+    async ({ open }) => {
+      const store = createMemoryStore()
+      const tab = new Tab()
+      const starter = tab.client(primary, store)
+      const bystander = open(tab, store)
+      const callbackUrl = await primary.authorize(await starter.createSignInUrl({ returnTo: '/orders' }))
+
+      const error = await rejection(bystander.handleRedirectCallback(callbackUrl))
+      expect(isAuthError(error, 'transaction_client_mismatch'), String(error)).toBe(true)
+      expect(tab.network.tokenRequests()).toEqual([])
+      expect(bystander.getSnapshot()).toMatchObject({ status: 'signed-out' })
+
+      expect(await starter.handleRedirectCallback(callbackUrl)).toMatchObject({ returnTo: '/orders' })
+      expect(starter.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } })
+      expect(tab.network.tokenRequests().map(({ url }) => new URL(url).origin)).toEqual([
+        new URL(primary.issuer).origin,
+      ])
+    },
+  )
+})
+
+describe('a sign-in with dpop: true', () => {
+  it('refuses a code exchange answered with a Bearer token with token_type_mismatch, and keeps the DPoP session', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const auth = tab.client(primary, store, { dpop: true })
+    await signIn(primary, auth, tab)
+    const before = auth.getSnapshot()
+    const accessToken = await auth.getAccessToken()
+    expect(await primary.accessTokenBinding(accessToken)).toEqual(expect.any(String))
+
+    tab.network.intercept(async ({ params, forward }) => {
+      if (params.get('grant_type') !== 'authorization_code') return undefined
+      const issued = (await (await forward()).json()) as Record<string, unknown>
+      return Response.json({ ...issued, token_type: 'Bearer' }, { headers: { 'cache-control': 'no-store' } })
+    })
+    const callbackUrl = await primary.authorize(await auth.createSignInUrl({ returnTo: '/second' }))
+    const error = await rejection(auth.handleRedirectCallback(callbackUrl))
+    expect(isAuthError(error, 'token_type_mismatch'), String(error)).toBe(true)
+    expect(tab.network.tokenRequests('authorization_code')).toHaveLength(2)
+
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: before.user, expiresAt: before.expiresAt })
+    expect(await auth.getAccessToken()).toBe(accessToken)
+    const reloaded = tab.client(primary, store, { dpop: true })
+    await reloaded.ready()
+    expect(await reloaded.getAccessToken()).toBe(accessToken)
+    const userinfo = await reloaded.fetch((await discovery(primary)).userinfo_endpoint!)
+    expect(userinfo.status).toBe(200)
+  })
+})
+
+describe('ready()', () => {
+  // React 19's use(auth.ready()) suspends until the promise it was given settles: a new promise
+  // on every render would suspend forever.
+  it('hands out the same promise on every call, which resolves even when the store cannot be read', async () => {
+    const unreadable: KeyValueStore = {
+      ...createMemoryStore(),
+      get: () => Promise.reject(new DOMException('The store failed to read.', 'UnknownError')),
+    }
+    const auth = new Tab().client(primary, unreadable)
+    const first = auth.ready()
+    expect(auth.ready()).toBe(first)
+    await expect(first).resolves.toBeUndefined()
+    expect(auth.ready()).toBe(first)
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', error: { code: 'storage_error' } })
   })
 })

@@ -46,7 +46,7 @@ export type Interceptor = (request: {
 }) => Promise<Response | undefined> | Response | undefined
 
 /** The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted. */
-export function createNetwork(clock: FakeClock) {
+export function createNetwork(clock: Pick<FakeClock, 'now'>) {
   const exchanges: Exchange[] = []
   let intercept: Interceptor = () => undefined
   let inFlight = 0
