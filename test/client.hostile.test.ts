@@ -12,6 +12,7 @@ import {
   type AuthState,
   type KeyValueStore,
 } from '../src/index.js'
+import { expectNoSecretInErrors, noteError, noteSecrets, textOf, watchErrors } from './support/error-collector.js'
 import { startHostileProvider, type HostileProvider, type Misbehaviour } from './support/hostile-provider.js'
 
 const APP_ORIGIN = 'http://127.0.0.1:5173'
@@ -25,6 +26,10 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await hostile.close()
+})
+afterAll(async () => {
+  noteSecrets(hostile.issued)
+  await expectNoSecretInErrors({ errors: 30, secrets: 150 })
 })
 beforeEach(() => {
   hostile.misbehave('none')
@@ -55,6 +60,7 @@ function openApp(options: AppOptions = {}) {
     },
   )
   clients.push(auth)
+  watchErrors(auth)
   return {
     auth,
     store,
@@ -110,7 +116,7 @@ function randomState(): string {
 async function expectAuthError(promise: Promise<unknown>, code: AuthErrorCode): Promise<AuthError> {
   const outcome: unknown = await promise.then(
     () => new Error('it resolved'),
-    (reason: unknown) => reason,
+    (reason: unknown) => noteError(reason),
   )
   if (!isAuthError(outcome))
     throw new Error(`expected an AuthError "${code}", got ${String(outcome)}`, { cause: outcome })
@@ -353,6 +359,37 @@ describe('a token endpoint that fails', () => {
   })
 })
 
+describe('no token or code in an error', () => {
+  it.each<Misbehaviour>(['token-without-token-type', 'token-without-id-token'])(
+    '%s: the sign-in is refused, the session kept, and no token issued is in the error or its cause chain',
+    async (misbehaviour) => {
+      const app = openApp()
+      const session = await establishSession(app)
+      const callbackUrl = await secondCallback(app)
+      hostile.misbehave(misbehaviour)
+      const issuedBefore = hostile.issued.length
+      const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'invalid_response')
+      // The refused answer carried at least an access and a refresh token.
+      expect(hostile.issued.length - issuedBefore).toBeGreaterThanOrEqual(2)
+      expect(error.cause).toBeDefined()
+      const text = await textOf(error)
+      for (const secret of hostile.issued) expect(text).not.toContain(secret)
+      hostile.misbehave('none')
+      await expectSessionKept(app, session)
+    },
+  )
+
+  it('not_a_callback does not repeat the code of the address it was given', async () => {
+    const { auth } = openApp()
+    noteSecrets(['SECRETCODE'])
+    const error = await expectAuthError(
+      auth.handleRedirectCallback(`${APP_ORIGIN}/elsewhere?code=SECRETCODE&state=x`),
+      'not_a_callback',
+    )
+    expect(await textOf(error)).not.toContain('SECRETCODE')
+  })
+})
+
 describe('the configuration and the discovery document', () => {
   it('refuses a discovery document that names another issuer with issuer_mismatch', async () => {
     hostile.misbehave('discovery-other-issuer')
@@ -366,7 +403,7 @@ describe('the configuration and the discovery document', () => {
     try {
       openApp({ config: { issuer: 'http://example.com' } })
     } catch (error) {
-      thrown = error
+      thrown = noteError(error)
     }
     expect(isAuthError(thrown, 'insecure_issuer'), String(thrown)).toBe(true)
     expectHelpfulMessage(thrown as AuthError)

@@ -8,10 +8,13 @@ import {
   type AuthConfig,
   type KeyValueStore,
 } from '../src/index.js'
+import { expectNoSecretInErrors, noteCallback, noteError, watchErrors } from './support/error-collector.js'
 import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
 import { createNetwork, rejection } from './support/world.js'
 
 const APP = 'http://127.0.0.1:5173'
+
+afterAll(() => expectNoSecretInErrors({ errors: 12, secrets: 80 }))
 
 /** A stand-in for one browser tab: its address bar, its navigations, its clock and its network. */
 class Tab {
@@ -21,7 +24,7 @@ class Tab {
   readonly network = createNetwork({ now: () => Date.now() + this.clockOffsetMs })
 
   client(provider: TestProvider, store: KeyValueStore, config: Partial<AuthConfig> = {}): AuthClient {
-    return createAuthClient(
+    const auth = createAuthClient(
       {
         issuer: provider.issuer,
         clientId: provider.clientId,
@@ -41,6 +44,8 @@ class Tab {
         },
       },
     )
+    watchErrors(auth)
+    return auth
   }
 }
 
@@ -51,7 +56,7 @@ async function signIn(
   returnTo = '/orders?page=2',
 ): Promise<string> {
   await auth.signIn({ returnTo })
-  tab.url = await provider.authorize(tab.navigations.at(-1)!)
+  tab.url = noteCallback(await provider.authorize(tab.navigations.at(-1)!))
   const callbackUrl = tab.url
   const { returnTo: back } = await auth.handleRedirectCallback()
   expect(back).toBe(returnTo)
@@ -136,7 +141,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     const auth = tab.client(provider, createMemoryStore())
     await signIn(provider, auth, tab)
     auth.dispose()
-    const disposed = (error: unknown) => isAuthError(error, 'disposed')
+    const disposed = (error: unknown) => isAuthError(noteError(error), 'disposed')
     await expect(auth.getAccessToken()).rejects.toSatisfy(disposed)
     await expect(auth.fetch(`${APP}/api`)).rejects.toSatisfy(disposed)
     await expect(auth.createSignInUrl()).rejects.toSatisfy(disposed)
@@ -205,7 +210,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     })
     expect(reuse.status).toBe(400)
     expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' })
-    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'not_signed_in'))
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(noteError(error), 'not_signed_in'))
   })
 
   it('ends the session with reason refresh-rejected when the provider revoked the refresh token', async () => {
@@ -222,7 +227,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     })
 
     tab.clockOffsetMs = 31_000
-    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'grant_rejected'))
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(noteError(error), 'grant_rejected'))
     expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
     expect(await storedSession(store, provider)).toBeUndefined()
   })
@@ -255,7 +260,7 @@ describe('a sign-in only the client that started it completes', () => {
       const tab = new Tab()
       const starter = tab.client(primary, store)
       const bystander = open(tab, store)
-      const callbackUrl = await primary.authorize(await starter.createSignInUrl({ returnTo: '/orders' }))
+      const callbackUrl = noteCallback(await primary.authorize(await starter.createSignInUrl({ returnTo: '/orders' })))
 
       const error = await rejection(bystander.handleRedirectCallback(callbackUrl))
       expect(isAuthError(error, 'transaction_client_mismatch'), String(error)).toBe(true)
@@ -286,7 +291,7 @@ describe('a sign-in with dpop: true', () => {
       const issued = (await (await forward()).json()) as Record<string, unknown>
       return Response.json({ ...issued, token_type: 'Bearer' }, { headers: { 'cache-control': 'no-store' } })
     })
-    const callbackUrl = await primary.authorize(await auth.createSignInUrl({ returnTo: '/second' }))
+    const callbackUrl = noteCallback(await primary.authorize(await auth.createSignInUrl({ returnTo: '/second' })))
     const error = await rejection(auth.handleRedirectCallback(callbackUrl))
     expect(isAuthError(error, 'token_type_mismatch'), String(error)).toBe(true)
     expect(tab.network.tokenRequests('authorization_code')).toHaveLength(2)

@@ -2,8 +2,8 @@
  * A minimal OpenID Provider that can be told to misbehave, for the tests of what a correct
  * provider never does: ID tokens with the wrong `nonce`, `aud`, `iss` or `azp`, issued in the
  * future, for a sign-in too long ago, expired or badly signed, `HS256` and `alg: none`, token
- * endpoints that fail, hang or answer HTML, a discovery document naming another issuer, and
- * Authing's non-standard token shapes.
+ * endpoints that fail, hang, answer HTML or leave a field out, a discovery document naming another
+ * issuer, and Authing's non-standard token shapes. It remembers every code and token it issued.
  *
  * It is a node:http server on 127.0.0.1 (random port) with its issuer at `/oidc`, like Authing.
  * Tokens are signed with `jose`; the RS256 key is generated at start and published at `/oidc/jwks`.
@@ -40,6 +40,10 @@ export type Misbehaviour =
   | 'token-hang-body'
   | 'token-reset'
   | 'token-invalid-grant'
+  /** A token response without `token_type`, every token still in it. */
+  | 'token-without-token-type'
+  /** A token response without `id_token`, the access and refresh tokens still in it. */
+  | 'token-without-id-token'
   | 'discovery-other-issuer'
   | 'authing-envelope'
   | 'authing-expire-in'
@@ -56,6 +60,8 @@ export interface HostileProvider {
   misbehave(misbehaviour: Misbehaviour): void
   /** Requests received by the token endpoint since start. */
   readonly tokenRequests: number
+  /** Every authorization code, access, refresh and ID token issued since start, in order. */
+  readonly issued: readonly string[]
   /** Requests received by the discovery endpoint since start. */
   readonly discoveryRequests: number
   /**
@@ -144,6 +150,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   let tokenRequests = 0
   let discoveryRequests = 0
   const codes = new Map<string, IssuedCode>()
+  const issued: string[] = []
   const sockets = new Set<Socket>()
   let issuer = ''
 
@@ -230,6 +237,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         .setExpirationTime(now + JWT_ACCESS_TOKEN_LIFETIME_SECONDS)
         .sign(signing.privateKey)
     }
+    if (misbehaviour === 'token-without-token-type') delete body['token_type']
+    if (misbehaviour === 'token-without-id-token') delete body['id_token']
+    for (const token of [body['access_token'], body['refresh_token'], body['id_token']]) {
+      if (typeof token === 'string') issued.push(token)
+    }
     return body
   }
 
@@ -253,6 +265,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       return
     }
     const code = base64url(randomBytes(24))
+    issued.push(code)
     codes.set(code, { redirectUri, codeChallenge, nonce, scope: params.get('scope') ?? 'openid' })
     const location = new URL(redirectUri)
     location.searchParams.set('code', code)
@@ -382,6 +395,9 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     },
     get tokenRequests() {
       return tokenRequests
+    },
+    get issued() {
+      return issued
     },
     get discoveryRequests() {
       return discoveryRequests
