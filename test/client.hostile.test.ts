@@ -12,6 +12,7 @@ import {
   type AuthState,
   type KeyValueStore,
 } from '../src/index.js'
+import { expectNoSecretInErrors, noteError, noteSecrets, textOf, watchErrors } from './support/error-collector.js'
 import { startHostileProvider, type HostileProvider, type Misbehaviour } from './support/hostile-provider.js'
 
 const APP_ORIGIN = 'http://127.0.0.1:5173'
@@ -25,6 +26,10 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await hostile.close()
+})
+afterAll(async () => {
+  noteSecrets(hostile.issued)
+  await expectNoSecretInErrors({ errors: 30, secrets: 150 })
 })
 beforeEach(() => {
   hostile.misbehave('none')
@@ -55,6 +60,7 @@ function openApp(options: AppOptions = {}) {
     },
   )
   clients.push(auth)
+  watchErrors(auth)
   return {
     auth,
     store,
@@ -112,7 +118,7 @@ function randomState(): string {
 async function expectAuthError(promise: Promise<unknown>, code: AuthErrorCode): Promise<AuthError> {
   const outcome: unknown = await promise.then(
     () => new Error('it resolved'),
-    (reason: unknown) => reason,
+    (reason: unknown) => noteError(reason),
   )
   if (!isAuthError(outcome))
     throw new Error(`expected an AuthError "${code}", got ${String(outcome)}`, { cause: outcome })
@@ -258,6 +264,9 @@ describe('an ID token that must be refused', () => {
     ['wrong-iss-claim', 'id_token_invalid'],
     ['expired-id-token', 'id_token_expired'],
     ['bad-signature', 'id_token_signature_invalid'],
+    // The checks oauth4webapi leaves to the application (OIDC Core §3.1.3.7).
+    ['future-iat', 'id_token_invalid'],
+    ['foreign-azp', 'id_token_invalid'],
   ])('%s is refused with %s and the existing session is kept', async (misbehaviour, code) => {
     const app = openApp()
     const session = await establishSession(app)
@@ -265,6 +274,33 @@ describe('an ID token that must be refused', () => {
     hostile.misbehave(misbehaviour)
     await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
     await expectSessionKept(app, session)
+  })
+
+  it('refuses an ID token whose auth_time is older than max_age with id_token_invalid, and accepts it without max_age', async () => {
+    const app = openApp({ config: { authorizeParams: { max_age: '60' } } })
+    const session = await establishSession(app)
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('old-auth-time')
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'id_token_invalid')
+    expect(error.message).toMatch(/max_age|auth_time/)
+    await expectSessionKept(app, session)
+
+    const withoutMaxAge = openApp()
+    await signIn(withoutMaxAge)
+    expect(withoutMaxAge.auth.getSnapshot().status).toBe('signed-in')
+  })
+
+  it('refuses an ID token that expired 40 s ago with the default clock tolerance, and accepts it with clockToleranceSeconds: 60', async () => {
+    const app = openApp()
+    const session = await establishSession(app)
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('id-token-expired-40s-ago')
+    await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'id_token_expired')
+    await expectSessionKept(app, session)
+
+    const tolerant = openApp({ config: { clockToleranceSeconds: 60 } })
+    await signIn(tolerant)
+    expect(tolerant.auth.getSnapshot().status).toBe('signed-in')
   })
 
   it('refuses an HS256 ID token with id_token_alg_unsupported and tells to use RS256', async () => {
@@ -325,6 +361,37 @@ describe('a token endpoint that fails', () => {
   })
 })
 
+describe('no token or code in an error', () => {
+  it.each<Misbehaviour>(['token-without-token-type', 'token-without-id-token'])(
+    '%s: the sign-in is refused, the session kept, and no token issued is in the error or its cause chain',
+    async (misbehaviour) => {
+      const app = openApp()
+      const session = await establishSession(app)
+      const callbackUrl = await secondCallback(app)
+      hostile.misbehave(misbehaviour)
+      const issuedBefore = hostile.issued.length
+      const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'invalid_response')
+      // The refused answer carried at least an access and a refresh token.
+      expect(hostile.issued.length - issuedBefore).toBeGreaterThanOrEqual(2)
+      expect(error.cause).toBeDefined()
+      const text = await textOf(error)
+      for (const secret of hostile.issued) expect(text).not.toContain(secret)
+      hostile.misbehave('none')
+      await expectSessionKept(app, session)
+    },
+  )
+
+  it('not_a_callback does not repeat the code of the address it was given', async () => {
+    const { auth } = openApp()
+    noteSecrets(['SECRETCODE'])
+    const error = await expectAuthError(
+      auth.handleRedirectCallback(`${APP_ORIGIN}/elsewhere?code=SECRETCODE&state=x`),
+      'not_a_callback',
+    )
+    expect(await textOf(error)).not.toContain('SECRETCODE')
+  })
+})
+
 describe('the configuration and the discovery document', () => {
   it('refuses a discovery document that names another issuer with issuer_mismatch', async () => {
     hostile.misbehave('discovery-other-issuer')
@@ -338,7 +405,7 @@ describe('the configuration and the discovery document', () => {
     try {
       openApp({ config: { issuer: 'http://example.com' } })
     } catch (error) {
-      thrown = error
+      thrown = noteError(error)
     }
     expect(isAuthError(thrown, 'insecure_issuer'), String(thrown)).toBe(true)
     expectHelpfulMessage(thrown as AuthError)

@@ -22,6 +22,7 @@ import {
   type AuthEnvironment,
   type KeyValueStore,
 } from '../src/index.js'
+import { expectNoSecretInErrors } from './support/error-collector.js'
 import { flushEventLoop } from './support/fake-clock.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
 import {
@@ -54,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([strict, dpop].map((provider) => provider?.close()))
 })
+afterAll(() => expectNoSecretInErrors({ errors: 100, secrets: 100 }))
 
 // ---------------------------------------------------------------------------------------------
 // Options added by the session-core rebuild (issue #9). Today's types do not list them, and

@@ -1,35 +1,51 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuthClient, createMemoryStore, isAuthError, type AuthClient, type KeyValueStore } from '../src/index.js'
+import {
+  createAuthClient,
+  createMemoryStore,
+  isAuthError,
+  type AuthClient,
+  type AuthConfig,
+  type KeyValueStore,
+} from '../src/index.js'
+import { expectNoSecretInErrors, noteCallback, noteError, watchErrors } from './support/error-collector.js'
 import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
+import { createNetwork, rejection } from './support/world.js'
 
 const APP = 'http://127.0.0.1:5173'
 
-/** A stand-in for one browser tab: its address bar, its navigations and its clock. */
+afterAll(() => expectNoSecretInErrors({ errors: 12, secrets: 80 }))
+
+/** A stand-in for one browser tab: its address bar, its navigations, its clock and its network. */
 class Tab {
   url = `${APP}/orders`
   navigations: string[] = []
   clockOffsetMs = 0
+  readonly network = createNetwork({ now: () => Date.now() + this.clockOffsetMs })
 
-  client(provider: TestProvider, store: KeyValueStore): AuthClient {
-    return createAuthClient(
+  client(provider: TestProvider, store: KeyValueStore, config: Partial<AuthConfig> = {}): AuthClient {
+    const auth = createAuthClient(
       {
         issuer: provider.issuer,
         clientId: provider.clientId,
         redirectUri: `${APP}/callback`,
         postLogoutRedirectUri: `${APP}/`,
         apiOrigins: [new URL(provider.issuer).origin],
+        ...config,
       },
       {
         store,
         environment: {
           now: () => Date.now() + this.clockOffsetMs,
+          fetch: this.network.fetch,
           currentUrl: () => this.url,
           replaceUrl: (url) => void (this.url = url),
           navigate: (url) => void this.navigations.push(url),
         },
       },
     )
+    watchErrors(auth)
+    return auth
   }
 }
 
@@ -40,7 +56,7 @@ async function signIn(
   returnTo = '/orders?page=2',
 ): Promise<string> {
   await auth.signIn({ returnTo })
-  tab.url = await provider.authorize(tab.navigations.at(-1)!)
+  tab.url = noteCallback(await provider.authorize(tab.navigations.at(-1)!))
   const callbackUrl = tab.url
   const { returnTo: back } = await auth.handleRedirectCallback()
   expect(back).toBe(returnTo)
@@ -125,7 +141,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     const auth = tab.client(provider, createMemoryStore())
     await signIn(provider, auth, tab)
     auth.dispose()
-    const disposed = (error: unknown) => isAuthError(error, 'disposed')
+    const disposed = (error: unknown) => isAuthError(noteError(error), 'disposed')
     await expect(auth.getAccessToken()).rejects.toSatisfy(disposed)
     await expect(auth.fetch(`${APP}/api`)).rejects.toSatisfy(disposed)
     await expect(auth.createSignInUrl()).rejects.toSatisfy(disposed)
@@ -194,7 +210,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     })
     expect(reuse.status).toBe(400)
     expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' })
-    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'not_signed_in'))
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(noteError(error), 'not_signed_in'))
   })
 
   it('ends the session with reason refresh-rejected when the provider revoked the refresh token', async () => {
@@ -211,8 +227,98 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     })
 
     tab.clockOffsetMs = 31_000
-    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(error, 'grant_rejected'))
+    await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(noteError(error), 'grant_rejected'))
     expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
     expect(await storedSession(store, provider)).toBeUndefined()
+  })
+})
+
+// Two providers of the default (strict) profile, for what involves a second client or DPoP.
+let primary: TestProvider
+let other: TestProvider
+
+beforeAll(async () => {
+  const redirectUris = [`${APP}/callback`]
+  ;[primary, other] = await Promise.all([
+    startTestProvider({ redirectUris }),
+    startTestProvider({ redirectUris, clientId: 'spa-other' }),
+  ])
+})
+afterAll(() => Promise.all([primary, other].map((provider) => provider.close())))
+
+describe('a sign-in only the client that started it completes', () => {
+  it.each([
+    { bystander: 'a client of another provider', open: (tab: Tab, store: KeyValueStore) => tab.client(other, store) },
+    {
+      bystander: 'another client id at the same provider',
+      open: (tab: Tab, store: KeyValueStore) => tab.client(primary, store, { clientId: 'spa-other' }),
+    },
+  ])(
+    'is refused by $bystander on the same store with transaction_client_mismatch and no token request, then completed by its own client',
+    async ({ open }) => {
+      const store = createMemoryStore()
+      const tab = new Tab()
+      const starter = tab.client(primary, store)
+      const bystander = open(tab, store)
+      const callbackUrl = noteCallback(await primary.authorize(await starter.createSignInUrl({ returnTo: '/orders' })))
+
+      const error = await rejection(bystander.handleRedirectCallback(callbackUrl))
+      expect(isAuthError(error, 'transaction_client_mismatch'), String(error)).toBe(true)
+      expect(tab.network.tokenRequests()).toEqual([])
+      expect(bystander.getSnapshot()).toMatchObject({ status: 'signed-out' })
+
+      expect(await starter.handleRedirectCallback(callbackUrl)).toMatchObject({ returnTo: '/orders' })
+      expect(starter.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } })
+      expect(tab.network.tokenRequests().map(({ url }) => new URL(url).origin)).toEqual([
+        new URL(primary.issuer).origin,
+      ])
+    },
+  )
+})
+
+describe('a sign-in with dpop: true', () => {
+  it('refuses a code exchange answered with a Bearer token with token_type_mismatch, and keeps the DPoP session', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const auth = tab.client(primary, store, { dpop: true })
+    await signIn(primary, auth, tab)
+    const before = auth.getSnapshot()
+    const accessToken = await auth.getAccessToken()
+    expect(await primary.accessTokenBinding(accessToken)).toEqual(expect.any(String))
+
+    tab.network.intercept(async ({ params, forward }) => {
+      if (params.get('grant_type') !== 'authorization_code') return undefined
+      const issued = (await (await forward()).json()) as Record<string, unknown>
+      return Response.json({ ...issued, token_type: 'Bearer' }, { headers: { 'cache-control': 'no-store' } })
+    })
+    const callbackUrl = noteCallback(await primary.authorize(await auth.createSignInUrl({ returnTo: '/second' })))
+    const error = await rejection(auth.handleRedirectCallback(callbackUrl))
+    expect(isAuthError(error, 'token_type_mismatch'), String(error)).toBe(true)
+    expect(tab.network.tokenRequests('authorization_code')).toHaveLength(2)
+
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: before.user, expiresAt: before.expiresAt })
+    expect(await auth.getAccessToken()).toBe(accessToken)
+    const reloaded = tab.client(primary, store, { dpop: true })
+    await reloaded.ready()
+    expect(await reloaded.getAccessToken()).toBe(accessToken)
+    const userinfo = await reloaded.fetch((await discovery(primary)).userinfo_endpoint!)
+    expect(userinfo.status).toBe(200)
+  })
+})
+
+describe('ready()', () => {
+  // React 19's use(auth.ready()) suspends until the promise it was given settles: a new promise
+  // on every render would suspend forever.
+  it('hands out the same promise on every call, which resolves even when the store cannot be read', async () => {
+    const unreadable: KeyValueStore = {
+      ...createMemoryStore(),
+      get: () => Promise.reject(new DOMException('The store failed to read.', 'UnknownError')),
+    }
+    const auth = new Tab().client(primary, unreadable)
+    const first = auth.ready()
+    expect(auth.ready()).toBe(first)
+    await expect(first).resolves.toBeUndefined()
+    expect(auth.ready()).toBe(first)
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', error: { code: 'storage_error' } })
   })
 })

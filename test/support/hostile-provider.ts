@@ -1,8 +1,9 @@
 /**
  * A minimal OpenID Provider that can be told to misbehave, for the tests of what a correct
- * provider never does: ID tokens with the wrong `nonce`, `aud` or `iss`, expired or badly signed
- * ID tokens, `HS256` and `alg: none`, token endpoints that fail, hang or answer HTML, a discovery
- * document naming another issuer, and Authing's non-standard token shapes.
+ * provider never does: ID tokens with the wrong `nonce`, `aud`, `iss` or `azp`, issued in the
+ * future, for a sign-in too long ago, expired or badly signed, `HS256` and `alg: none`, token
+ * endpoints that fail, hang, answer HTML or leave a field out, a discovery document naming another
+ * issuer, and Authing's non-standard token shapes. It remembers every code and token it issued.
  *
  * It is a node:http server on 127.0.0.1 (random port) with its issuer at `/oidc`, like Authing.
  * Tokens are signed with `jose`; the RS256 key is generated at start and published at `/oidc/jwks`.
@@ -19,6 +20,14 @@ export type Misbehaviour =
   | 'wrong-aud'
   | 'wrong-iss-claim'
   | 'expired-id-token'
+  /** An ID token whose `exp` passed 40 s ago: inside a 60 s clock tolerance, outside the default 30 s. */
+  | 'id-token-expired-40s-ago'
+  /** An ID token issued a day in the future (`iat`), as by a provider whose clock is a day ahead. */
+  | 'future-iat'
+  /** An ID token for this client (`aud` a single string) whose `azp` names another client. */
+  | 'foreign-azp'
+  /** An ID token whose `auth_time` (when the user last signed in at the provider) is an hour old. */
+  | 'old-auth-time'
   | 'bad-signature'
   | 'hs256'
   | 'alg-none'
@@ -31,6 +40,10 @@ export type Misbehaviour =
   | 'token-hang-body'
   | 'token-reset'
   | 'token-invalid-grant'
+  /** A token response without `token_type`, every token still in it. */
+  | 'token-without-token-type'
+  /** A token response without `id_token`, the access and refresh tokens still in it. */
+  | 'token-without-id-token'
   | 'discovery-other-issuer'
   | 'authing-envelope'
   | 'authing-expire-in'
@@ -47,6 +60,8 @@ export interface HostileProvider {
   misbehave(misbehaviour: Misbehaviour): void
   /** Requests received by the token endpoint since start. */
   readonly tokenRequests: number
+  /** Every authorization code, access, refresh and ID token issued since start, in order. */
+  readonly issued: readonly string[]
   /** Requests received by the discovery endpoint since start. */
   readonly discoveryRequests: number
   /**
@@ -81,6 +96,7 @@ const ID_TOKEN_LIFETIME_SECONDS = 600
 const ACCESS_TOKEN_LIFETIME_SECONDS = 3600
 /** The `exp` of the JWT access token under `jwt-access-token-exp-only`, in seconds from now. */
 const JWT_ACCESS_TOKEN_LIFETIME_SECONDS = 1234
+const DAY_SECONDS = 24 * 3600
 /** What the discovery document lists as ID-token signing algorithms, where it is not just RS256. */
 const advertisedAlgs: Partial<Record<Misbehaviour, string[]>> = {
   'hs256-advertised': ['RS256', 'HS256'],
@@ -134,6 +150,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   let tokenRequests = 0
   let discoveryRequests = 0
   const codes = new Map<string, IssuedCode>()
+  const issued: string[] = []
   const sockets = new Set<Socket>()
   let issuer = ''
 
@@ -156,14 +173,30 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     }
   }
 
+  /** `iat` and `exp` of the next ID token, epoch seconds. */
+  function idTokenTimes(now: number): { iat: number; exp: number } {
+    switch (misbehaviour) {
+      case 'expired-id-token':
+        return { iat: now - 2 * 3600, exp: now - 3600 }
+      case 'id-token-expired-40s-ago':
+        return { iat: now - 40 - ID_TOKEN_LIFETIME_SECONDS, exp: now - 40 }
+      case 'future-iat':
+        return { iat: now + DAY_SECONDS, exp: now + DAY_SECONDS + ID_TOKEN_LIFETIME_SECONDS }
+      default:
+        return { iat: now, exp: now + ID_TOKEN_LIFETIME_SECONDS }
+    }
+  }
+
   async function idToken(nonce: string | undefined): Promise<string> {
     const now = epochSeconds()
     const claims: JWTPayload = {
       iss: misbehaviour === 'wrong-iss-claim' ? OTHER_ISSUER : issuer,
       aud: misbehaviour === 'wrong-aud' ? 'someone-else' : clientId,
       sub: SUBJECT,
-      iat: misbehaviour === 'expired-id-token' ? now - 2 * 3600 : now,
-      exp: misbehaviour === 'expired-id-token' ? now - 3600 : now + ID_TOKEN_LIFETIME_SECONDS,
+      ...idTokenTimes(now),
+      // The user signed in at the provider just now, or an hour ago.
+      auth_time: misbehaviour === 'old-auth-time' ? now - 3600 : now,
+      ...(misbehaviour === 'foreign-azp' ? { azp: 'another-client' } : {}),
       ...(nonce === undefined
         ? {}
         : { nonce: misbehaviour === 'wrong-nonce' ? 'not-the-nonce-of-this-sign-in' : nonce }),
@@ -204,6 +237,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         .setExpirationTime(now + JWT_ACCESS_TOKEN_LIFETIME_SECONDS)
         .sign(signing.privateKey)
     }
+    if (misbehaviour === 'token-without-token-type') delete body['token_type']
+    if (misbehaviour === 'token-without-id-token') delete body['id_token']
+    for (const token of [body['access_token'], body['refresh_token'], body['id_token']]) {
+      if (typeof token === 'string') issued.push(token)
+    }
     return body
   }
 
@@ -227,6 +265,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       return
     }
     const code = base64url(randomBytes(24))
+    issued.push(code)
     codes.set(code, { redirectUri, codeChallenge, nonce, scope: params.get('scope') ?? 'openid' })
     const location = new URL(redirectUri)
     location.searchParams.set('code', code)
@@ -356,6 +395,9 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     },
     get tokenRequests() {
       return tokenRequests
+    },
+    get issued() {
+      return issued
     },
     get discoveryRequests() {
       return discoveryRequests

@@ -16,6 +16,7 @@ import {
   type AuthState,
   type KeyValueStore,
 } from '../../src/index.js'
+import { noteCallback, noteError, noteTokenExchange, watchErrors } from './error-collector.js'
 import { createFakeClock, type FakeClock } from './fake-clock.js'
 import { createFakeTabs, type FakeTabs } from './fake-tabs.js'
 import type { TestProvider } from './provider.js'
@@ -47,8 +48,11 @@ export type Interceptor = (request: {
   forward(): Promise<Response>
 }) => Promise<Response | undefined> | Response | undefined
 
-/** The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted. */
-export function createNetwork(clock: FakeClock) {
+/**
+ * The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted.
+ * The tokens and codes it sees are noted for the error collector.
+ */
+export function createNetwork(clock: Pick<FakeClock, 'now'>) {
   const exchanges: Exchange[] = []
   let intercept: Interceptor = () => undefined
   let inFlight = 0
@@ -75,8 +79,9 @@ export function createNetwork(clock: FakeClock) {
       status: 'failed',
     }
     exchanges.push(exchange)
-    const forward = () => globalThis.fetch(input, init)
-    const response = (await intercept({ url, params, forward })) ?? (await forward())
+    const forward = async () => noteTokens(params, await globalThis.fetch(input, init))
+    const answered = await intercept({ url, params, forward })
+    const response = answered ? await noteTokens(params, answered) : await forward()
     exchange.status = response.status
     if (exchange.grantType !== undefined && response.ok && /json/.test(response.headers.get('content-type') ?? '')) {
       const body = (await response.clone().json()) as { access_token?: string; expires_in?: number }
@@ -100,6 +105,22 @@ export function createNetwork(clock: FakeClock) {
 }
 
 export type Network = ReturnType<typeof createNetwork>
+
+/** Notes the credentials of a request and of its answer; resolves the answer. */
+async function noteTokens(params: URLSearchParams, response: Response): Promise<Response> {
+  noteTokenExchange(params, await jsonOf(response))
+  return response
+}
+
+/** The JSON body of `response`, read from a copy; `undefined` when it is not JSON. */
+async function jsonOf(response: Response): Promise<unknown> {
+  if (!/json/.test(response.headers.get('content-type') ?? '')) return undefined
+  try {
+    return await response.clone().json()
+  } catch {
+    return undefined
+  }
+}
 
 /** A store that counts how often the client reaches it. */
 export function countingStore(inner: KeyValueStore = createMemoryStore()) {
@@ -172,6 +193,7 @@ export function openTab(
     },
   )
   clients.push(auth)
+  watchErrors(auth)
   return { auth, network }
 }
 
@@ -179,7 +201,7 @@ export type Tab = ReturnType<typeof openTab>
 
 /** The whole sign-in: authorize URL → the provider's auto-approve interaction → callback. */
 export async function signIn(provider: TestProvider, auth: AuthClient): Promise<void> {
-  const callbackUrl = await provider.authorize(await auth.createSignInUrl({ returnTo: '/orders' }))
+  const callbackUrl = noteCallback(await provider.authorize(await auth.createSignInUrl({ returnTo: '/orders' })))
   await auth.handleRedirectCallback(callbackUrl)
   expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' }, error: null })
 }
@@ -217,6 +239,6 @@ export async function userinfoEndpoint(provider: TestProvider): Promise<string> 
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     (value) => new Error(`expected a rejection, got ${String(value)}`),
-    (reason: unknown) => reason,
+    (reason: unknown) => noteError(reason),
   )
 }

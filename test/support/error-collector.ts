@@ -1,0 +1,106 @@
+/**
+ * No token or code value ever appears in an error (DESIGN.md §6.12), checked over everything a
+ * test file saw: the suites note every AuthError they observe (the rejections they assert on, every
+ * `error` their clients publish in a snapshot) and every token and code that crossed the network,
+ * and an `afterAll` calls {@link expectNoSecretInErrors}.
+ *
+ * The notes live in this module: Vitest loads it once per test file, so each file checks its own.
+ */
+import { expect } from 'vitest'
+import { isAuthError, type AuthClient, type AuthError } from '../../src/index.js'
+
+const errors = new Set<AuthError>()
+const secrets = new Set<string>()
+
+/** Notes `error` when it is an AuthError, and hands it back (for use inside an assertion). */
+export function noteError<T>(error: T): T {
+  if (isAuthError(error)) errors.add(error)
+  return error
+}
+
+/** Notes every error `auth` publishes in its snapshot from now on. */
+export function watchErrors(auth: AuthClient): void {
+  auth.subscribe(() => noteError(auth.getSnapshot().error))
+}
+
+/** Notes credential values: tokens a provider issued, codes, verifiers. Empty values are skipped. */
+export function noteSecrets(values: Iterable<string | null | undefined>): void {
+  for (const value of values) if (value) secrets.add(value)
+}
+
+/** Notes the `code` of a callback URL, and hands the URL back. */
+export function noteCallback(url: string): string {
+  noteSecrets([new URL(url).searchParams.get('code')])
+  return url
+}
+
+/** Notes the credentials of a token endpoint request's parameters and of its answer's JSON body. */
+export function noteTokenExchange(params: URLSearchParams, body: unknown): void {
+  noteSecrets(['code', 'code_verifier', 'refresh_token', 'token'].map((name) => params.get(name)))
+  if (typeof body !== 'object' || body === null) return
+  const { access_token, refresh_token, id_token } = body as Record<string, unknown>
+  noteSecrets([access_token, refresh_token, id_token].filter((value) => typeof value === 'string'))
+}
+
+/**
+ * Every string reachable from `value`: each own property of every object (non-enumerable and
+ * symbol-keyed ones too, so an error's `message`, `stack` and `cause`), array items, the entries
+ * of `URLSearchParams`, `Headers`, `Map` and `Set`, URLs, and the unread bodies of requests and
+ * responses.
+ */
+export async function textOf(value: unknown): Promise<string> {
+  const parts: string[] = []
+  const seen = new WeakSet<object>()
+  async function visit(item: unknown): Promise<void> {
+    if (typeof item === 'string') parts.push(item)
+    else if (typeof item === 'number' || typeof item === 'bigint') parts.push(String(item))
+    if (typeof item !== 'object' || item === null || seen.has(item)) return
+    seen.add(item)
+    if (item instanceof URL) parts.push(item.href)
+    if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) {
+      parts.push(new TextDecoder().decode(item))
+      return
+    }
+    if (item instanceof Request || item instanceof Response) {
+      parts.push(item.url)
+      if (!item.bodyUsed) parts.push(await item.clone().text())
+    }
+    if (item instanceof Request || item instanceof Response) await visit(item.headers)
+    if (item instanceof URLSearchParams || item instanceof Headers || item instanceof Map || item instanceof Set) {
+      for (const entry of item.entries()) await visit(entry)
+    }
+    for (const key of Reflect.ownKeys(item)) {
+      if (typeof key === 'string') parts.push(key)
+      const descriptor = Object.getOwnPropertyDescriptor(item, key)!
+      await visit('value' in descriptor ? descriptor.value : readGetter(item, key))
+    }
+  }
+  await visit(value)
+  return parts.join('\n')
+}
+
+function readGetter(object: object, key: string | symbol): unknown {
+  try {
+    return Reflect.get(object, key)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Expects that no noted error, serialized with its whole cause chain by {@link textOf}, contains a
+ * noted token or code, and that at least `minimum` errors and secrets were noted (so the check
+ * cannot pass by seeing nothing).
+ */
+export async function expectNoSecretInErrors(minimum: { errors: number; secrets: number }): Promise<void> {
+  expect(errors.size, 'AuthErrors checked').toBeGreaterThanOrEqual(minimum.errors)
+  expect(secrets.size, 'tokens and codes checked').toBeGreaterThanOrEqual(minimum.secrets)
+  const leaks: string[] = []
+  for (const error of errors) {
+    const text = await textOf(error)
+    for (const secret of secrets) {
+      if (text.includes(secret)) leaks.push(`${error.code} (${error.message}) holds ${secret.slice(0, 12)}…`)
+    }
+  }
+  expect(leaks).toEqual([])
+}
