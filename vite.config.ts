@@ -36,15 +36,47 @@ function embeddedProvider(): Plugin {
   }
 }
 
+/**
+ * The library build must leave `new SharedWorker(new URL('./refresh-worker.ts', import.meta.url), …)`
+ * to the app's bundler: Vite would bundle the worker itself, as a classic script at an absolute
+ * path. The expression is hidden from Vite's worker plugin, then written back pointing at the
+ * built entry `./refresh-worker.js` (a sibling of every chunk), where the app's Vite or webpack 5
+ * finds it and bundles the worker with the app.
+ */
+function refreshWorkerForTheApp(): Plugin {
+  const source = "new URL('./refresh-worker.ts', import.meta.url)"
+  const built = "new URL('./refresh-worker.js', import.meta.url)"
+  // As long as the expression, so every line and column (and the source map) stays where it was.
+  const marker = '__SPA_AUTH_REFRESH_WORKER_URL__'.padEnd(source.length, '_')
+  return {
+    name: 'spa-auth:refresh-worker-url',
+    apply: 'build',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/[\\/]src[\\/]environment\.ts$/.test(id) || !code.includes(source)) return null
+      return { code: code.replace(source, marker), map: null }
+    },
+    renderChunk(code) {
+      return code.includes(marker) ? { code: code.replace(marker, built), map: null } : null
+    },
+  }
+}
+
 export default defineConfig({
-  plugins: [embeddedProvider()],
+  plugins: [embeddedProvider(), refreshWorkerForTheApp()],
   server: { host: '127.0.0.1', port: 5173, strictPort: true },
   define: {
     __DEV_ISSUER__: JSON.stringify(`${DEV_ORIGIN}/oidc`),
   },
   build: {
     lib: {
-      entry: { index: 'src/index.ts', react: 'src/react.ts', vue: 'src/vue.ts', testing: 'src/testing.ts' },
+      entry: {
+        index: 'src/index.ts',
+        react: 'src/react.ts',
+        vue: 'src/vue.ts',
+        testing: 'src/testing.ts',
+        'refresh-worker': 'src/refresh-worker.ts',
+      },
       formats: ['es'],
     },
     rolldownOptions: {
@@ -54,6 +86,8 @@ export default defineConfig({
       external: (id, importer) =>
         PACKAGE_EXTERNALS.some((name) => id === name || id.startsWith(`${name}/`)) ||
         (id === './index.js' && importer !== undefined && ADAPTERS.test(importer)),
+      // Every chunk beside the entries: the worker URL is relative to the chunk that names it.
+      output: { chunkFileNames: '[name]-[hash].js' },
     },
     target: 'es2022',
     minify: false,

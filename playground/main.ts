@@ -17,8 +17,6 @@ const auth = createAuthClient(
     clientId,
     redirectUri: `${location.origin}/callback`,
     postLogoutRedirectUri: `${location.origin}/`,
-    // "Call userinfo" uses the provider's userinfo endpoint as the API behind auth.fetch.
-    apiOrigins: [location.origin, new URL(issuer).origin],
   },
   { environment: { fetch: tokenRequests.fetch } },
 )
@@ -110,7 +108,8 @@ function render(): void {
     state.expiresAt > previous.expiresAt &&
     Date.now() - lastOwnRequestAt > 3000
   ) {
-    logLine(Date.now(), tab, 'got the new tokens from another tab, without a request of its own', true)
+    const from = auth.refreshIn === 'worker' ? 'the refresh worker' : 'another tab'
+    logLine(Date.now(), tab, `got new tokens from ${from}, without a request of its own`, true)
   }
   if (state.status === 'signed-out' && previous.status === 'signed-in')
     logLine(Date.now(), tab, `signed out (${state.reason ?? 'no reason'})`, true)
@@ -125,9 +124,11 @@ function render(): void {
         ? `reason: ${state.reason ?? 'never signed in'}`
         : ''
   $('snapshot').textContent = JSON.stringify(state, null, 2)
-  $('provider').textContent = `${issuer} · client ${clientId} · storage ${state.storage ?? '…'}`
+  $('provider').textContent =
+    `${issuer} · client ${clientId} · storage ${state.storage ?? '…'} · refreshes in the ${auth.refreshIn}`
   const signedIn = state.status === 'signed-in'
   $<HTMLButtonElement>('sign-in').disabled = signedIn
+  $<HTMLButtonElement>('sign-in-popup').disabled = signedIn
   for (const id of ['refresh', 'userinfo', 'sign-out']) $<HTMLButtonElement>(id).disabled = !signedIn
   renderTimes()
 }
@@ -146,17 +147,10 @@ const show = (value: unknown) => ($('response').textContent = JSON.stringify(val
 $('sign-in').onclick = () => auth.signIn({ returnTo: '/' }).catch((error) => recordError(error, 'signIn()'))
 $('refresh').onclick = () => auth.refresh().catch((error) => recordError(error, 'refresh()'))
 $('sign-out').onclick = () => auth.signOut().catch((error) => recordError(error, 'signOut()'))
-$('userinfo').onclick = async () => {
-  try {
-    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
-      userinfo_endpoint: string
-    }
-    const response = await auth.fetch(discovery.userinfo_endpoint)
-    show({ status: response.status, body: await response.json() })
-  } catch (error) {
-    recordError(error, 'auth.fetch()')
-  }
-}
+// Straight from the click: the popup must open in the click's task, or the browser blocks it.
+$('sign-in-popup').onclick = () =>
+  auth.signInWithPopup({ returnTo: '/' }).catch((error) => recordError(error, 'signInWithPopup()'))
+$('userinfo').onclick = () => auth.getUserInfo().then(show, (error) => recordError(error, 'getUserInfo()'))
 
 if (auth.isRedirectCallback()) {
   auth

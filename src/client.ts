@@ -57,6 +57,12 @@ export interface AuthClient {
   signOut(options?: SignOutOptions): Promise<void>
   /** When the next background refresh is due (epoch ms), or `undefined` when none is planned. */
   nextRefreshAt(): number | undefined
+  /**
+   * Where refreshes run: `'worker'`, in the refresh worker that outlives the page, or `'page'`
+   * (the browser cannot keep one alive, the store is not IndexedDB, or `refreshIn: 'page'`).
+   * Settled once `ready()` resolves.
+   */
+  readonly refreshIn: 'worker' | 'page'
   dispose(): void
 }
 
@@ -74,7 +80,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   let protocol: Promise<Protocol> | undefined
   const loadProtocol = () => (protocol ??= opened.then(({ store }) => createProtocol(config, env, store)))
   const tabs = createTabSync<SessionMessage>(env, config.sessionName)
-  const session = createSession({ config, env, opened, tabs, protocol: loadProtocol })
+  const session = createSession({ config, authConfig, env, opened, tabs, protocol: loadProtocol })
   const signIn = createSignInFlow({ config, env, session, tabs, protocol: loadProtocol })
   const signInWithPopup = createPopupSignIn({ env, tabs, flow: signIn, session })
   const apiFetch = createApiFetch({ config, env, session, protocol: loadProtocol })
@@ -124,6 +130,9 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       if (url !== undefined) env.navigate(url)
     }),
     nextRefreshAt: () => session.nextRefreshAt(),
+    get refreshIn() {
+      return session.refreshIn()
+    },
     dispose() {
       disposed = true
       session.dispose()

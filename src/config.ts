@@ -57,6 +57,13 @@ export interface AuthConfig {
   endpoints?: { revocation?: string; endSession?: string }
   /** Clock difference (seconds) tolerated when checking the ID token's `exp`, `iat` and `auth_time`. Default 30. */
   clockToleranceSeconds?: number
+  /**
+   * Where refreshes run. `'worker'` (default): in a SharedWorker the browser keeps alive after the
+   * page is gone (`extendedLifetime`, Chromium 148+), so a reload or a closed tab cannot lose a
+   * refresh token the provider has just rotated; where the browser cannot, in the page. `'page'`:
+   * always in the page.
+   */
+  refreshIn?: 'worker' | 'page'
 }
 
 /** The configuration after validation, with defaults applied and every derived name computed once. */
@@ -89,6 +96,7 @@ export interface ResolvedConfig {
   endpoints: { revocation?: string; endSession?: string }
   /** No `scope` was configured: the default drops `offline_access` for a provider that does not list it. */
   scopeIsDefault: boolean
+  refreshIn: 'worker' | 'page'
   clockToleranceSeconds: number
 }
 
@@ -174,6 +182,7 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     par: oneOf(config.par, ['auto', 'always', 'never'], 'par'),
     endpoints: resolveEndpoints(config.endpoints),
     scopeIsDefault: config.scope === undefined,
+    refreshIn: oneOf(config.refreshIn, ['worker', 'page'], 'refreshIn'),
   }
 }
 

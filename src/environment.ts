@@ -9,6 +9,8 @@ export interface TabChannel {
 /** The `navigator.locks` shape the library needs (Web Locks API). */
 export interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>
+  /** Which locks are held now (optional: without it, a page does not look for a refresh in flight at load). */
+  query?(): Promise<{ held?: Array<{ name?: string }> }>
 }
 
 /** A sign-in popup, as its opener sees it. */
@@ -17,6 +19,15 @@ export interface PopupWindow {
   readonly closed: boolean
   navigate(url: string): void
   close(): void
+}
+
+/** A connection to the refresh worker (a SharedWorker that outlives the page): requests out, answers in. */
+export interface WorkerConnection {
+  postMessage(message: unknown): void
+  /** Registers a listener for the worker's answers; returns a function that removes it. */
+  onMessage(listener: (message: unknown) => void): () => void
+  /** Registers a listener for a worker that cannot run (its script failed to load). */
+  onError(listener: () => void): () => void
 }
 
 /**
@@ -55,6 +66,12 @@ export interface AuthEnvironment {
   hasFocus(): boolean
   /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
   closeWindow(): void
+  /**
+   * Connects to the refresh worker, or returns `undefined` where the browser cannot keep a worker
+   * alive after its last page (SharedWorker `extendedLifetime`, Chromium 148+): refreshes then run
+   * in the page.
+   */
+  openRefreshWorker(): WorkerConnection | undefined
 }
 
 /** The browser's environment, reading every global lazily. */
@@ -106,6 +123,29 @@ export function createBrowserEnvironment(): AuthEnvironment {
     },
     hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
     closeWindow: () => globalThis.close(),
+    openRefreshWorker() {
+      if (typeof SharedWorker !== 'function' || !sharedWorkersOutlivePages()) return undefined
+      // Kept as one expression, so the app's bundler (Vite, webpack 5) finds and bundles the worker.
+      const worker = new SharedWorker(new URL('./refresh-worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'spa-auth-refresh',
+        extendedLifetime: true,
+      } as WorkerOptions)
+      const { port } = worker
+      port.start()
+      return {
+        postMessage: (message) => port.postMessage(message),
+        onMessage(listener) {
+          const handler = (event: MessageEvent) => listener(event.data)
+          port.addEventListener('message', handler)
+          return () => port.removeEventListener('message', handler)
+        },
+        onError(listener) {
+          worker.addEventListener('error', listener)
+          return () => worker.removeEventListener('error', listener)
+        },
+      }
+    },
     onWake(listener) {
       if (typeof window === 'undefined') return () => {}
       const onVisibility = () => {
@@ -128,4 +168,31 @@ function centredPopup(): string {
   const left = Math.max(0, globalThis.screenX + (globalThis.outerWidth - width) / 2)
   const top = Math.max(0, globalThis.screenY + (globalThis.outerHeight - height) / 2)
   return `popup=yes,width=${width},height=${height},left=${Math.round(left)},top=${Math.round(top)}`
+}
+
+/**
+ * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`). A
+ * browser that knows the option reads it while converting the options, before it parses the
+ * (deliberately invalid) URL and throws: nothing is started.
+ */
+function sharedWorkersOutlivePages(): boolean {
+  let known = false
+  const probe = {
+    get extendedLifetime() {
+      known = true
+      return true
+    },
+  }
+  try {
+    new SharedWorker('http://[', probe as WorkerOptions)
+  } catch {
+    // The invalid URL: the point was the option.
+  }
+  return known
+}
+
+/** A random identifier (128 bits, hex); `getRandomValues` works in insecure contexts too, unlike `randomUUID`. */
+export function randomId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }

@@ -4,7 +4,8 @@ import type { AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
 import type { Protocol, RefreshResult } from './protocol.js'
 import type { RecordStore } from './record-store.js'
-import type { SessionEvent, SessionState, SignedOutReason } from './session-machine.js'
+import type { Commits } from './session-commits.js'
+import type { SessionEvent } from './session-machine.js'
 import { reviseRecord, tokensFor, type RefreshFailure, type SessionRecord } from './session-record.js'
 import type { SessionMessage } from './tab-follower.js'
 import { refreshDueAt } from './token-set.js'
@@ -16,12 +17,13 @@ export interface RefresherDeps {
   tabs: TabSync<SessionMessage>
   records: RecordStore
   protocol(): Promise<Protocol>
-  state(): SessionState
+  /** The record this tab holds: the refresh starts from it. */
+  seen(): SessionRecord | undefined
+  /** Whether this tab is signing out. */
+  ending(): boolean
+  /** Publishes a record or an end this tab learnt of while refreshing (a no-op where nothing is published). */
   dispatch(event: SessionEvent): void
-  /** Commits `next` if the store still holds `expected` and this tab is not signing out; `false` otherwise. */
-  commit(next: SessionRecord, expected: SessionRecord, error?: AuthError): Promise<boolean>
-  /** Ends the session `generation` names: deletes the record, publishes, tells the other tabs. */
-  end(reason: SignedOutReason, error: AuthError, generation: string): Promise<void>
+  commits: Pick<Commits, 'commit' | 'end'>
 }
 
 export interface Refresher {
@@ -41,6 +43,8 @@ export interface Refresher {
 export interface RefreshOptions {
   force: boolean
   resource?: string | undefined
+  /** The record the caller holds, when it is not this tab's (a page asking the refresh worker). */
+  seen?: SessionRecord | undefined
 }
 
 /** Retry delays: full jitter over 2 s × 2^attempt, capped at 5 minutes, never under 1 s. */
@@ -69,7 +73,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
   const flights = new Map<string, Promise<SessionRecord>>()
 
   async function run(options: RefreshOptions): Promise<SessionRecord> {
-    const seen = deps.state().record
+    const seen = options.seen ?? deps.seen()
     if (seen === undefined) throw notSignedIn('Nobody is signed in; call signIn() first.')
     return deps.tabs.withLock(() => locked(seen, options))
   }
@@ -82,7 +86,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
       deps.dispatch({ type: 'ended', reason: 'other-tab', generation: seen.generation })
       throw notSignedIn('The session was ended in another tab; sign in again.')
     }
-    if (deps.state().ending) throw notSignedIn('The session is being signed out.')
+    if (deps.ending()) throw notSignedIn('The session is being signed out.')
     if (latest.generation !== seen.generation || handledElsewhere(latest, seen, options)) {
       deps.dispatch({ type: 'updated', record: latest })
       return latest
@@ -92,7 +96,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
         'dpop_key_unavailable',
         'The DPoP key this session is bound to is gone. Sign in again.',
       )
-      await deps.end('dpop-key-lost', error, latest.generation)
+      await deps.commits.end('dpop-key-lost', error, latest.generation)
       throw error
     }
     const protocol = await deps.protocol()
@@ -126,14 +130,14 @@ export function createRefresher(deps: RefresherDeps): Refresher {
     switch (result.kind) {
       case 'refreshed': {
         const next = refreshedRecord(latest, result, options.resource)
-        if (await deps.commit(next, latest)) return next
+        if (await deps.commits.commit(next, latest)) return next
         // Signed out (here or, without Web Locks, elsewhere) while the provider answered.
         await revokeQuietly(protocol, next.tokens.refreshToken)
         throw notSignedIn('The session ended while it was being refreshed; sign in again.')
       }
       case 'invalid': {
         // The provider has replaced the refresh token with one we cannot trust: end, and revoke it.
-        await deps.end(
+        await deps.commits.end(
           result.error.code === 'subject_changed' ? 'subject-changed' : 'refresh-invalid',
           result.error,
           latest.generation,
@@ -152,13 +156,13 @@ export function createRefresher(deps: RefresherDeps): Refresher {
               reread: false,
             })
           }
-          await deps.end('refresh-rejected', result.error, latest.generation)
+          await deps.commits.end('refresh-rejected', result.error, latest.generation)
           throw result.error
         }
         // The provider refuses this one API's token: the caller hears it, the session is untouched.
         if (result.retry === 'resource') throw result.error
         if (result.retry === 'once' && latest.failure?.code === result.error.code) {
-          await deps.end(
+          await deps.commits.end(
             result.error.code === 'client_rejected' ? 'client-rejected' : 'refresh-rejected',
             result.error,
             latest.generation,
@@ -193,7 +197,7 @@ export function createRefresher(deps: RefresherDeps): Refresher {
       message: error.message,
       unanswered,
     }
-    await deps.commit(reviseRecord(latest, { failure }), latest, error)
+    await deps.commits.commit(reviseRecord(latest, { failure }), latest, error)
     throw error
   }
 

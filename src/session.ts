@@ -1,10 +1,11 @@
-import type { ResolvedConfig } from './config.js'
+import type { AuthConfig, ResolvedConfig } from './config.js'
 import type { TabSync } from './cross-tab.js'
-import type { AuthEnvironment } from './environment.js'
+import { randomId, type AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
-import { createRefresher, type RefreshOptions } from './refresher.js'
+import { createRefresher, type RefreshOptions, type Refresher } from './refresher.js'
+import { createWorkerRefresher } from './worker-refresher.js'
 import { createScheduler } from './scheduler.js'
 import {
   initialState,
@@ -14,7 +15,8 @@ import {
   type SessionEvent,
   type SignedOutReason,
 } from './session-machine.js'
-import { createRecord, sameRevision, tokensFor, type SessionRecord } from './session-record.js'
+import { createRecord, tokensFor, type SessionRecord } from './session-record.js'
+import { asAuthError, createCommits } from './session-commits.js'
 import { loadSession } from './session-load.js'
 import { createSnapshotStore, type SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
@@ -35,6 +37,8 @@ export interface Session {
   accessToken(options: RefreshOptions): Promise<string>
   /** Reads the stored record into this tab (after another window committed it); resolves what it holds then. */
   reload(): Promise<SessionRecord | undefined>
+  /** Where refreshes run now: in the refresh worker, or in this page. */
+  refreshIn(): 'worker' | 'page'
   /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
   commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
   /**
@@ -57,12 +61,14 @@ export function createSession(deps: {
   config: ResolvedConfig
   env: AuthEnvironment
   opened: Promise<{ store: KeyValueStore; kind: StorageKind }>
+  /** The configuration as the app gave it: what the refresh worker resolves for itself. */
+  authConfig: AuthConfig
   tabs: TabSync<SessionMessage>
   protocol(): Promise<Protocol>
 }): Session {
   const { config, env, tabs } = deps
   const store = deps.opened.then(({ store }) => store)
-  const records = createRecordStore(lazyStore(store), config.sessionKey, newGeneration)
+  const records = createRecordStore(lazyStore(store), config.sessionKey, randomId)
   const snapshots = createSnapshotStore<AuthState>(toSnapshot(initialState))
   const scheduler = createScheduler(env)
   let state = initialState
@@ -78,44 +84,21 @@ export function createSession(deps: {
     }
   }
 
-  /** Writes `record`, memory first (a store failure keeps it in memory), and tells the other tabs. */
-  async function persist(record: SessionRecord): Promise<void> {
-    try {
-      await records.write(record)
-    } catch (error) {
-      dispatch({ type: 'storage-failed', error: asAuthError(error) })
-    }
-    const unpersisted = records.unpersisted === record ? { record } : {}
-    tabs.announce({ type: 'session-updated', generation: record.generation, revision: record.revision, ...unpersisted })
-  }
+  const commits = createCommits({ records, tabs, dispatch, ending: () => state.ending })
+  const { persist, end } = commits
 
-  async function commit(next: SessionRecord, expected: SessionRecord, error?: AuthError): Promise<boolean> {
-    if (state.ending) return false
-    // Compare-and-set: without Web Locks another tab may have written since this change began.
-    const check = await records.read().catch(() => undefined)
-    if (!(check?.kind === 'record' && sameRevision(check.record, expected))) return false
-    dispatch({ type: 'updated', record: next, ...(error ? { error } : {}) })
-    await persist(next)
-    return true
-  }
-
-  async function end(reason: SignedOutReason, error: AuthError | null, generation: string): Promise<void> {
-    await records.remove().catch(() => {})
-    dispatch({ type: 'ended', reason, error, generation })
-    tabs.announce({ type: 'signed-out', generation, reason })
-  }
-
-  const refresher = createRefresher({
+  const local = createRefresher({
     config,
     env,
     tabs,
     records,
     protocol: deps.protocol,
-    state: () => state,
+    seen: () => state.record,
+    ending: () => state.ending,
     dispatch,
-    commit,
-    end,
+    commits,
   })
+  let refresher: Refresher & { readonly inWorker?: boolean } = local
 
   function refreshInBackground(): void {
     // A failure is in the snapshot already; nobody awaits a background refresh.
@@ -134,14 +117,50 @@ export function createSession(deps: {
 
   const ready = (async () => {
     const { store: opened, kind } = await deps.opened
+    // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
+    if (kind === 'indexeddb' && config.refreshIn === 'worker') refresher = workerRefresher() ?? local
     try {
       dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
     } catch (error) {
       dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error) })
     }
     if (!state.disposed) stopFollowing = followTabs({ tabs, records, dispatch })
+    void settleRefreshInFlight()
     return opened
   })()
+
+  /**
+   * A refresh another tab or the refresh worker holds the lock for may be about to replace the
+   * record just loaded (the page reloaded in the middle of one): wait for it, then read again.
+   * Costs nothing when no refresh is running, the usual case.
+   */
+  async function settleRefreshInFlight(): Promise<void> {
+    const locks = await env.locks?.query?.().catch(() => undefined)
+    if (state.record === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
+    await tabs.withLock(async () => void (await reload()))
+  }
+
+  function workerRefresher(): ReturnType<typeof createWorkerRefresher> | undefined {
+    const connection = env.openRefreshWorker()
+    if (connection === undefined) return undefined
+    return createWorkerRefresher({
+      connection,
+      config: deps.authConfig,
+      local,
+      seen: () => state.record,
+      dispatch,
+      reload,
+      answerTimeoutMs: config.requestTimeoutMs * 4,
+      setTimeout: env.setTimeout,
+      clearTimeout: env.clearTimeout,
+    })
+  }
+
+  async function reload(): Promise<SessionRecord | undefined> {
+    const stored = await records.read().catch(() => undefined)
+    if (stored?.kind === 'record') dispatch({ type: 'updated', record: stored.record })
+    return state.record
+  }
 
   async function slowAccessToken(options: RefreshOptions): Promise<string> {
     await ready
@@ -193,13 +212,12 @@ export function createSession(deps: {
     },
     async reload() {
       await ready
-      const stored = await records.read().catch(() => undefined)
-      if (stored?.kind === 'record') dispatch({ type: 'updated', record: stored.record })
-      return state.record
+      return reload()
     },
+    refreshIn: () => (refresher.inWorker === true ? 'worker' : 'page'),
     async commitSignIn(signIn) {
       await ready
-      const record = createRecord({ generation: newGeneration(), ...signIn })
+      const record = createRecord({ generation: randomId(), ...signIn })
       await tabs.withLock(async () => {
         dispatch({ type: 'signed-in', record })
         await persist(record)
@@ -255,17 +273,4 @@ function lazyStore(opened: Promise<KeyValueStore>): KeyValueStore {
     replace: async (key, value) => (await opened).replace(key, value),
     keys: async () => (await opened).keys(),
   }
-}
-
-/** A random generation name; `getRandomValues` works in insecure contexts too, unlike `randomUUID`. */
-function newGeneration(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
-}
-
-/** `error` as an AuthError: itself, or wrapped as `invalid_response`. */
-export function asAuthError(error: unknown): AuthError {
-  return isAuthError(error)
-    ? error
-    : new AuthError('invalid_response', error instanceof Error ? error.message : String(error), { cause: error })
 }

@@ -22,8 +22,9 @@ export type PopupOutcome =
 
 /**
  * Follows what the other tabs do: an update is read from the store (the announcement only says
- * that something changed), a sign-out ends the session here with reason `'other-tab'`. Returns a
- * function that stops following.
+ * that something changed); a sign-out in another tab ends the session here with reason
+ * `'other-tab'`, and an end the provider caused (`'refresh-rejected'`, …) with that reason.
+ * Returns a function that stops following.
  */
 export function followTabs(deps: {
   tabs: TabSync<SessionMessage>
@@ -34,7 +35,9 @@ export function followTabs(deps: {
   return tabs.listen((message) => {
     if (message.type === 'popup-result') return
     if (message.type === 'signed-out') {
-      return dispatch({ type: 'ended', reason: 'other-tab', ...generationOf(message) })
+      // A sign-out elsewhere is 'other-tab'; a session the provider ended keeps its reason everywhere.
+      const reason = message.reason === 'signed-out' ? 'other-tab' : message.reason
+      return dispatch({ type: 'ended', reason, ...generationOf(message) })
     }
     if (message.record) {
       records.accept(message.record)

@@ -17,6 +17,7 @@ import {
   type AuthConfig,
   type KeyValueStore,
   type SignInOptions,
+  type SignInResult,
 } from './index.js'
 import { createBrowser, type Tab } from './testing/browser.js'
 import { createTestControls, type TestControls } from './testing/controls.js'
@@ -25,7 +26,7 @@ import type { TestUser } from './testing/grants.js'
 import type { SigningAlgorithm } from './testing/jws.js'
 import type { ApiHandler, ProviderEndpoints, ProviderSettings } from './testing/metadata.js'
 import { createServer } from './testing/server.js'
-import { createSignInFlow, type SignInResult } from './testing/sign-in.js'
+import { createSignInFlow, type SignedInResult } from './testing/sign-in.js'
 
 export type { TestUser } from './testing/grants.js'
 export type { SigningAlgorithm } from './testing/jws.js'
@@ -33,7 +34,7 @@ export type { AccessTokenInfo } from './testing/userinfo.js'
 export type { TestControls } from './testing/controls.js'
 export type { ProviderFailure, ProviderRequest } from './testing/faults.js'
 export type { ApiHandler, ProviderEndpoint, ProviderEndpoints } from './testing/metadata.js'
-export type { SignInResult } from './testing/sign-in.js'
+export type { SignedInResult } from './testing/sign-in.js'
 
 /** Options of {@link createTestProvider}; every one has a default. */
 export interface TestProviderOptions {
@@ -112,14 +113,14 @@ export interface TestProvider extends TestControls {
    * provider's redirect with a code, `handleRedirectCallback`, the token exchange, the validated
    * ID token. Resolves what `handleRedirectCallback` resolves.
    */
-  signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignInResult>
+  signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignedInResult>
   /**
    * Completes the sign-in `client` started with `signIn()` (its tab navigated to the provider):
    * `user` signs in, the tab comes back to the redirect URI, the callback is handled.
    *
    * @throws Error when no tab has a sign-in waiting.
    */
-  completeSignIn(client: AuthClient, user: TestUser): Promise<SignInResult>
+  completeSignIn(client: AuthClient, user: TestUser): Promise<SignedInResult>
   /** Like {@link completeSignIn}, but the user refuses: the callback carries `error` (default `access_denied`). */
   refuseSignIn(client: AuthClient, error?: string): Promise<SignInResult>
 }

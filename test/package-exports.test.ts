@@ -72,13 +72,38 @@ describe('the build (Vite library mode, the repository configuration)', () => {
   })
   afterAll(() => rm(outDir, { recursive: true, force: true }))
 
-  it('writes one file per entry and nothing else', async () => {
+  /** The bare imports of `file` and of every chunk it reaches through relative imports. */
+  async function dependenciesOf(file: string, seen = new Set<string>()): Promise<Set<string>> {
+    const bare = new Set<string>()
+    seen.add(file)
+    for (const specifier of importsOf(await built(file))) {
+      if (!specifier.startsWith('./')) bare.add(specifier)
+      else if (!seen.has(specifier.slice(2)))
+        for (const name of await dependenciesOf(specifier.slice(2), seen)) bare.add(name)
+    }
+    return bare
+  }
+
+  it('writes the entries, the refresh worker and the chunks they share, side by side', async () => {
     const files = (await readdir(outDir)).filter((name) => name.endsWith('.js'))
-    expect(files.sort()).toEqual(['index.js', 'react.js', 'testing.js', 'vue.js'])
+    const entries = ['index.js', 'react.js', 'refresh-worker.js', 'testing.js', 'vue.js']
+    expect(files.filter((name) => entries.includes(name)).sort()).toEqual(entries)
+    for (const chunk of files.filter((name) => !entries.includes(name))) expect(chunk).toMatch(/^[\w-]+-[\w-]{8}\.js$/)
   })
 
-  it('keeps React and Vue out of the core entry: it imports only its two dependencies', async () => {
-    expect(importsOf(await built('index.js'))).toEqual(['idb-keyval', 'oauth4webapi'])
+  it('keeps React and Vue out of the core entry: it and its chunks import only its two dependencies', async () => {
+    expect([...(await dependenciesOf('index.js'))].sort()).toEqual(['idb-keyval', 'oauth4webapi'])
+  })
+
+  it("names the refresh worker the way an app's bundler finds it: a module SharedWorker at a sibling URL", async () => {
+    const files = (await readdir(outDir)).filter((name) => name.endsWith('.js'))
+    const naming = await Promise.all(
+      files.map(async (name) =>
+        (await built(name)).includes('new SharedWorker(new URL("./refresh-worker.js", import.meta.url), {'),
+      ),
+    )
+    expect(naming.filter(Boolean)).toHaveLength(1)
+    expect([...(await dependenciesOf('refresh-worker.js'))].sort()).toEqual(['idb-keyval', 'oauth4webapi'])
   })
 
   it('makes each adapter import its framework and the core file, never a copy of the core', async () => {

@@ -9,8 +9,8 @@ import type { Browser, Tab } from './browser.js'
 import type { TestUser } from './grants.js'
 import type { TestServer } from './server.js'
 
-/** What a completed sign-in resolves: the same as `auth.handleRedirectCallback()`. */
-export type { SignInResult }
+/** What a completed sign-in resolves: `auth.handleRedirectCallback()`'s result, signed in. */
+export type SignedInResult = Extract<SignInResult, { signedIn: true }>
 
 /** Creates the sign-in steps for the clients of `browser`; `tabs` knows the tab of each client the provider made. */
 export function createSignInFlow(deps: {
@@ -51,14 +51,19 @@ export function createSignInFlow(deps: {
   }
 
   return {
-    async signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignInResult> {
-      return finish(client, await client.createSignInUrl(options), { user })
+    async signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignedInResult> {
+      return signedIn(await finish(client, await client.createSignInUrl(options), { user }))
     },
-    async completeSignIn(client: AuthClient, user: TestUser): Promise<SignInResult> {
-      return finish(client, await pendingSignIn(client), { user })
+    async completeSignIn(client: AuthClient, user: TestUser): Promise<SignedInResult> {
+      return signedIn(await finish(client, await pendingSignIn(client), { user }))
     },
     async refuseSignIn(client: AuthClient, error = 'access_denied'): Promise<SignInResult> {
       return finish(client, await pendingSignIn(client), { error })
     },
   }
+}
+
+function signedIn(result: SignInResult): SignedInResult {
+  if (!result.signedIn) throw new Error(`The sign-in ended without a session: ${result.reason}.`)
+  return result
 }

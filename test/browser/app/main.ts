@@ -17,6 +17,7 @@ const auth = createAuthClient({
   redirectUri: `${location.origin}/callback`,
   postLogoutRedirectUri: `${location.origin}/`,
   dpop: localStorage.getItem(CONFIG_KEYS.dpop) === 'true',
+  refreshIn: localStorage.getItem(CONFIG_KEYS.refreshIn) === 'page' ? 'page' : 'worker',
   // The tests call the provider's userinfo endpoint as the app's API.
   apiOrigins: [new URL(issuer).origin],
 })

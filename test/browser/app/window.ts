@@ -5,6 +5,7 @@ export const CONFIG_KEYS = {
   issuer: 'spa-auth-test:issuer',
   clientId: 'spa-auth-test:client-id',
   dpop: 'spa-auth-test:dpop',
+  refreshIn: 'spa-auth-test:refresh-in',
 } as const
 
 declare global {

@@ -11,17 +11,24 @@ export async function configureApp(
   appOrigin: string,
   issuer: string,
   clientId: string,
-  options: { dpop?: boolean } = {},
+  options: { dpop?: boolean; refreshIn?: 'worker' | 'page' } = {},
 ): Promise<void> {
   await context.addInitScript(
-    ({ keys, issuer, clientId, dpop }) => {
+    ({ keys, issuer, clientId, dpop, refreshIn }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
         localStorage.setItem(keys.clientId, clientId)
         localStorage.setItem(keys.dpop, String(dpop))
+        localStorage.setItem(keys.refreshIn, refreshIn)
       }
     },
-    { keys: { ...CONFIG_KEYS, appOrigin }, issuer, clientId, dpop: options.dpop === true },
+    {
+      keys: { ...CONFIG_KEYS, appOrigin },
+      issuer,
+      clientId,
+      dpop: options.dpop === true,
+      refreshIn: options.refreshIn ?? 'worker',
+    },
   )
 }
 
