@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import * as oauth from 'oauth4webapi'
 import { AuthError, isAuthError } from '../src/errors.js'
@@ -122,5 +125,27 @@ describe('isAuthError', () => {
     const code = isAuthError(caught) ? caught.code : undefined
 
     expect(code).toBe('not_signed_in')
+  })
+})
+
+describe("the README's Errors table", () => {
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+  /** The text from `start` to the first blank line, or to the next `## ` heading. */
+  async function part(file: string, start: string, end: string): Promise<string> {
+    const text = await readFile(join(repo, file), 'utf8')
+    const from = text.indexOf(start)
+    expect(from, `${start} in ${file}`).toBeGreaterThan(-1)
+    return text.slice(from, text.indexOf(end, from + start.length))
+  }
+
+  it('has one row for every AuthErrorCode, and none for a code that does not exist', async () => {
+    const union = await part('src/errors.ts', 'export type AuthErrorCode', '\n\n')
+    const codes = [...union.matchAll(/^\s*\| '(\w+)'$/gm)].map(([, code]) => code)
+    const table = await part('README.md', '\n## Errors\n', '\n## ')
+    const rows = [...table.matchAll(/^\| `(\w+)` \|/gm)].map(([, code]) => code)
+
+    expect(codes).toContain('popup_timeout')
+    expect([...rows].sort()).toEqual([...codes].sort())
   })
 })

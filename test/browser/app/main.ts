@@ -4,7 +4,7 @@
  * localStorage (see CONFIG_KEYS) before the page's scripts run.
  */
 import { createAuthClient, isAuthError } from 'spa-auth'
-import { CONFIG_KEYS } from './window.js'
+import { CONFIG_KEYS, type ErrorInfo } from './window.js'
 
 const issuer = localStorage.getItem(CONFIG_KEYS.issuer)
 const clientId = localStorage.getItem(CONFIG_KEYS.clientId)
@@ -23,6 +23,23 @@ const auth = createAuthClient({
 })
 window.auth = auth
 window.lastError = null
+window.popupOptions = undefined
+window.popupOutcome = null
+
+function errorInfo(error: unknown): ErrorInfo {
+  return isAuthError(error)
+    ? { code: error.code, message: error.message }
+    : { code: 'unexpected', message: String(error) }
+}
+
+// signInWithPopup() is called in the click's own task: the browser lets a popup open only there.
+document.getElementById('popup')!.addEventListener('click', () => {
+  window.popupOutcome = null
+  auth.signInWithPopup(window.popupOptions).then(
+    ({ user }) => void (window.popupOutcome = { user }),
+    (error: unknown) => void (window.popupOutcome = { error: errorInfo(error) }),
+  )
+})
 
 const view = document.getElementById('state')!
 function render(): void {
@@ -44,9 +61,7 @@ window.appReady = (async () => {
       const { returnTo } = await auth.handleRedirectCallback()
       history.replaceState(null, '', returnTo)
     } catch (error) {
-      window.lastError = isAuthError(error)
-        ? { code: error.code, message: error.message }
-        : { code: 'unexpected', message: String(error) }
+      window.lastError = errorInfo(error)
     }
   }
   render()

@@ -1,4 +1,4 @@
-import type { AuthClient } from '../../../src/index.js'
+import type { AuthClient, PopupSignInOptions, UserClaims } from '../../../src/index.js'
 
 /** localStorage keys the tests set before the app starts. */
 export const CONFIG_KEYS = {
@@ -8,6 +8,15 @@ export const CONFIG_KEYS = {
   refreshIn: 'spa-auth-test:refresh-in',
 } as const
 
+/** An AuthError as the tests read it back from the page. */
+export interface ErrorInfo {
+  code: string
+  message: string
+}
+
+/** How the last `signInWithPopup()` started by the `#popup` button ended. */
+export type PopupOutcome = { user: UserClaims } | { error: ErrorInfo }
+
 declare global {
   interface Window {
     /** The app's client, for the tests' `page.evaluate`. */
@@ -15,6 +24,10 @@ declare global {
     /** Resolves once the stored session is loaded and a callback in the address bar was handled. */
     appReady: Promise<void>
     /** The failure of the last `handleRedirectCallback()`, or `null`. */
-    lastError: { code: string; message: string } | null
+    lastError: ErrorInfo | null
+    /** What a click on `#popup` passes to `signInWithPopup()`; `undefined` for the defaults. */
+    popupOptions: PopupSignInOptions | undefined
+    /** The outcome of the last click on `#popup`: `null` until it settles. */
+    popupOutcome: PopupOutcome | null
   }
 }

@@ -43,8 +43,17 @@ export function assertChromium(): void {
   if (chromiumMissing) throw new Error(chromiumMissing)
 }
 
-/** Launches headless Chromium with a fresh, throwaway profile. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches headless Chromium with a fresh, throwaway profile. playwright-core turns Chromium's
+ * popup blocker off (`--disable-popup-blocking`); `popupBlocker: true` keeps it on, as in a
+ * browser people use, for tests of what a blocked popup does.
+ */
+export async function launchChromium(options: { popupBlocker?: boolean } = {}): Promise<Browser> {
   assertChromium()
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS })
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ARGS,
+    ...(options.popupBlocker === true ? { ignoreDefaultArgs: ['--disable-popup-blocking'] } : {}),
+  })
 }
