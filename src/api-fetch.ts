@@ -13,12 +13,15 @@ import { tokensFor } from './session-record.js'
  *
  * @throws AuthError `origin_not_allowed` before anything is sent; `not_signed_in` and the refresh codes.
  */
+/** `fetch`'s signature: what `auth.fetch` is. */
+export type ApiFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
+
 export function createApiFetch(deps: {
   config: Pick<ResolvedConfig, 'apiOrigins'>
   env: Pick<AuthEnvironment, 'fetch' | 'currentUrl'>
   session: Pick<Session, 'accessToken' | 'current' | 'end'>
   protocol(): Promise<Protocol>
-}): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
+}): ApiFetch {
   const { config, env, session } = deps
   return async (input, init) => {
     const page = new URL(env.currentUrl())

@@ -1,14 +1,14 @@
-import { createApiFetch } from './api-fetch.js'
+import type { ApiFetch } from './api-fetch.js'
 import type { SignInOptions } from './authorize.js'
 import { readCallback } from './callback-url.js'
 import { resolveConfig, type AuthConfig } from './config.js'
 import { createBrowserEnvironment, type AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
-import { createProtocol, type Protocol } from './protocol.js'
+import type { Protocol } from './protocol.js'
 import type { AuthState } from './session-machine.js'
 import { createSession } from './session.js'
-import { createSignInFlow, type SignInResult } from './sign-in.js'
-import { createPopupSignIn, type PopupSignInOptions } from './popup.js'
+import type { SignInFlow, SignInResult } from './sign-in.js'
+import type { PopupSignInOptions } from './popup.js'
 import { createTabSync } from './cross-tab.js'
 import type { SessionMessage } from './tab-follower.js'
 import type { UserClaims } from './token-set.js'
@@ -78,13 +78,25 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     ? Promise.resolve({ store: options.store, kind: 'custom' as StorageKind })
     : openDefaultStore()
   let protocol: Promise<Protocol> | undefined
-  const loadProtocol = () => (protocol ??= opened.then(({ store }) => createProtocol(config, env, store)))
+  const loadProtocol = () =>
+    (protocol ??= Promise.all([opened, import('./protocol.js')]).then(([{ store }, { createProtocol }]) =>
+      createProtocol(config, env, store),
+    ))
   const tabs = createTabSync<SessionMessage>(env, config.sessionName)
   const session = createSession({ config, authConfig, env, opened, tabs, protocol: loadProtocol })
-  const signIn = createSignInFlow({ config, env, session, tabs, protocol: loadProtocol })
-  const signInWithPopup = createPopupSignIn({ env, tabs, flow: signIn, session })
-  const apiFetch = createApiFetch({ config, env, session, protocol: loadProtocol })
-  const signInUrl = async (options: SignInOptions = {}) => (await signIn.start(options)).url
+  // Signing in and calling APIs load their code when first used: a returning visitor's page load
+  // needs none of it.
+  let flow: Promise<SignInFlow> | undefined
+  const signIn = () =>
+    (flow ??= import('./sign-in.js').then(({ createSignInFlow }) =>
+      createSignInFlow({ config, env, session, tabs, protocol: loadProtocol }),
+    ))
+  let apiFetch: Promise<ApiFetch> | undefined
+  const loadApiFetch = () =>
+    (apiFetch ??= import('./api-fetch.js').then(({ createApiFetch }) =>
+      createApiFetch({ config, env, session, protocol: loadProtocol }),
+    ))
+  const signInUrl = async (options: SignInOptions = {}) => (await (await signIn()).start(options)).url
   const ready = session.ready.then(() => {})
   let disposed = false
 
@@ -99,10 +111,19 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     ready: () => ready,
     createSignInUrl: live(signInUrl),
     signIn: live(async (signInOptions?: SignInOptions) => env.navigate(await signInUrl(signInOptions))),
-    // Not through an async step: the popup must open in the task of the user's click.
-    signInWithPopup: (popupOptions) => (disposed ? Promise.reject(disposedError()) : signInWithPopup(popupOptions)),
+    signInWithPopup(popupOptions = {}) {
+      if (disposed) return Promise.reject(disposedError())
+      // Before any await: the popup must open in the task of the user's click.
+      const popup = env.openPopup(popupOptions.popupFeatures)
+      if (popup === undefined) return Promise.reject(popupBlocked())
+      return Promise.all([import('./popup.js'), signIn()]).then(([{ runPopupSignIn }, started]) =>
+        runPopupSignIn({ env, tabs, flow: started, session }, popup, popupOptions),
+      )
+    },
     isRedirectCallback: (url = env.currentUrl()) => readCallback(url, config.redirectUri) !== undefined,
-    handleRedirectCallback: live((url: string = env.currentUrl()) => signIn.handleRedirectCallback(url)),
+    handleRedirectCallback: live(async (url: string = env.currentUrl()) =>
+      (await signIn()).handleRedirectCallback(url),
+    ),
     // Not async: a valid token in memory goes out without another turn of the event loop.
     getAccessToken: live(({ forceRefresh, resource }: { forceRefresh?: boolean; resource?: string } = {}) =>
       resource === undefined || config.resources.includes(resource)
@@ -115,7 +136,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
       return (await loadProtocol()).userInfo(record)
     }),
-    fetch: live(apiFetch),
+    fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await loadApiFetch())(input, init)),
     refresh: live(async () => {
       await session.ready
       if (session.current()?.tokens.refreshToken === undefined) {
@@ -142,6 +163,13 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
 
 function disposedError(): AuthError {
   return new AuthError('disposed', 'This client was disposed; create a new one.')
+}
+
+function popupBlocked(): AuthError {
+  return new AuthError(
+    'popup_blocked',
+    'The browser blocked the sign-in popup. Call signInWithPopup() directly from a click handler, or fall back to signIn() (a redirect).',
+  )
 }
 
 /**

@@ -67,11 +67,14 @@ export interface AuthEnvironment {
   /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
   closeWindow(): void
   /**
-   * Connects to the refresh worker, or returns `undefined` where the browser cannot keep a worker
-   * alive after its last page (SharedWorker `extendedLifetime`, Chromium 148+): refreshes then run
-   * in the page.
+   * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`,
+   * Chromium 148+), so refreshes can run in the refresh worker. Starts nothing.
    */
+  refreshWorkerAvailable(): boolean
+  /** Starts (or joins) the refresh worker and connects to it; `undefined` where it cannot run. */
   openRefreshWorker(): WorkerConnection | undefined
+  /** Runs `callback` when the page is idle (`requestIdleCallback`), or soon where there is no such thing. */
+  whenIdle(callback: () => void): void
 }
 
 /** The browser's environment, reading every global lazily. */
@@ -123,8 +126,13 @@ export function createBrowserEnvironment(): AuthEnvironment {
     },
     hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
     closeWindow: () => globalThis.close(),
+    refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
+    whenIdle(callback) {
+      if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(() => callback())
+      else globalThis.setTimeout(callback, 0)
+    },
     openRefreshWorker() {
-      if (typeof SharedWorker !== 'function' || !sharedWorkersOutlivePages()) return undefined
+      if (typeof SharedWorker !== 'function') return undefined
       // Kept as one expression, so the app's bundler (Vite, webpack 5) finds and bundles the worker.
       const worker = new SharedWorker(new URL('./refresh-worker.ts', import.meta.url), {
         type: 'module',

@@ -7,23 +7,22 @@ import * as oauth from 'oauth4webapi'
 import {
   authorizationUrl,
   createAuthorizationRequest,
+  shouldPush,
   type SignInOptions,
   type SignInTransaction,
 } from './authorize.js'
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
 import { discover } from './discovery.js'
-import { assertDpopSupported, createDpopHandle, dpopResourceRequest, generateDpopKeyPair } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
 import { isAuthError } from './errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
-import { pushAuthorizationRequest, shouldPush } from './par.js'
 import { refreshGrant, type RefreshOutcome } from './refresh.js'
 import type { SessionRecord } from './session-record.js'
 import type { KeyValueStore } from './storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import { createTransport } from './transport.js'
-import { requestUserInfo, type UserInfo } from './userinfo.js'
+import type { UserInfo } from './userinfo.js'
 
 /** A sign-in between the redirect to the provider and the callback, as kept in the store. */
 export interface PendingSignIn extends SignInTransaction {
@@ -90,6 +89,9 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
   let metadata: Promise<oauth.AuthorizationServer> | undefined
   // One DPoP handle per sign-in: the handle remembers the servers' nonces.
   let proof: { generation: string; handle: oauth.DPoPHandle } | undefined
+  // Features load only for an app that uses them: DPoP, PAR, userinfo.
+  let dpopSteps: Promise<typeof import('./dpop.js')> | undefined
+  const dpop = () => (dpopSteps ??= import('./dpop.js'))
 
   /** oauth4webapi's client metadata; `clockSkew` makes its clock agree with the injected `now()`. */
   const client = (): oauth.Client => ({
@@ -140,8 +142,9 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
     if (next !== current) metadata = Promise.resolve(next)
   }
 
-  function dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined): oauth.DPoPHandle | undefined {
+  async function dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined) {
     if (!config.dpop || keyPair === undefined) return undefined
+    const { createDpopHandle } = await dpop()
     if (proof?.generation !== generation) proof = { generation, handle: createDpopHandle(client(), keyPair) }
     return proof.handle
   }
@@ -154,20 +157,18 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
   return {
     async startSignIn(input) {
       const as = await getMetadata()
-      if (config.dpop) assertDpopSupported(as)
+      const steps = config.dpop ? await dpop() : undefined
+      steps?.assertDpopSupported(as)
       const [{ params, transaction }, dpopKey] = await Promise.all([
         createAuthorizationRequest(as, config, { ...input, now: env.now() }),
-        config.dpop ? generateDpopKeyPair() : undefined,
+        steps?.generateDpopKeyPair(),
       ])
-      const url = shouldPush(as, config.par)
-        ? await pushAuthorizationRequest(
-            as,
-            client(),
-            params,
-            transport,
-            dpopKey && createDpopHandle(client(), dpopKey),
-          )
-        : authorizationUrl(as, params)
+      let url = authorizationUrl(as, params)
+      if (shouldPush(as, config.par)) {
+        const { pushAuthorizationRequest } = await import('./par.js')
+        const handle = dpopKey && steps?.createDpopHandle(client(), dpopKey)
+        url = await pushAuthorizationRequest(as, client(), params, transport, handle)
+      }
       return { url, pending: pendingSignIn(transaction, params, dpopKey, input.display) }
     },
 
@@ -187,8 +188,8 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
         }
         throw error
       }
-      const dpop = pending.dpopKey ? createDpopHandle(client(), pending.dpopKey) : undefined
-      const input = { ...pending, ...checks(), dpop }
+      const handle = pending.dpopKey && (await dpop()).createDpopHandle(client(), pending.dpopKey)
+      const input = { ...pending, ...checks(), dpop: handle }
       const exchanged = await exchangeCode(as, client(), validated, input, transport)
       adopt(as, exchanged.as)
       return { tokens: tokenSetFromResponse(exchanged.response, env.now()), claims: exchanged.claims }
@@ -201,7 +202,7 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
         refreshToken: tokens.refreshToken!,
         previous: claims,
         ...checks(),
-        dpop: dpopHandle(generation, dpopKey),
+        dpop: await dpopHandle(generation, dpopKey),
         parameters: resourceParameters(resource),
       }
       const outcome = await refreshGrant(as, client(), input, transport)
@@ -222,14 +223,15 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
     },
 
     async dpopRequest(record, accessToken, request) {
-      const handle = dpopHandle(record.generation, record.dpopKey)!
-      return dpopResourceRequest(handle, accessToken, request, env.fetch)
+      const handle = (await dpopHandle(record.generation, record.dpopKey))!
+      return (await dpop()).dpopResourceRequest(handle, accessToken, request, env.fetch)
     },
 
     async userInfo(record) {
-      const as = await getMetadata()
-      const dpop = record.tokens.tokenType === 'dpop' ? dpopHandle(record.generation, record.dpopKey) : undefined
-      const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop }
+      const [as, { requestUserInfo }] = await Promise.all([getMetadata(), import('./userinfo.js')])
+      const bound = record.tokens.tokenType === 'dpop'
+      const handle = bound ? await dpopHandle(record.generation, record.dpopKey) : undefined
+      const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop: handle }
       return requestUserInfo(as, client(), input, transport)
     },
 

@@ -4,9 +4,10 @@ import { randomId, type AuthEnvironment } from './environment.js'
 import { AuthError, isAuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
-import { createRefresher, type RefreshOptions, type Refresher } from './refresher.js'
-import { createWorkerRefresher } from './worker-refresher.js'
+import type { RefreshOptions } from './refresher.js'
 import { createScheduler } from './scheduler.js'
+import type { SessionActions } from './session-actions.js'
+import { loadSession } from './session-load.js'
 import {
   initialState,
   toSnapshot,
@@ -15,9 +16,7 @@ import {
   type SessionEvent,
   type SignedOutReason,
 } from './session-machine.js'
-import { createRecord, tokensFor, type SessionRecord } from './session-record.js'
-import { asAuthError, createCommits } from './session-commits.js'
-import { loadSession } from './session-load.js'
+import { tokensFor, type SessionRecord } from './session-record.js'
 import { createSnapshotStore, type SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
 import { followTabs, type SessionMessage } from './tab-follower.js'
@@ -37,7 +36,7 @@ export interface Session {
   accessToken(options: RefreshOptions): Promise<string>
   /** Reads the stored record into this tab (after another window committed it); resolves what it holds then. */
   reload(): Promise<SessionRecord | undefined>
-  /** Where refreshes run now: in the refresh worker, or in this page. */
+  /** Where refreshes run: in the refresh worker, or in this page. */
   refreshIn(): 'worker' | 'page'
   /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
   commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
@@ -56,6 +55,9 @@ export interface Session {
   dispose(): void
 }
 
+/** The code of the next refresh is fetched this long before it is due (in idle time), never on a page load. */
+const PRELOAD_LEAD_MS = 30_000
+
 /** Creates the {@link Session}; `protocol` is loaded the first time the provider is needed. */
 export function createSession(deps: {
   config: ResolvedConfig
@@ -67,12 +69,15 @@ export function createSession(deps: {
   protocol(): Promise<Protocol>
 }): Session {
   const { config, env, tabs } = deps
-  const store = deps.opened.then(({ store }) => store)
-  const records = createRecordStore(lazyStore(store), config.sessionKey, randomId)
+  const records = createRecordStore(lazyStore(deps.opened), config.sessionKey, randomId)
   const snapshots = createSnapshotStore<AuthState>(toSnapshot(initialState))
   const scheduler = createScheduler(env)
   let state = initialState
   let stopFollowing = () => {}
+  let useWorker = false
+  let actions: Promise<SessionActions> | undefined
+  let loadedActions: SessionActions | undefined
+  let preload: unknown
 
   function dispatch(event: SessionEvent): void {
     const result = transition(state, event, { leewaySeconds: config.refreshLeewaySeconds, random: env.random() })
@@ -81,28 +86,33 @@ export function createSession(deps: {
       if (effect.type === 'publish') snapshots.set(toSnapshot(state))
       else if (effect.type === 'unplan') scheduler.cancel()
       else scheduler.schedule(effect.at, effect.task === 'refresh' ? refreshInBackground : expireInBackground)
+      if (effect.type === 'plan' && effect.task === 'refresh') planPreload(effect.at)
     }
   }
 
-  const commits = createCommits({ records, tabs, dispatch, ending: () => state.ending })
-  const { persist, end } = commits
+  /** What changes the session, loaded once, the first time a change is near. */
+  function loadActions(): Promise<SessionActions> {
+    actions ??= import('./session-actions.js').then(({ createSessionActions }) => {
+      const state$ = () => state
+      loadedActions = createSessionActions({ ...deps, records, state: state$, dispatch, reload, useWorker })
+      return loadedActions
+    })
+    return actions
+  }
 
-  const local = createRefresher({
-    config,
-    env,
-    tabs,
-    records,
-    protocol: deps.protocol,
-    seen: () => state.record,
-    ending: () => state.ending,
-    dispatch,
-    commits,
-  })
-  let refresher: Refresher & { readonly inWorker?: boolean } = local
+  function planPreload(dueAt: number): void {
+    if (preload !== undefined || state.disposed) return
+    preload = env.setTimeout(
+      () => env.whenIdle(() => void loadActions().then((loaded) => loaded.warm())),
+      Math.max(0, dueAt - env.now() - PRELOAD_LEAD_MS),
+    )
+  }
 
   function refreshInBackground(): void {
     // A failure is in the snapshot already; nobody awaits a background refresh.
-    refresher.refresh({ force: false }).catch(() => {})
+    loadActions()
+      .then((loaded) => loaded.refresh({ force: false }))
+      .catch(() => {})
   }
 
   function expireInBackground(): void {
@@ -111,18 +121,18 @@ export function createSession(deps: {
 
   async function expire(): Promise<void> {
     const record = state.record
-    if (record === undefined) return
-    await tabs.withLock(() => end('expired', null, record.generation))
+    if (record !== undefined) await (await loadActions()).end('expired', null, record.generation)
   }
 
   const ready = (async () => {
     const { store: opened, kind } = await deps.opened
     // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
-    if (kind === 'indexeddb' && config.refreshIn === 'worker') refresher = workerRefresher() ?? local
+    useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
     try {
       dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
     } catch (error) {
-      dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error) })
+      const failure = isAuthError(error) ? error : new AuthError('storage_error', String(error), { cause: error })
+      dispatch({ type: 'loaded', record: undefined, storage: kind, error: failure })
     }
     if (!state.disposed) stopFollowing = followTabs({ tabs, records, dispatch })
     void settleRefreshInFlight()
@@ -138,22 +148,6 @@ export function createSession(deps: {
     const locks = await env.locks?.query?.().catch(() => undefined)
     if (state.record === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
     await tabs.withLock(async () => void (await reload()))
-  }
-
-  function workerRefresher(): ReturnType<typeof createWorkerRefresher> | undefined {
-    const connection = env.openRefreshWorker()
-    if (connection === undefined) return undefined
-    return createWorkerRefresher({
-      connection,
-      config: deps.authConfig,
-      local,
-      seen: () => state.record,
-      dispatch,
-      reload,
-      answerTimeoutMs: config.requestTimeoutMs * 4,
-      setTimeout: env.setTimeout,
-      clearTimeout: env.clearTimeout,
-    })
   }
 
   async function reload(): Promise<SessionRecord | undefined> {
@@ -176,7 +170,7 @@ export function createSession(deps: {
       )
     }
     try {
-      const next = tokensFor(await refresher.refresh(options), options.resource)
+      const next = tokensFor(await (await loadActions()).refresh(options), options.resource)
       if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
       throw state.error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
     } catch (error) {
@@ -214,63 +208,38 @@ export function createSession(deps: {
       await ready
       return reload()
     },
-    refreshIn: () => (refresher.inWorker === true ? 'worker' : 'page'),
+    refreshIn: () => (useWorker && loadedActions?.inWorker !== false ? 'worker' : 'page'),
     async commitSignIn(signIn) {
       await ready
-      const record = createRecord({ generation: randomId(), ...signIn })
-      await tabs.withLock(async () => {
-        dispatch({ type: 'signed-in', record })
-        await persist(record)
-      })
+      await (await loadActions()).commitSignIn(signIn)
     },
     async signOut() {
       await ready
-      let ended = state.record
-      let failure: AuthError | null = null
-      dispatch({ type: 'sign-out-started' })
-      await tabs.withLock(async () => {
-        const found = await records.read().catch(() => undefined)
-        if (found?.kind === 'record') ended = found.record
-        await records.remove().catch((error: unknown) => void (failure = asAuthError(error)))
-      })
-      tabs.announce({ type: 'signed-out', generation: ended?.generation, reason: 'signed-out' })
-      const revoked = await revoke(ended?.tokens.refreshToken)
-      dispatch({ type: 'sign-out-finished', error: failure ?? revoked })
-      if (failure) throw failure
-      return ended
+      return (await loadActions()).signOut()
     },
     async end(reason, error) {
       const record = state.record
-      if (record !== undefined) await tabs.withLock(() => end(reason, error, record.generation))
+      if (record !== undefined) await (await loadActions()).end(reason, error, record.generation)
     },
     nextRefreshAt: () => scheduler.dueAt,
     dispose() {
       dispatch({ type: 'disposed' })
       scheduler.dispose()
+      if (preload !== undefined) env.clearTimeout(preload)
       stopFollowing()
       tabs.close()
     },
   }
-
-  /** Revokes a refresh token at sign-out; resolves the failure (for the snapshot), or `null`. */
-  async function revoke(refreshToken: string | undefined): Promise<AuthError | null> {
-    if (refreshToken === undefined) return null
-    try {
-      await (await deps.protocol()).revoke(refreshToken)
-      return null
-    } catch (error) {
-      return asAuthError(error)
-    }
-  }
 }
 
 /** A store whose every call waits for the store to be opened. */
-function lazyStore(opened: Promise<KeyValueStore>): KeyValueStore {
+function lazyStore(opened: Promise<{ store: KeyValueStore }>): KeyValueStore {
+  const store = opened.then((result) => result.store)
   return {
-    get: async (key) => (await opened).get(key),
-    set: async (key, value) => (await opened).set(key, value),
-    del: async (key) => (await opened).del(key),
-    replace: async (key, value) => (await opened).replace(key, value),
-    keys: async () => (await opened).keys(),
+    get: async (key) => (await store).get(key),
+    set: async (key, value) => (await store).set(key, value),
+    del: async (key) => (await store).del(key),
+    replace: async (key, value) => (await store).replace(key, value),
+    keys: async () => (await store).keys(),
   }
 }

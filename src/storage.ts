@@ -1,4 +1,4 @@
-import { createStore, del, get, keys, set, update } from 'idb-keyval'
+import { createStore, del, get, keys, set, update, type UseStore } from 'idb-keyval'
 
 /**
  * Where the library keeps sessions, sign-in transactions, discovery documents and keys.
@@ -34,8 +34,7 @@ export function createMemoryStore(): KeyValueStore {
 }
 
 /** The library's own IndexedDB database (`spa-auth`, object store `kv`), never idb-keyval's shared one. */
-export function createIndexedDbStore(): KeyValueStore {
-  const store = createStore('spa-auth', 'kv')
+export function createIndexedDbStore(store: UseStore = createStore('spa-auth', 'kv')): KeyValueStore {
   return {
     get: (key) => get(key, store),
     set: (key, value) => set(key, value, store),
@@ -65,9 +64,10 @@ export function createIndexedDbStore(): KeyValueStore {
 export async function openDefaultStore(): Promise<{ store: KeyValueStore; kind: StorageKind }> {
   if (typeof indexedDB === 'undefined') return { store: createMemoryStore(), kind: 'memory' }
   try {
-    const store = createIndexedDbStore()
-    await store.get('probe')
-    return { store, kind: 'indexeddb' }
+    const database = createStore('spa-auth', 'kv')
+    // Opens the database, reading nothing: the page's one read on a reload is the session's own.
+    await database('readonly', () => undefined)
+    return { store: createIndexedDbStore(database), kind: 'indexeddb' }
   } catch {
     return { store: createMemoryStore(), kind: 'memory' }
   }

@@ -1,0 +1,110 @@
+/**
+ * Everything that changes the session from this page: refreshes (here, or in the refresh worker),
+ * a completed sign-in, a sign-out, an end. None of it is needed to load a session and hand out a
+ * valid token, so it loads when the first change is near (see `session.ts`).
+ */
+import type { AuthConfig, ResolvedConfig } from './config.js'
+import type { TabSync } from './cross-tab.js'
+import { randomId, type AuthEnvironment } from './environment.js'
+import type { AuthError } from './errors.js'
+import type { Protocol } from './protocol.js'
+import type { RecordStore } from './record-store.js'
+import { createRefresher, type RefreshOptions } from './refresher.js'
+import { asAuthError, createCommits } from './session-commits.js'
+import type { SessionEvent, SessionState, SignedOutReason } from './session-machine.js'
+import { createRecord, type SessionRecord } from './session-record.js'
+import type { SessionMessage } from './tab-follower.js'
+import type { TokenSet, UserClaims } from './token-set.js'
+import { createWorkerRefresher } from './worker-refresher.js'
+
+export interface SessionActions {
+  refresh(options: RefreshOptions): Promise<SessionRecord>
+  /** Whether refreshes go to the refresh worker (it may turn out not to load: then `false`). */
+  readonly inWorker: boolean
+  /** Gets the next refresh's code ready: the refresh worker started, or the protocol loaded. */
+  warm(): void
+  commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
+  signOut(): Promise<SessionRecord | undefined>
+  /** Ends the session `generation` names, inside the lock, in every tab. */
+  end(reason: SignedOutReason, error: AuthError | null, generation: string): Promise<void>
+}
+
+export function createSessionActions(deps: {
+  config: ResolvedConfig
+  authConfig: AuthConfig
+  env: AuthEnvironment
+  tabs: TabSync<SessionMessage>
+  records: RecordStore
+  protocol(): Promise<Protocol>
+  state(): SessionState
+  dispatch(event: SessionEvent): void
+  reload(): Promise<SessionRecord | undefined>
+  /** Refreshes go to the refresh worker (IndexedDB store, `refreshIn: 'worker'`, a browser that keeps it alive). */
+  useWorker: boolean
+}): SessionActions {
+  const { config, env, tabs, records, dispatch } = deps
+  const ending = () => deps.state().ending
+  const commits = createCommits({ records, tabs, dispatch, ending })
+  const local = createRefresher({
+    ...{ config, env, tabs, records, dispatch, commits },
+    protocol: deps.protocol,
+    seen: () => deps.state().record,
+    ending,
+  })
+  const connection = deps.useWorker ? env.openRefreshWorker() : undefined
+  const refresher =
+    connection &&
+    createWorkerRefresher({
+      ...{ connection, local, dispatch, reload: deps.reload },
+      config: deps.authConfig,
+      seen: () => deps.state().record,
+      answerTimeoutMs: config.requestTimeoutMs * 4,
+      setTimeout: env.setTimeout,
+      clearTimeout: env.clearTimeout,
+    })
+
+  /** Revokes a refresh token at sign-out; resolves the failure (for the snapshot), or `null`. */
+  async function revoke(refreshToken: string | undefined): Promise<AuthError | null> {
+    if (refreshToken === undefined) return null
+    try {
+      await (await deps.protocol()).revoke(refreshToken)
+      return null
+    } catch (error) {
+      return asAuthError(error)
+    }
+  }
+
+  return {
+    refresh: (options) => (refresher ?? local).refresh(options),
+    get inWorker() {
+      return refresher?.inWorker === true
+    },
+    warm() {
+      if (refresher === undefined) void deps.protocol().catch(() => {})
+    },
+    async commitSignIn(signIn) {
+      const record = createRecord({ generation: randomId(), ...signIn })
+      await tabs.withLock(async () => {
+        dispatch({ type: 'signed-in', record })
+        await commits.persist(record)
+      })
+    },
+    async signOut() {
+      let ended = deps.state().record
+      let failure: AuthError | null = null
+      dispatch({ type: 'sign-out-started' })
+      // Inside the lock: a refresh in flight finishes first, and cannot bring the session back.
+      await tabs.withLock(async () => {
+        const found = await records.read().catch(() => undefined)
+        if (found?.kind === 'record') ended = found.record
+        await records.remove().catch((error: unknown) => void (failure = asAuthError(error)))
+      })
+      tabs.announce({ type: 'signed-out', generation: ended?.generation, reason: 'signed-out' })
+      const revoked = await revoke(ended?.tokens.refreshToken)
+      dispatch({ type: 'sign-out-finished', error: failure ?? revoked })
+      if (failure) throw failure
+      return ended
+    },
+    end: (reason, error, generation) => tabs.withLock(() => commits.end(reason, error, generation)),
+  }
+}
