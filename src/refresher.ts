@@ -70,8 +70,6 @@ export function retryDelayMs(input: {
 /** Creates the {@link Refresher} of one session in one tab. */
 export function createRefresher(deps: RefresherDeps): Refresher {
   const { env, records } = deps
-  const flights = new Map<string, Promise<SessionRecord>>()
-
   async function run(options: RefreshOptions): Promise<SessionRecord> {
     const seen = options.seen ?? deps.seen()
     if (seen === undefined) throw notSignedIn('Nobody is signed in; call signIn() first.')
@@ -201,16 +199,25 @@ export function createRefresher(deps: RefresherDeps): Refresher {
     throw error
   }
 
-  return {
-    refresh(options) {
-      const key = options.resource ?? ''
-      let flight = flights.get(key)
-      if (flight === undefined) {
-        flight = run(options).finally(() => flights.delete(key))
-        flights.set(key, flight)
-      }
-      return flight
-    },
+  return { refresh: singleFlight(run) }
+}
+
+/**
+ * `refresh` with one flight per resource: any number of concurrent callers in this tab share one
+ * refresh of the same token.
+ */
+export function singleFlight(
+  refresh: (options: RefreshOptions) => Promise<SessionRecord>,
+): (options: RefreshOptions) => Promise<SessionRecord> {
+  const flights = new Map<string, Promise<SessionRecord>>()
+  return (options) => {
+    const key = options.resource ?? ''
+    let flight = flights.get(key)
+    if (flight === undefined) {
+      flight = refresh(options).finally(() => flights.delete(key))
+      flights.set(key, flight)
+    }
+    return flight
   }
 }
 

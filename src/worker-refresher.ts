@@ -1,7 +1,7 @@
 import type { AuthConfig } from './config.js'
 import type { WorkerConnection } from './environment.js'
 import { AuthError, type AuthErrorCode } from './errors.js'
-import type { RefreshOptions, Refresher } from './refresher.js'
+import { singleFlight, type RefreshOptions, type Refresher } from './refresher.js'
 import type { SessionEvent, SignedOutReason } from './session-machine.js'
 import type { SessionRecord } from './session-record.js'
 
@@ -40,7 +40,6 @@ export function createWorkerRefresher(deps: {
   clearTimeout(handle: unknown): void
 }): Refresher & { readonly inWorker: boolean } {
   const waiting = new Map<number, (answer: WorkerAnswer | undefined) => void>()
-  const flights = new Map<string, Promise<SessionRecord>>()
   let broken = false
   let nextId = 1
 
@@ -87,14 +86,6 @@ export function createWorkerRefresher(deps: {
     get inWorker() {
       return !broken
     },
-    refresh(options) {
-      const key = options.resource ?? ''
-      let flight = flights.get(key)
-      if (flight === undefined) {
-        flight = viaWorker(options).finally(() => flights.delete(key))
-        flights.set(key, flight)
-      }
-      return flight
-    },
+    refresh: singleFlight(viaWorker),
   }
 }
