@@ -13,7 +13,7 @@ import { createProtocol, type Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
 import { createRefresher, type RefreshOptions, type Refresher } from './refresher.js'
 import { createCommits } from './session-commits.js'
-import type { SignedOutReason } from './session-machine.js'
+import type { SessionEvent, SignedOutReason } from './session-machine.js'
 import type { KeyValueStore } from './storage.js'
 import type { SessionMessage } from './tab-follower.js'
 import type { WorkerAnswer, WorkerRequest } from './worker-refresher.js'
@@ -42,6 +42,14 @@ export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnviron
     const tabs = createTabSync<SessionMessage>(env, config.sessionName)
     const records = createRecordStore(store, config.sessionKey, randomId)
     const ended = new Map<string, SignedOutReason>()
+    // The ends the worker causes (the provider refused the token: the commits end the session) and
+    // the ones it finds (the record is gone): a page hears the reason with the answer, whether that
+    // or the other tabs' announcement reaches it first. The first reason is the cause; a later
+    // request only finds the session gone.
+    const noteEnd = (event: SessionEvent) => {
+      if (event.type !== 'ended' || event.generation === undefined || ended.has(event.generation)) return
+      ended.set(event.generation, event.reason)
+    }
     let protocol: Protocol | undefined
     const refresher = createRefresher({
       config,
@@ -52,10 +60,8 @@ export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnviron
       // The worker holds no session of its own: each request names the record it starts from.
       seen: () => undefined,
       ending: () => false,
-      dispatch(event) {
-        if (event.type === 'ended' && event.generation !== undefined) ended.set(event.generation, event.reason)
-      },
-      commits: createCommits({ records, tabs, dispatch: () => {}, ending: () => false }),
+      dispatch: noteEnd,
+      commits: createCommits({ records, tabs, dispatch: noteEnd, ending: () => false }),
     })
     host = { refresher, ended }
     hosted.set(config.sessionName, host)

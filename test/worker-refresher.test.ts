@@ -40,7 +40,7 @@ beforeAll(async () => {
   strict = await startTestProvider({ profile: 'strict', accessTokenTtlSeconds: 120, redirectUris: [`${APP}/callback`] })
 })
 afterAll(() => strict?.close())
-afterAll(() => expectNoSecretInErrors({ errors: 1, secrets: 20 }))
+afterAll(() => expectNoSecretInErrors({ errors: 3, secrets: 20 }))
 
 const pages: AuthClient[] = []
 
@@ -117,8 +117,12 @@ async function signedInPage(world: World, worker: FakeRefreshWorker): Promise<Pa
 }
 
 /** Another page of the same browser, loaded from the store. */
-async function loadedPage(world: World, worker: FakeRefreshWorker): Promise<Page> {
-  const page = openPage(world, worker)
+async function loadedPage(
+  world: World,
+  worker: FakeRefreshWorker,
+  options: { environment?: Partial<AuthEnvironment> } = {},
+): Promise<Page> {
+  const page = openPage(world, worker, options)
   await page.auth.ready()
   expect(page.auth.getSnapshot().status).toBe('signed-in')
   return page
@@ -159,6 +163,23 @@ async function revoke(refreshToken: string): Promise<void> {
     body: new URLSearchParams({ token: refreshToken, client_id: strict.clientId }),
   })
   expect(revoked.status).toBe(200)
+}
+
+/**
+ * Channels whose messages reach the page only when the test delivers them: a BroadcastChannel
+ * message and the worker's answer come by different routes, in no promised order.
+ */
+function lateChannels(world: World) {
+  const waiting: Array<() => void> = []
+  const openChannel: AuthEnvironment['openChannel'] = (name) => {
+    const channel = world.browser.openChannel(name)
+    return {
+      postMessage: (message) => channel.postMessage(message),
+      onMessage: (listener) => channel.onMessage((message) => void waiting.push(() => listener(message))),
+      close: () => channel.close(),
+    }
+  }
+  return { openChannel, deliver: () => waiting.splice(0).forEach((deliver) => deliver()) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,6 +339,36 @@ describe('a refresh token the provider refuses', () => {
     expect(refreshGrants(worker.network)).toEqual([expect.objectContaining({ status: 400 })])
     expect(refreshGrants(first.network)).toEqual([])
     expect(await get(sessionKey(strict), createStore('spa-auth', 'kv'))).toBeUndefined()
+  })
+
+  it('a page the announcement reaches late still ends with refresh-rejected: the worker answers with the reason', async () => {
+    const { world, worker } = startBrowser()
+    const late = lateChannels(world)
+    const first = openPage(world, worker, { environment: { openChannel: late.openChannel } })
+    await first.auth.ready()
+    await signIn(strict, first.auth)
+    const second = await loadedPage(world, worker, { environment: { openChannel: late.openChannel } })
+    await revoke(await storedRefreshToken())
+
+    const rejected = await rejection(first.auth.refresh())
+
+    // Ended as soon as refresh() rejects, as when the page refreshes itself.
+    expect(isAuthError(rejected, 'grant_rejected'), String(rejected)).toBe(true)
+    expect(first.auth.getSnapshot()).toMatchObject({
+      status: 'signed-out',
+      reason: 'refresh-rejected',
+      error: { code: 'grant_rejected' },
+    })
+    // A page that asks afterwards finds the session gone, and hears why.
+    const ended = await rejection(second.auth.refresh())
+    expect(isAuthError(ended, 'not_signed_in'), String(ended)).toBe(true)
+    expect(second.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
+
+    late.deliver()
+    await flushEventLoop()
+    for (const page of [first, second])
+      expect(page.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
+    expect(refreshGrants(worker.network)).toEqual([expect.objectContaining({ status: 400 })])
   })
 })
 
