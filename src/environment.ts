@@ -28,6 +28,8 @@ export interface WorkerConnection {
   onMessage(listener: (message: unknown) => void): () => void
   /** Registers a listener for a worker that cannot run (its script failed to load). */
   onError(listener: () => void): () => void
+  /** Leaves the worker (it goes on for the other pages, and finishes what it started). */
+  close(): void
 }
 
 /**
@@ -152,6 +154,7 @@ export function createBrowserEnvironment(): AuthEnvironment {
           worker.addEventListener('error', listener)
           return () => worker.removeEventListener('error', listener)
         },
+        close: () => port.close(),
       }
     },
     onWake(listener) {

@@ -27,6 +27,8 @@ export interface SessionActions {
   signOut(): Promise<SessionRecord | undefined>
   /** Ends the session `generation` names, inside the lock, in every tab. */
   end(reason: SignedOutReason, error: AuthError | null, generation: string): Promise<void>
+  /** Leaves the refresh worker. */
+  dispose(): void
 }
 
 export function createSessionActions(deps: {
@@ -106,5 +108,6 @@ export function createSessionActions(deps: {
       return ended
     },
     end: (reason, error, generation) => tabs.withLock(() => commits.end(reason, error, generation)),
+    dispose: () => refresher?.close(),
   }
 }

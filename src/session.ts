@@ -226,6 +226,7 @@ export function createSession(deps: {
       dispatch({ type: 'disposed' })
       scheduler.dispose()
       if (preload !== undefined) env.clearTimeout(preload)
+      void actions?.then((loaded) => loaded.dispose())
       stopFollowing()
       tabs.close()
     },

@@ -38,16 +38,16 @@ export function createWorkerRefresher(deps: {
   answerTimeoutMs: number
   setTimeout(callback: () => void, delayMs: number): unknown
   clearTimeout(handle: unknown): void
-}): Refresher & { readonly inWorker: boolean } {
+}): Refresher & { readonly inWorker: boolean; close(): void } {
   const waiting = new Map<number, (answer: WorkerAnswer | undefined) => void>()
   let broken = false
   let nextId = 1
 
-  deps.connection.onMessage((message) => {
+  const stopAnswers = deps.connection.onMessage((message) => {
     const answer = message as WorkerAnswer
     waiting.get(answer.id)?.(answer)
   })
-  deps.connection.onError(() => {
+  const stopErrors = deps.connection.onError(() => {
     broken = true
     for (const settle of waiting.values()) settle(undefined)
   })
@@ -56,7 +56,11 @@ export function createWorkerRefresher(deps: {
   function ask(options: WorkerRequest['options']): Promise<WorkerAnswer | undefined> {
     const id = nextId++
     return new Promise((resolve) => {
-      const timer = deps.setTimeout(() => settle(undefined), deps.answerTimeoutMs)
+      // A worker that misses an answer is not waited for again: this page refreshes by itself.
+      const timer = deps.setTimeout(() => {
+        broken = true
+        settle(undefined)
+      }, deps.answerTimeoutMs)
       const settle = (answer: WorkerAnswer | undefined) => {
         deps.clearTimeout(timer)
         waiting.delete(id)
@@ -87,5 +91,11 @@ export function createWorkerRefresher(deps: {
       return !broken
     },
     refresh: singleFlight(viaWorker),
+    close() {
+      broken = true
+      stopAnswers()
+      stopErrors()
+      deps.connection.close()
+    },
   }
 }
