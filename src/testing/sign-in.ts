@@ -12,6 +12,9 @@ import type { TestServer } from './server.js'
 /** What a completed sign-in resolves: `auth.handleRedirectCallback()`'s result, signed in. */
 export type SignedInResult = Extract<SignInResult, { signedIn: true }>
 
+/** How many quiet rounds `completeSignIn` waits for the app's `signIn()` to reach the provider. */
+const SIGN_IN_WAIT_ROUNDS = 2_000
+
 /** Creates the sign-in steps for the clients of `browser`; `tabs` knows the tab of each client the provider made. */
 export function createSignInFlow(deps: {
   server: TestServer
@@ -35,12 +38,14 @@ export function createSignInFlow(deps: {
 
   /**
    * The newest authorization request the tab of `client` (or, for a client made elsewhere, any tab)
-   * navigated to and nobody completed. `signIn()` may still be on its way there (discovery, PKCE,
-   * the transaction write): then wait for its navigation.
+   * navigated to and nobody completed. `signIn()` may still be on its way there (loading its code,
+   * discovery, PKCE, the transaction write): then wait for its navigation. The library loads its
+   * sign-in code on first use, which no lock or request shows, so quiet alone does not prove that
+   * nothing is coming: the wait goes on for a while before it gives up.
    */
   async function pendingSignIn(client: AuthClient): Promise<string> {
     const tab = tabs.get(client)
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < SIGN_IN_WAIT_ROUNDS; attempt++) {
       for (const { tab: from, url } of [...browser.navigations].reverse()) {
         const mine = tab === undefined || from === tab
         if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url
