@@ -30,7 +30,7 @@ import { createSignInFlow, type SignedInResult } from './testing/sign-in.js'
 
 export type { TestUser } from './testing/grants.js'
 export type { SigningAlgorithm } from './testing/jws.js'
-export type { AccessTokenInfo } from './testing/userinfo.js'
+export type { AccessTokenInfo } from './testing/grants.js'
 export type { TestControls } from './testing/controls.js'
 export type { ProviderFailure, ProviderRequest } from './testing/faults.js'
 export type { ApiHandler, ProviderEndpoint, ProviderEndpoints } from './testing/metadata.js'

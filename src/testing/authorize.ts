@@ -5,7 +5,7 @@
  */
 import type { TestUser } from './grants.js'
 import { page, redirect, type IncomingRequest } from './http.js'
-import type { ServerContext } from './server.js'
+import type { ServerContext } from './context.js'
 
 /** What the user does on the provider's pages: sign in as `user`, or refuse (`error`, e.g. `access_denied`). */
 export type AuthorizeDecision = { user: TestUser } | { error: string; description?: string }

@@ -53,6 +53,19 @@ export const CODE_LIFETIME_MS = 10 * 60_000
 /** The outcome of redeeming a code or a refresh token: the record, or why it was refused. */
 export type Redeemed<T> = { ok: true; value: T } | { ok: false; reason: string }
 
+/** What an access token that checked out says: whose it is, for what, and how it was sent. */
+export interface AccessTokenInfo {
+  sub: string
+  /** The claims of the user the token was issued to. */
+  user: TestUser
+  scope: string
+  clientId: string
+  /** `'DPoP'` for a sender-constrained token sent with a valid proof. */
+  tokenType: 'Bearer' | 'DPoP'
+  /** Epoch ms. */
+  expiresAt: number
+}
+
 /** Creates the provider's ledger of grants, codes and tokens. */
 export function createGrantLedger() {
   const codes = new Map<string, IssuedCode>()

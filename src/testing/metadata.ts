@@ -3,7 +3,7 @@
  * OpenID Connect discovery document (OIDC Discovery §3), and which endpoint a URL names.
  */
 import type { SigningAlgorithm } from './jws.js'
-import type { AccessTokenInfo } from './userinfo.js'
+import type { AccessTokenInfo } from './grants.js'
 
 /** The endpoints of the test provider, as named in `provider.requests`. */
 export type ProviderEndpoint =

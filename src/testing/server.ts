@@ -17,19 +17,7 @@ import {
 } from './metadata.js'
 import { handleRevocation, handleTokenRequest } from './token-endpoint.js'
 import { checkAccessToken, handleUserinfo } from './userinfo.js'
-
-/** What every endpoint handler reads and changes. */
-export interface ServerContext {
-  settings: ProviderSettings
-  endpoints: ProviderEndpoints
-  ledger: GrantLedger
-  /** The current signing key (first in the JWKS). */
-  signingKey(): Promise<SigningKey>
-  /** The provider's clock, epoch ms. */
-  now(): number
-  /** DPoP proof `jti`s already used. */
-  seenJtis: Set<string>
-}
+import type { ServerContext } from './context.js'
 
 /** Creates the provider's endpoints over `settings`, reading time from `now`. */
 export function createServer(settings: ProviderSettings, now: () => number) {

@@ -7,7 +7,7 @@ import { readDpopProof } from './dpop-proof.js'
 import type { Grant } from './grants.js'
 import { json, oauthError, type IncomingRequest } from './http.js'
 import { sha256, signJwt } from './jws.js'
-import type { ServerContext } from './server.js'
+import type { ServerContext } from './context.js'
 
 /** Claims the provider sets itself; a test user's claims of the same names are ignored. */
 const PROTOCOL_CLAIMS = ['iss', 'sub', 'aud', 'azp', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'jti', 'cnf']

@@ -4,22 +4,9 @@
  * (RFC 9449 §7: `Authorization: DPoP`, a proof with `ath`, the token's `cnf.jkt`).
  */
 import { readDpopProof } from './dpop-proof.js'
-import type { TestUser } from './grants.js'
+import type { AccessTokenInfo } from './grants.js'
 import { json, tokenChallenge, type IncomingRequest } from './http.js'
-import type { ServerContext } from './server.js'
-
-/** What an access token that checked out says: whose it is, for what, and how it was sent. */
-export interface AccessTokenInfo {
-  sub: string
-  /** The claims of the user the token was issued to. */
-  user: TestUser
-  scope: string
-  clientId: string
-  /** `'DPoP'` for a sender-constrained token sent with a valid proof. */
-  tokenType: 'Bearer' | 'DPoP'
-  /** Epoch ms. */
-  expiresAt: number
-}
+import type { ServerContext } from './context.js'
 
 /** The checked token, or the 401 to answer (with its `WWW-Authenticate` challenge). */
 export type AccessTokenCheck = { ok: true; info: AccessTokenInfo } | { ok: false; challenge: Response }
