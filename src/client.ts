@@ -97,7 +97,10 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       createApiFetch({ config, env, session, protocol: loadProtocol }),
     ))
   const signInUrl = async (options: SignInOptions = {}) => (await (await signIn()).start(options)).url
-  const ready = session.ready.then(() => {})
+  const ready = session.ready.then(() => {
+    // A signed-out visitor's next step is a sign-in: its code (no protocol in it) loads in idle time.
+    if (session.current() === undefined) env.whenIdle(() => signIn())
+  })
   let disposed = false
 
   /** `action`, or a rejection once the client is disposed. */

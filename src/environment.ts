@@ -75,8 +75,12 @@ export interface AuthEnvironment {
   refreshWorkerAvailable(): boolean
   /** Starts (or joins) the refresh worker and connects to it; `undefined` where it cannot run. */
   openRefreshWorker(): WorkerConnection | undefined
-  /** Runs `callback` when the page is idle (`requestIdleCallback`), or soon where there is no such thing. */
-  whenIdle(callback: () => void): void
+  /**
+   * Runs `task` when the page is idle (`requestIdleCallback`), or soon where there is no such
+   * thing: loading code a page will need, off its critical path. `task` may return a promise of its
+   * work (a host that waits for quiet, such as a test, can follow it).
+   */
+  whenIdle(task: () => unknown): void
 }
 
 /** The browser's environment, reading every global lazily. */
@@ -129,9 +133,10 @@ export function createBrowserEnvironment(): AuthEnvironment {
     hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
     closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
-    whenIdle(callback) {
-      if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(() => callback())
-      else globalThis.setTimeout(callback, 0)
+    whenIdle(task) {
+      const run = () => void Promise.resolve(task()).catch(() => {})
+      if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(run)
+      else globalThis.setTimeout(run, 0)
     },
     openRefreshWorker() {
       if (typeof SharedWorker !== 'function') return undefined

@@ -5,19 +5,12 @@ import { AuthError, isAuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
 import type { RefreshOptions } from './refresher.js'
-import { createScheduler } from './scheduler.js'
 import type { SessionActions } from './session-actions.js'
 import { loadSession } from './session-load.js'
-import {
-  initialState,
-  toSnapshot,
-  transition,
-  type AuthState,
-  type SessionEvent,
-  type SignedOutReason,
-} from './session-machine.js'
+import type { AuthState, SignedOutReason } from './session-machine.js'
+import { createSessionRunner } from './session-runner.js'
 import { tokensFor, type SessionRecord } from './session-record.js'
-import { createSnapshotStore, type SnapshotStore } from './state.js'
+import type { SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
 import { followTabs, type SessionMessage } from './tab-follower.js'
 import { refreshDueAt, type TokenSet, type UserClaims } from './token-set.js'
@@ -55,9 +48,6 @@ export interface Session {
   dispose(): void
 }
 
-/** The code of the next refresh is fetched this long before it is due (in idle time), never on a page load. */
-const PRELOAD_LEAD_MS = 30_000
-
 /** Creates the {@link Session}; `protocol` is loaded the first time the provider is needed. */
 export function createSession(deps: {
   config: ResolvedConfig
@@ -70,72 +60,48 @@ export function createSession(deps: {
 }): Session {
   const { config, env, tabs } = deps
   const records = createRecordStore(lazyStore(deps.opened), config.sessionKey, randomId)
-  const snapshots = createSnapshotStore<AuthState>(toSnapshot(initialState))
-  const scheduler = createScheduler(env)
-  let state = initialState
+  const runner = createSessionRunner({
+    config,
+    env,
+    tasks: {
+      // A failure is in the snapshot already; nobody awaits a background refresh.
+      refresh: () => void withActions((loaded) => loaded.refresh({ force: false })).catch(() => {}),
+      expire: () => void expire().catch(() => {}),
+      preload: () => void withActions((loaded) => loaded.warm()),
+    },
+  })
+  const { dispatch } = runner
+  const state = runner.state
+  /** What changes the session: loaded once, the first time a change is near. */
+  const actions = lazily(() =>
+    import('./session-actions.js').then(({ createSessionActions }) =>
+      createSessionActions({ ...deps, records, state, dispatch, reload, useWorker: worker }),
+    ),
+  )
+  const withActions = <T>(use: (loaded: SessionActions) => T | Promise<T>) => actions.get().then(use)
+  let worker = false
   let stopFollowing = () => {}
-  let useWorker = false
-  let actions: Promise<SessionActions> | undefined
-  let loadedActions: SessionActions | undefined
-  let preload: unknown
-
-  function dispatch(event: SessionEvent): void {
-    const result = transition(state, event, { leewaySeconds: config.refreshLeewaySeconds, random: env.random() })
-    state = result.state
-    for (const effect of result.effects) {
-      if (effect.type === 'publish') snapshots.set(toSnapshot(state))
-      else if (effect.type === 'unplan') scheduler.cancel()
-      else scheduler.schedule(effect.at, effect.task === 'refresh' ? refreshInBackground : expireInBackground)
-      if (effect.type === 'plan' && effect.task === 'refresh') planPreload(effect.at)
-    }
-  }
-
-  /** What changes the session, loaded once, the first time a change is near. */
-  function loadActions(): Promise<SessionActions> {
-    actions ??= import('./session-actions.js').then(({ createSessionActions }) => {
-      const state$ = () => state
-      loadedActions = createSessionActions({ ...deps, records, state: state$, dispatch, reload, useWorker })
-      return loadedActions
-    })
-    return actions
-  }
-
-  function planPreload(dueAt: number): void {
-    if (preload !== undefined || state.disposed) return
-    preload = env.setTimeout(
-      () => env.whenIdle(() => void loadActions().then((loaded) => loaded.warm())),
-      Math.max(0, dueAt - env.now() - PRELOAD_LEAD_MS),
-    )
-  }
-
-  function refreshInBackground(): void {
-    // A failure is in the snapshot already; nobody awaits a background refresh.
-    loadActions()
-      .then((loaded) => loaded.refresh({ force: false }))
-      .catch(() => {})
-  }
-
-  function expireInBackground(): void {
-    expire().catch(() => {})
-  }
 
   async function expire(): Promise<void> {
-    const record = state.record
-    if (record !== undefined) await (await loadActions()).end('expired', null, record.generation)
+    const record = state().record
+    if (record !== undefined) await withActions((loaded) => loaded.end('expired', null, record.generation))
   }
 
   const ready = (async () => {
     const { store: opened, kind } = await deps.opened
     // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
-    useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
+    worker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
     try {
       dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
     } catch (error) {
       const failure = isAuthError(error) ? error : new AuthError('storage_error', String(error), { cause: error })
       dispatch({ type: 'loaded', record: undefined, storage: kind, error: failure })
     }
-    if (!state.disposed) stopFollowing = followTabs({ tabs, records, dispatch })
+    if (!state().disposed) stopFollowing = followTabs({ tabs, records, dispatch })
     void settleRefreshInFlight()
+    // What changes the session (no protocol in it) loads in idle time, so a change never waits for
+    // its code; the protocol itself loads shortly before a refresh (see the runner's preload).
+    env.whenIdle(() => actions.get())
     return opened
   })()
 
@@ -146,19 +112,19 @@ export function createSession(deps: {
    */
   async function settleRefreshInFlight(): Promise<void> {
     const locks = await env.locks?.query?.().catch(() => undefined)
-    if (state.record === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
+    if (state().record === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
     await tabs.withLock(async () => void (await reload()))
   }
 
   async function reload(): Promise<SessionRecord | undefined> {
     const stored = await records.read().catch(() => undefined)
     if (stored?.kind === 'record') dispatch({ type: 'updated', record: stored.record })
-    return state.record
+    return state().record
   }
 
   async function slowAccessToken(options: RefreshOptions): Promise<string> {
     await ready
-    const record = state.record
+    const record = state().record
     if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
     if (record.tokens.refreshToken === undefined) {
       const own = tokensFor(record, options.resource)
@@ -170,24 +136,25 @@ export function createSession(deps: {
       )
     }
     try {
-      const next = tokensFor(await (await loadActions()).refresh(options), options.resource)
+      const next = tokensFor(await withActions((loaded) => loaded.refresh(options)), options.resource)
       if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
-      throw state.error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
+      throw state().error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
     } catch (error) {
       // A failed refresh that kept the session still leaves a token that is valid for a while.
-      const kept = state.record && tokensFor(state.record, options.resource)
+      const current = state().record
+      const kept = current && tokensFor(current, options.resource)
       if (!options.force && kept !== undefined && kept.expiresAt > env.now()) return kept.accessToken
       throw error
     }
   }
 
   return {
-    snapshots,
+    snapshots: runner.snapshots,
     ready,
-    current: () => state.record,
+    current: () => state().record,
     // Not async on purpose: a valid token in memory is handed out without waiting for anything.
     accessToken(options) {
-      const record = state.record
+      const record = state().record
       const now = env.now()
       const tokens = record && tokensFor(record, options.resource)
       if (record !== undefined && tokens !== undefined && !options.force) {
@@ -199,7 +166,7 @@ export function createSession(deps: {
         if (failure !== undefined && now < failure.retryAt) {
           return tokens.expiresAt > now
             ? Promise.resolve(tokens.accessToken)
-            : Promise.reject(state.error ?? new AuthError(failure.code, failure.message))
+            : Promise.reject(state().error ?? new AuthError(failure.code, failure.message))
         }
       }
       return slowAccessToken(options)
@@ -208,27 +175,38 @@ export function createSession(deps: {
       await ready
       return reload()
     },
-    refreshIn: () => (useWorker && loadedActions?.inWorker !== false ? 'worker' : 'page'),
+    refreshIn: () => (worker && actions.value?.inWorker !== false ? 'worker' : 'page'),
     async commitSignIn(signIn) {
       await ready
-      await (await loadActions()).commitSignIn(signIn)
+      await withActions((loaded) => loaded.commitSignIn(signIn))
     },
     async signOut() {
       await ready
-      return (await loadActions()).signOut()
+      return withActions((loaded) => loaded.signOut())
     },
     async end(reason, error) {
-      const record = state.record
-      if (record !== undefined) await (await loadActions()).end(reason, error, record.generation)
+      const record = state().record
+      if (record !== undefined) await withActions((loaded) => loaded.end(reason, error, record.generation))
     },
-    nextRefreshAt: () => scheduler.dueAt,
+    nextRefreshAt: runner.nextRefreshAt,
     dispose() {
       dispatch({ type: 'disposed' })
-      scheduler.dispose()
-      if (preload !== undefined) env.clearTimeout(preload)
-      void actions?.then((loaded) => loaded.dispose())
+      runner.dispose()
+      actions.value?.dispose()
       stopFollowing()
       tabs.close()
+    },
+  }
+}
+
+/** `load`, run once, on the first `get()`; `value` once it resolved. */
+function lazily<T>(load: () => Promise<T>): { get(): Promise<T>; readonly value: T | undefined } {
+  let loading: Promise<T> | undefined
+  let value: T | undefined
+  return {
+    get: () => (loading ??= load().then((loaded) => (value = loaded))),
+    get value() {
+      return value
     },
   }
 }

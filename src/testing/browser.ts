@@ -97,6 +97,8 @@ export function createBrowser(fetch: BrowserFetch) {
   const { locks, held } = createLocks()
   const channels = createChannels()
   const wakeListeners = new Set<() => void>()
+  /** Work the clients started for idle time (loading their code): `idle()` waits for it. */
+  const idleWork = new Set<Promise<unknown>>()
   const navigations: Array<{ tab: Tab; url: string }> = []
   const navigationWaiters = new Set<() => void>()
 
@@ -117,6 +119,14 @@ export function createBrowser(fetch: BrowserFetch) {
         locks,
         openChannel: channels.openChannel,
         onWake,
+        // "Idle" is now, and the work is followed, so a test's idle() waits until the code is in.
+        whenIdle(task) {
+          const work = Promise.resolve()
+            .then(task)
+            .catch(() => {})
+            .finally(() => idleWork.delete(work))
+          idleWork.add(work)
+        },
         currentUrl: () => tab.url,
         replaceUrl: (next) => void (tab.url = new URL(next, tab.url).href),
         navigate(next) {
@@ -143,7 +153,7 @@ export function createBrowser(fetch: BrowserFetch) {
     },
     /** Work in progress: lock holders and waiters (unless `locks` is false) and messages not yet delivered. */
     busy(options: { locks: boolean }): Promise<unknown>[] {
-      const work: Promise<unknown>[] = options.locks ? [...held] : []
+      const work: Promise<unknown>[] = [...idleWork, ...(options.locks ? held : [])]
       if (channels.inTransit() > 0) work.push(Promise.resolve())
       return work
     },

@@ -244,23 +244,30 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
   })
 
-  it('resolves the four entries with their types in a fresh TypeScript project (bundler and nodenext)', async () => {
-    await Promise.all([
-      typecheck(join(work, 'types', 'tsconfig.bundler.json')),
-      typecheck(join(work, 'types', 'tsconfig.nodenext.json')),
-    ])
-  })
+  // The three checks below run compilers and Vitest in child processes: side by side, not in turn.
+  it.concurrent(
+    'resolves the four entries with their types in a fresh TypeScript project (bundler and nodenext)',
+    async () => {
+      await Promise.all([
+        typecheck(join(work, 'types', 'tsconfig.bundler.json')),
+        typecheck(join(work, 'types', 'tsconfig.nodenext.json')),
+      ])
+    },
+  )
 
-  it("type-checks the README's React example against the installed package", async () => {
+  it.concurrent("type-checks the README's React example against the installed package", async () => {
     await typecheck(join(work, 'react-app', 'tsconfig.json'))
   })
 
-  it("runs the README's React test (Testing your app) with Vitest in the fresh React app, green", async () => {
-    const output = await timed('vitest run in react-app', () => runVitest(join(work, 'react-app')))
+  it.concurrent(
+    "runs the README's React test (Testing your app) with Vitest in the fresh React app, green",
+    async ({ expect }) => {
+      const output = await timed('vitest run in react-app', () => runVitest(join(work, 'react-app')))
 
-    expect(output).toMatch(/src\/Profile\.test\.tsx \(4 tests\)/)
-    expect(output).toMatch(/Tests {2}4 passed \(4\)/)
-  })
+      expect(output).toMatch(/src\/Profile\.test\.tsx \(4 tests\)/)
+      expect(output).toMatch(/Tests {2}4 passed \(4\)/)
+    },
+  )
 
   it.each(['react', 'vue'] as const)(
     'the %s app signs in, reloads signed in, and signs out in Chromium',

@@ -167,6 +167,10 @@ describe.skipIf(skipBrowserSuites)('the refresh engine in Chromium', () => {
       expect(refreshes()).toBe(1)
       expect(new Set(burst.flat()).size).toBe(1)
       expect(tokenStatuses.filter((status) => status !== 200)).toEqual([])
+      // As the provider answered them (the refresh worker's requests are not the page's):
+      // not one invalid_grant.
+      const refused = provider.requests.filter((request) => request.grantType !== undefined && request.status !== 200)
+      expect(refused).toEqual([])
       for (const tab of restored) {
         expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
         expect(await userinfoStatus(tab, provider.issuer)).toBe(200)

@@ -119,6 +119,8 @@ export interface ProviderRequest {
   method: string
   path: string
   grantType?: string
+  /** The status the provider answered (not set for requests outside its routes). */
+  status?: number
 }
 
 /** Which requests a hold applies to; an absent field matches every request. */
@@ -547,6 +549,7 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     await next()
     if (ctx.oidc?.route === 'discovery') editDiscovery(ctx.body, options)
     const entry = entryByRequest.get(ctx.req)
+    if (entry) entry.status = ctx.status
     const grantType = ctx.oidc?.route === 'token' ? ctx.oidc.body?.grant_type : undefined
     if (entry && typeof grantType === 'string') entry.grantType = grantType
     const hold = entry && takeHold(entry)
