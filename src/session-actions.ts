@@ -53,17 +53,27 @@ export function createSessionActions(deps: {
     seen: () => deps.state().record,
     ending,
   })
-  const connection = deps.useWorker ? env.openRefreshWorker() : undefined
-  const refresher =
-    connection &&
-    createWorkerRefresher({
-      ...{ connection, local, dispatch, reload: deps.reload },
-      config: deps.authConfig,
-      seen: () => deps.state().record,
-      answerTimeoutMs: config.requestTimeoutMs * 4,
-      setTimeout: env.setTimeout,
-      clearTimeout: env.clearTimeout,
-    })
+  // The worker starts with the first refresh (or the preload just before it), not with the page:
+  // its script carries the protocol, which a page load does not need.
+  let worker: ReturnType<typeof createWorkerRefresher> | undefined
+  let workerOpened = false
+  function refresher() {
+    if (!workerOpened && deps.useWorker) {
+      workerOpened = true
+      const connection = env.openRefreshWorker()
+      worker =
+        connection &&
+        createWorkerRefresher({
+          ...{ connection, local, dispatch, reload: deps.reload },
+          config: deps.authConfig,
+          seen: () => deps.state().record,
+          answerTimeoutMs: config.requestTimeoutMs * 4,
+          setTimeout: env.setTimeout,
+          clearTimeout: env.clearTimeout,
+        })
+    }
+    return worker ?? local
+  }
 
   /** Revokes a refresh token at sign-out; resolves the failure (for the snapshot), or `null`. */
   async function revoke(refreshToken: string | undefined): Promise<AuthError | null> {
@@ -77,12 +87,12 @@ export function createSessionActions(deps: {
   }
 
   return {
-    refresh: (options) => (refresher ?? local).refresh(options),
+    refresh: (options) => refresher().refresh(options),
     get inWorker() {
-      return refresher?.inWorker === true
+      return deps.useWorker && (!workerOpened || worker?.inWorker === true)
     },
     warm() {
-      if (refresher === undefined) void deps.protocol().catch(() => {})
+      if (refresher() === local) void deps.protocol().catch(() => {})
     },
     async commitSignIn(signIn) {
       const record = createRecord({ generation: randomId(), ...signIn })
@@ -108,6 +118,6 @@ export function createSessionActions(deps: {
       return ended
     },
     end: (reason, error, generation) => tabs.withLock(() => commits.end(reason, error, generation)),
-    dispose: () => refresher?.close(),
+    dispose: () => worker?.close(),
   }
 }
