@@ -21,7 +21,8 @@ import { refreshGrant, type RefreshOutcome } from './refresh.js'
 import type { SessionRecord } from './session-record.js'
 import type { KeyValueStore } from './storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
-import { createTransport } from './transport.js'
+import { createTransport, type Transport } from './transport.js'
+import { createMetadataCache, type MetadataCache } from './metadata-cache.js'
 import type { UserInfo } from './userinfo.js'
 
 /** A sign-in between the redirect to the provider and the callback, as kept in the store. */
@@ -81,183 +82,155 @@ export interface Protocol {
 export type RefreshResult =
   Exclude<RefreshOutcome, { kind: 'refreshed' }> | { kind: 'refreshed'; tokens: TokenSet; claims: UserClaims }
 
-const METADATA_MAX_AGE_MS = 24 * 60 * 60_000
+/** One client's binding of the steps: its configuration, clock, transport and discovery document. */
+interface Bound {
+  config: ResolvedConfig
+  env: AuthEnvironment
+  transport: Transport
+  metadata: MetadataCache
+  /** oauth4webapi's client metadata; `clockSkew` makes its clock agree with the injected `now()`. */
+  client(): oauth.Client
+  /** What the ID-token checks compare with: the client id, this client's clock, the tolerance. */
+  checks(): { clientId: string; nowSeconds: number; toleranceSeconds: number }
+  /** The DPoP steps, loaded only for an app that turns DPoP on. */
+  dpop(): Promise<typeof import('./dpop.js')>
+  /** The DPoP handle of a sign-in (one per generation: the handle remembers the servers' nonces). */
+  dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined): Promise<oauth.DPoPHandle | undefined>
+}
 
 /** Binds every protocol step to one client. */
 export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, store: KeyValueStore): Protocol {
   const transport = createTransport(config, env)
-  let metadata: Promise<oauth.AuthorizationServer> | undefined
-  // One DPoP handle per sign-in: the handle remembers the servers' nonces.
   let proof: { generation: string; handle: oauth.DPoPHandle } | undefined
-  // Features load only for an app that uses them: DPoP, PAR, userinfo.
   let dpopSteps: Promise<typeof import('./dpop.js')> | undefined
-  const dpop = () => (dpopSteps ??= import('./dpop.js'))
-
-  /** oauth4webapi's client metadata; `clockSkew` makes its clock agree with the injected `now()`. */
-  const client = (): oauth.Client => ({
-    client_id: config.clientId,
-    [oauth.clockSkew]: Math.round((env.now() - Date.now()) / 1000),
-    [oauth.clockTolerance]: config.clockToleranceSeconds,
-  })
-  const checks = () => ({
-    clientId: config.clientId,
-    nowSeconds: Math.floor(env.now() / 1000),
-    toleranceSeconds: config.clockToleranceSeconds,
-  })
-
-  /** The discovery document: memory, else the store (no network on a warm start), else the provider. */
-  function getMetadata(): Promise<oauth.AuthorizationServer> {
-    metadata ??= (async () => {
-      const cached = await store
-        .get<{ as: oauth.AuthorizationServer; fetchedAt: number }>(config.metadataKey)
-        .catch(() => undefined)
-      if (cached && new URL(cached.as.issuer).href === config.issuer.href) {
-        if (env.now() - cached.fetchedAt > METADATA_MAX_AGE_MS) void fetchMetadata().catch(() => {})
-        return withOverrides(cached.as)
-      }
-      return withOverrides(await fetchMetadata())
-    })()
-    metadata.catch(() => (metadata = undefined))
-    return metadata
+  const bound: Bound = {
+    config,
+    env,
+    transport,
+    metadata: createMetadataCache({ config, env, store, transport }),
+    client: () => ({
+      client_id: config.clientId,
+      [oauth.clockSkew]: Math.round((env.now() - Date.now()) / 1000),
+      [oauth.clockTolerance]: config.clockToleranceSeconds,
+    }),
+    checks: () => ({
+      clientId: config.clientId,
+      nowSeconds: Math.floor(env.now() / 1000),
+      toleranceSeconds: config.clockToleranceSeconds,
+    }),
+    dpop: () => (dpopSteps ??= import('./dpop.js')),
+    async dpopHandle(generation, keyPair) {
+      if (!config.dpop || keyPair === undefined) return undefined
+      const { createDpopHandle } = await bound.dpop()
+      if (proof?.generation !== generation) proof = { generation, handle: createDpopHandle(bound.client(), keyPair) }
+      return proof.handle
+    },
   }
-
-  async function fetchMetadata(): Promise<oauth.AuthorizationServer> {
-    const as = await discover(config.issuer, transport)
-    await store.set(config.metadataKey, { as, fetchedAt: env.now() }).catch(() => {})
-    return as
-  }
-
-  /** The configured endpoints win over the discovery document's. */
-  function withOverrides(as: oauth.AuthorizationServer): oauth.AuthorizationServer {
-    const { revocation, endSession } = config.endpoints
-    return {
-      ...as,
-      ...(revocation ? { revocation_endpoint: revocation } : {}),
-      ...(endSession ? { end_session_endpoint: endSession } : {}),
-    }
-  }
-
-  /** Keeps the discovery document that carries a freshly fetched key set (see verifyIdTokenSignature). */
-  function adopt(current: oauth.AuthorizationServer, next: oauth.AuthorizationServer): void {
-    if (next !== current) metadata = Promise.resolve(next)
-  }
-
-  async function dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined) {
-    if (!config.dpop || keyPair === undefined) return undefined
-    const { createDpopHandle } = await dpop()
-    if (proof?.generation !== generation) proof = { generation, handle: createDpopHandle(client(), keyPair) }
-    return proof.handle
-  }
-
-  /** The token request parameter that names the API a token is for. */
-  function resourceParameters(resource: string | undefined): Record<string, string> | undefined {
-    return resource === undefined ? undefined : { [config.resourceParameter]: resource }
-  }
-
   return {
-    async startSignIn(input) {
-      const as = await getMetadata()
-      const steps = config.dpop ? await dpop() : undefined
-      steps?.assertDpopSupported(as)
-      const [{ params, transaction }, dpopKey] = await Promise.all([
-        createAuthorizationRequest(as, config, { ...input, now: env.now() }),
-        steps?.generateDpopKeyPair(),
-      ])
-      let url = authorizationUrl(as, params)
-      if (shouldPush(as, config.par)) {
-        const { pushAuthorizationRequest } = await import('./par.js')
-        const handle = dpopKey && steps?.createDpopHandle(client(), dpopKey)
-        url = await pushAuthorizationRequest(as, client(), params, transport, handle)
-      }
-      return { url, pending: pendingSignIn(transaction, params, dpopKey, input.display) }
-    },
-
-    async completeSignIn(params, pending) {
-      const as = await getMetadata()
-      let validated: URLSearchParams
-      try {
-        validated = validateCallback(as, client(), params, pending.state)
-      } catch (error) {
-        const answer = params.get('error')
-        if (
-          pending.prompt === 'none' &&
-          isAuthError(error, 'authorization_error') &&
-          SILENT_REASONS.has(answer ?? '')
-        ) {
-          return { silent: answer as SilentSignInReason }
-        }
-        throw error
-      }
-      const handle = pending.dpopKey && (await dpop()).createDpopHandle(client(), pending.dpopKey)
-      const input = { ...pending, ...checks(), dpop: handle }
-      const exchanged = await exchangeCode(as, client(), validated, input, transport)
-      adopt(as, exchanged.as)
-      return { tokens: tokenSetFromResponse(exchanged.response, env.now()), claims: exchanged.claims }
-    },
-
-    async refresh(record, resource) {
-      const as = await getMetadata()
-      const { tokens, claims, generation, dpopKey } = record
-      const input = {
-        refreshToken: tokens.refreshToken!,
-        previous: claims,
-        ...checks(),
-        dpop: await dpopHandle(generation, dpopKey),
-        parameters: resourceParameters(resource),
-      }
-      const outcome = await refreshGrant(as, client(), input, transport)
-      if (outcome.kind !== 'refreshed') return outcome
-      adopt(as, outcome.as)
-      const refreshed = tokenSetFromResponse(outcome.response, env.now(), tokens)
-      return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
-    },
-
-    async revoke(refreshToken) {
-      return revokeToken(await getMetadata(), client(), refreshToken, transport)
-    },
-
+    startSignIn: (input) => startSignIn(bound, input),
+    completeSignIn: (params, pending) => completeSignIn(bound, params, pending),
+    refresh: (record, resource) => refresh(bound, record, resource),
+    revoke: async (refreshToken) => revokeToken(await bound.metadata.get(), bound.client(), refreshToken, transport),
     async endSessionUrl(idToken) {
-      const as = await getMetadata()
       const { clientId, postLogoutRedirectUri } = config
-      return endSessionUrl(as, { clientId, idToken, postLogoutRedirectUri })
+      return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
     },
-
     async dpopRequest(record, accessToken, request) {
-      const handle = (await dpopHandle(record.generation, record.dpopKey))!
-      return (await dpop()).dpopResourceRequest(handle, accessToken, request, env.fetch)
+      const handle = (await bound.dpopHandle(record.generation, record.dpopKey))!
+      return (await bound.dpop()).dpopResourceRequest(handle, accessToken, request, env.fetch)
     },
-
-    async userInfo(record) {
-      const [as, { requestUserInfo }] = await Promise.all([getMetadata(), import('./userinfo.js')])
-      const bound = record.tokens.tokenType === 'dpop'
-      const handle = bound ? await dpopHandle(record.generation, record.dpopKey) : undefined
-      const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop: handle }
-      return requestUserInfo(as, client(), input, transport)
-    },
-
-    async answers() {
-      try {
-        await discover(config.issuer, transport)
-        return true
-      } catch {
-        return false
-      }
-    },
+    userInfo: (record) => userInfo(bound, record),
+    answers: () =>
+      discover(config.issuer, transport).then(
+        () => true,
+        () => false,
+      ),
   }
+}
 
-  function pendingSignIn(
-    transaction: SignInTransaction,
-    params: URLSearchParams,
-    dpopKey: CryptoKeyPair | undefined,
-    display: 'popup' | undefined,
-  ): PendingSignIn {
-    const pending: PendingSignIn = { ...transaction, issuer: config.issuer.href, clientId: config.clientId }
-    if (dpopKey) pending.dpopKey = dpopKey
-    if (display) pending.display = display
-    const prompt = params.get('prompt')
-    if (prompt !== null) pending.prompt = prompt
-    const maxAge = params.get('max_age')
-    if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
-    return pending
+async function startSignIn(bound: Bound, input: Parameters<Protocol['startSignIn']>[0]) {
+  const { config, env } = bound
+  const as = await bound.metadata.get()
+  const steps = config.dpop ? await bound.dpop() : undefined
+  steps?.assertDpopSupported(as)
+  const [{ params, transaction }, dpopKey] = await Promise.all([
+    createAuthorizationRequest(as, config, { ...input, now: env.now() }),
+    steps?.generateDpopKeyPair(),
+  ])
+  let url = authorizationUrl(as, params)
+  if (shouldPush(as, config.par)) {
+    const { pushAuthorizationRequest } = await import('./par.js')
+    const handle = dpopKey && steps?.createDpopHandle(bound.client(), dpopKey)
+    url = await pushAuthorizationRequest(as, bound.client(), params, bound.transport, handle)
   }
+  return { url, pending: pendingSignIn(config, { transaction, params, dpopKey, display: input.display }) }
+}
+
+async function completeSignIn(
+  bound: Bound,
+  params: URLSearchParams,
+  pending: PendingSignIn,
+): ReturnType<Protocol['completeSignIn']> {
+  const as = await bound.metadata.get()
+  let validated: URLSearchParams
+  try {
+    validated = validateCallback(as, bound.client(), params, pending.state)
+  } catch (error) {
+    const answer = params.get('error') ?? ''
+    const silent = pending.prompt === 'none' && isAuthError(error, 'authorization_error') && SILENT_REASONS.has(answer)
+    if (silent) return { silent: answer as SilentSignInReason }
+    throw error
+  }
+  const handle = pending.dpopKey && (await bound.dpop()).createDpopHandle(bound.client(), pending.dpopKey)
+  const input = { ...pending, ...bound.checks(), dpop: handle }
+  const exchanged = await exchangeCode(as, bound.client(), validated, input, bound.transport)
+  bound.metadata.adopt(as, exchanged.as)
+  return { tokens: tokenSetFromResponse(exchanged.response, bound.env.now()), claims: exchanged.claims }
+}
+
+async function refresh(bound: Bound, record: SessionRecord, resource: string | undefined): Promise<RefreshResult> {
+  const as = await bound.metadata.get()
+  const { tokens, claims, generation, dpopKey } = record
+  const input = {
+    refreshToken: tokens.refreshToken!,
+    previous: claims,
+    ...bound.checks(),
+    dpop: await bound.dpopHandle(generation, dpopKey),
+    // The token request parameter that names the API a token is for (RFC 8707 §2.2, or `audience`).
+    parameters: resource === undefined ? undefined : { [bound.config.resourceParameter]: resource },
+  }
+  const outcome = await refreshGrant(as, bound.client(), input, bound.transport)
+  if (outcome.kind !== 'refreshed') return outcome
+  bound.metadata.adopt(as, outcome.as)
+  const refreshed = tokenSetFromResponse(outcome.response, bound.env.now(), tokens)
+  return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
+}
+
+async function userInfo(bound: Bound, record: SessionRecord): Promise<UserInfo> {
+  const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), import('./userinfo.js')])
+  const dpop =
+    record.tokens.tokenType === 'dpop' ? await bound.dpopHandle(record.generation, record.dpopKey) : undefined
+  const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop }
+  return requestUserInfo(as, bound.client(), input, bound.transport)
+}
+
+/** The sign-in to keep until the callback: the transaction, bound to this client, and what the callback must know. */
+function pendingSignIn(
+  config: ResolvedConfig,
+  input: {
+    transaction: SignInTransaction
+    params: URLSearchParams
+    dpopKey: CryptoKeyPair | undefined
+    display: 'popup' | undefined
+  },
+): PendingSignIn {
+  const { transaction, params, dpopKey, display } = input
+  const pending: PendingSignIn = { ...transaction, issuer: config.issuer.href, clientId: config.clientId }
+  if (dpopKey) pending.dpopKey = dpopKey
+  if (display) pending.display = display
+  const prompt = params.get('prompt')
+  if (prompt !== null) pending.prompt = prompt
+  const maxAge = params.get('max_age')
+  if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
+  return pending
 }

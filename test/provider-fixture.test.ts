@@ -140,7 +140,7 @@ describe.each<[ProviderProfile, string]>([
     expect(refreshed.access_token).toBeTruthy()
     expect(refreshed.access_token).not.toBe(tokens.access_token)
     expect(op.countRequests({ path: `${prefix}/token`, grantType: 'refresh_token' })).toBe(1)
-    expect(op.requests).toEqual([{ method: 'POST', path: `${prefix}/token`, grantType: 'refresh_token' }])
+    expect(op.requests).toEqual([{ method: 'POST', path: `${prefix}/token`, grantType: 'refresh_token', status: 200 }])
 
     let current: string
     if (profile === 'strict') {
@@ -182,7 +182,7 @@ describe.each<[ProviderProfile, string]>([
 
     await hold.reached
     // The grant went through the provider's whole stack before its answer was held …
-    expect(op.requests).toEqual([{ method: 'POST', path: `${prefix}/token`, grantType: 'refresh_token' }])
+    expect(op.requests).toEqual([{ method: 'POST', path: `${prefix}/token`, grantType: 'refresh_token', status: 200 }])
     // … and other requests are answered meanwhile.
     expect((await fetch(`${op.issuer}/.well-known/openid-configuration`)).status).toBe(200)
     expect(answered).toBe(false)

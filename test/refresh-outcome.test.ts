@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { retryDelayMs } from '../src/refresher.js'
+import { retryDelayMs } from '../src/refresh-outcome.js'
 
 describe('retryDelayMs', () => {
   it('doubles the ceiling per attempt from 2 s and takes a random share of it (full jitter)', () => {
