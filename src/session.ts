@@ -9,11 +9,12 @@ import type { SessionActions } from './session-actions.js'
 import { loadSession } from './session-load.js'
 import type { AuthState, SignedOutReason } from './session-machine.js'
 import { createSessionRunner } from './session-runner.js'
-import { tokensFor, type SessionRecord } from './session-record.js'
+import type { SessionRecord } from './session-record.js'
 import type { SnapshotStore } from './state.js'
 import type { KeyValueStore, StorageKind } from './storage.js'
 import { followTabs, type SessionMessage } from './tab-follower.js'
-import { refreshDueAt, type TokenSet, type UserClaims } from './token-set.js'
+import type { TokenSet, UserClaims } from './token-set.js'
+import { createTokenGetter } from './token-getter.js'
 
 /** The session of one client in one tab: its snapshot, its tokens, and every change to it as a commit. */
 export interface Session {
@@ -122,55 +123,18 @@ export function createSession(deps: {
     return state().record
   }
 
-  async function slowAccessToken(options: RefreshOptions): Promise<string> {
-    await ready
-    const record = state().record
-    if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
-    if (record.tokens.refreshToken === undefined) {
-      const own = tokensFor(record, options.resource)
-      if (own !== undefined && own.expiresAt > env.now()) return own.accessToken
-      if (options.resource === undefined) await expire()
-      throw new AuthError(
-        'not_signed_in',
-        'The session expired and the provider issued no refresh token; sign in again.',
-      )
-    }
-    try {
-      const next = tokensFor(await withActions((loaded) => loaded.refresh(options)), options.resource)
-      if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
-      throw state().error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
-    } catch (error) {
-      // A failed refresh that kept the session still leaves a token that is valid for a while.
-      const current = state().record
-      const kept = current && tokensFor(current, options.resource)
-      if (!options.force && kept !== undefined && kept.expiresAt > env.now()) return kept.accessToken
-      throw error
-    }
-  }
-
   return {
     snapshots: runner.snapshots,
     ready,
     current: () => state().record,
-    // Not async on purpose: a valid token in memory is handed out without waiting for anything.
-    accessToken(options) {
-      const record = state().record
-      const now = env.now()
-      const tokens = record && tokensFor(record, options.resource)
-      if (record !== undefined && tokens !== undefined && !options.force) {
-        const { failure } = record
-        if (failure === undefined && now < refreshDueAt(tokens, config.refreshLeewaySeconds)) {
-          return Promise.resolve(tokens.accessToken)
-        }
-        // While refreshes fail, every tab waits for the shared retry time instead of asking again.
-        if (failure !== undefined && now < failure.retryAt) {
-          return tokens.expiresAt > now
-            ? Promise.resolve(tokens.accessToken)
-            : Promise.reject(state().error ?? new AuthError(failure.code, failure.message))
-        }
-      }
-      return slowAccessToken(options)
-    },
+    accessToken: createTokenGetter({
+      config,
+      env,
+      state,
+      ready,
+      refresh: (options) => withActions((loaded) => loaded.refresh(options)),
+      expire,
+    }),
     async reload() {
       await ready
       return reload()

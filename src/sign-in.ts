@@ -7,6 +7,7 @@ import { AuthError, isAuthError } from './errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from './protocol.js'
 import { sameOriginPath } from './return-to.js'
 import type { Session } from './session.js'
+import type { KeyValueStore } from './storage.js'
 import { peekSingleUse, putSingleUse, takeSingleUse } from './single-use.js'
 import type { PopupOutcome, SessionMessage } from './tab-follower.js'
 import type { UserClaims } from './token-set.js'
@@ -66,7 +67,7 @@ export function createSignInFlow(deps: {
       )
     }
     try {
-      const result = await exchange(params, await take(store, state))
+      const result = await exchange(params, await take(store, state, env.now()))
       reportToOpener(peeked, state, result.signedIn ? { signedIn: true } : { signedIn: false, reason: result.reason })
       return result
     } catch (error) {
@@ -93,34 +94,6 @@ export function createSignInFlow(deps: {
     env.closeWindow()
   }
 
-  async function take(store: Awaited<Session['ready']>, state: string): Promise<PendingSignIn> {
-    const taken = await takeSingleUse<PendingSignIn>(store, TX_PREFIX, state, env.now())
-    switch (taken.outcome) {
-      case 'taken':
-        return taken.value
-      case 'already-taken':
-        throw new AuthError(
-          'callback_replayed',
-          'This sign-in response was already used. Each response works once; sign in again if needed.',
-        )
-      case 'expired':
-        throw new AuthError(
-          'transaction_expired',
-          'This sign-in was started more than ten minutes ago and has expired. Sign in again.',
-        )
-      case 'missing':
-        throw taken.othersPending > 0
-          ? new AuthError(
-              'state_mismatch',
-              'The sign-in response does not match the sign-in this browser started (the state was altered). Sign in again.',
-            )
-          : new AuthError(
-              'transaction_not_found',
-              'No sign-in was started in this browser for this response (it was opened elsewhere, or storage was cleared). Sign in again.',
-            )
-    }
-  }
-
   return {
     async start({ returnTo, ...options }) {
       const current = new URL(env.currentUrl())
@@ -138,5 +111,34 @@ export function createSignInFlow(deps: {
       }
       return pending
     },
+  }
+}
+
+/** Takes the sign-in `state` names, once: the error says why it cannot be taken. */
+async function take(store: KeyValueStore, state: string, now: number): Promise<PendingSignIn> {
+  const taken = await takeSingleUse<PendingSignIn>(store, TX_PREFIX, state, now)
+  switch (taken.outcome) {
+    case 'taken':
+      return taken.value
+    case 'already-taken':
+      throw new AuthError(
+        'callback_replayed',
+        'This sign-in response was already used. Each response works once; sign in again if needed.',
+      )
+    case 'expired':
+      throw new AuthError(
+        'transaction_expired',
+        'This sign-in was started more than ten minutes ago and has expired. Sign in again.',
+      )
+    case 'missing':
+      throw taken.othersPending > 0
+        ? new AuthError(
+            'state_mismatch',
+            'The sign-in response does not match the sign-in this browser started (the state was altered). Sign in again.',
+          )
+        : new AuthError(
+            'transaction_not_found',
+            'No sign-in was started in this browser for this response (it was opened elsewhere, or storage was cleared). Sign in again.',
+          )
   }
 }
