@@ -109,9 +109,11 @@ export function createSession(deps: {
   }
 
   function refreshInBackground(): void {
-    // A failure is in the snapshot already; nobody awaits a background refresh.
+    // The record that is due, taken now: another tab may refresh while this one's code loads, and
+    // its refresh must then be adopted, not repeated. A failure is in the snapshot already.
+    const seen = state.record
     loadActions()
-      .then((loaded) => loaded.refresh({ force: false }))
+      .then((loaded) => loaded.refresh({ force: false, seen }))
       .catch(() => {})
   }
 
@@ -156,7 +158,8 @@ export function createSession(deps: {
     return state.record
   }
 
-  async function slowAccessToken(options: RefreshOptions): Promise<string> {
+  /** `decided`: the record the caller found due (or `undefined` before the session was loaded). */
+  async function slowAccessToken(options: RefreshOptions, decided: SessionRecord | undefined): Promise<string> {
     await ready
     const record = state.record
     if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
@@ -170,7 +173,10 @@ export function createSession(deps: {
       )
     }
     try {
-      const next = tokensFor(await (await loadActions()).refresh(options), options.resource)
+      // Compared, inside the lock, with the record found due rather than the one held by then: a
+      // refresh another tab made while this tab's code was loading is adopted, not repeated.
+      const seen = decided ?? record
+      const next = tokensFor(await (await loadActions()).refresh({ ...options, seen }), options.resource)
       if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
       throw state.error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
     } catch (error) {
@@ -202,7 +208,7 @@ export function createSession(deps: {
             : Promise.reject(state.error ?? new AuthError(failure.code, failure.message))
         }
       }
-      return slowAccessToken(options)
+      return slowAccessToken(options, record)
     },
     async reload() {
       await ready

@@ -188,4 +188,48 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
       await context.close()
     },
   )
+
+  it.each(['worker', 'page'] as const)(
+    'makes one refresh for two tabs that ask at once while one still fetches its refresh code (refreshes in the %s)',
+    async (refreshIn) => {
+      const at = await provider(LONG_LIFETIME_SECONDS)
+      const { context } = await profile(at, refreshIn)
+      const first = await openTab(context, `${app.origin}/`)
+      await signInFrom(first, app.origin)
+      // A second tab, loaded with the session: the code that changes it is fetched when first
+      // needed, and here that fetch is held until the first tab has refreshed.
+      const second = await openTab(context, `${app.origin}/`)
+      let requested!: () => void
+      const fetching = new Promise<void>((resolve) => (requested = resolve))
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      await second.route('**/session-actions-*.js', async (route) => {
+        requested()
+        await released
+        await route.continue()
+      })
+      at.resetRequests()
+
+      const refresh = (page: Page) =>
+        page.evaluate(() =>
+          window.auth.refresh().then(
+            () => 'refreshed',
+            (error: { code?: string }) => error.code ?? String(error),
+          ),
+        )
+      const secondRefreshed = refresh(second)
+      await fetching
+      expect(await refresh(first)).toBe('refreshed')
+      const renewed = (await snapshotOf(first)).expiresAt
+      await expect.poll(async () => (await snapshotOf(second)).expiresAt).toBe(renewed)
+      release()
+
+      // The second tab asked for a token newer than the one it held: the first tab's is.
+      expect(await secondRefreshed).toBe('refreshed')
+      expect(at.countRequests({ grantType: 'refresh_token' })).toBe(1)
+      const tokens = await Promise.all([first, second].map((page) => page.evaluate(() => window.auth.getAccessToken())))
+      expect(tokens[1]).toBe(tokens[0])
+      await context.close()
+    },
+  )
 })
