@@ -65,8 +65,12 @@ export function createSession(deps: {
     config,
     env,
     tasks: {
-      // A failure is in the snapshot already; nobody awaits a background refresh.
-      refresh: () => void withActions((loaded) => loaded.refresh({ force: false })).catch(() => {}),
+      refresh() {
+        // The record that is due, taken now: another tab may refresh while this one's code loads,
+        // and its refresh must then be adopted, not repeated. A failure is in the snapshot already.
+        const seen = state().record
+        void withActions((loaded) => loaded.refresh({ force: false, seen })).catch(() => {})
+      },
       expire: () => void expire().catch(() => {}),
       preload: () => void withActions((loaded) => loaded.warm()),
     },

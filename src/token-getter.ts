@@ -26,7 +26,8 @@ export function createTokenGetter(deps: {
 }): (options: RefreshOptions) => Promise<string> {
   const { config, env, state } = deps
 
-  async function slow(options: RefreshOptions): Promise<string> {
+  /** `decided`: the record the caller found due (`undefined` before the session was loaded). */
+  async function slow(options: RefreshOptions, decided: SessionRecord | undefined): Promise<string> {
     await deps.ready
     const record = state().record
     if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
@@ -40,7 +41,10 @@ export function createTokenGetter(deps: {
       )
     }
     try {
-      const next = tokensFor(await deps.refresh(options), options.resource)
+      // Compared, inside the lock, with the record found due rather than the one held by then: a
+      // refresh another tab made while this tab's code was loading is adopted, not repeated.
+      const seen = decided ?? record
+      const next = tokensFor(await deps.refresh({ ...options, seen }), options.resource)
       if (next !== undefined && next.expiresAt > env.now()) return next.accessToken
       throw state().error ?? new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
     } catch (error) {
@@ -68,6 +72,6 @@ export function createTokenGetter(deps: {
           : Promise.reject(state().error ?? new AuthError(failure.code, failure.message))
       }
     }
-    return slow(options)
+    return slow(options, record)
   }
 }

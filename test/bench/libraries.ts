@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TestProviderOptions } from '../support/provider.js'
+import type { SplitSpec } from './bundle-size.js'
 
 export type LibraryId = 'spa-auth' | 'oidc-client-ts' | 'auth0-spa-js'
 
@@ -20,6 +21,10 @@ export interface BenchLibrary {
   setup: string
   /** What its token getter is in the hot path and the burst. */
   tokenGetter: string
+  /** Its `import()`s: the ones the bench client's job reaches, and those of features it does not use. */
+  split?: SplitSpec
+  /** A worker the library starts by itself, bundled on its own as an app's bundler does. */
+  worker?: { entry: string; split: SplitSpec }
 }
 
 const versionOf = (packageJson: string): string =>
@@ -28,6 +33,15 @@ const versionOf = (packageJson: string): string =>
 
 const adapter = (file: string) => fileURLToPath(new URL(`./clients/${file}`, import.meta.url))
 
+/** spa-auth's `import()`s of features the bench client does not use (DPoP, PAR, popup, auth.fetch, userinfo off). */
+const SPA_AUTH_FEATURES: SplitSpec['features'] = {
+  'src/api-fetch.ts': 'auth.fetch()',
+  'src/popup.ts': 'signInWithPopup()',
+  'src/dpop.ts': 'dpop: true',
+  'src/par.ts': "PAR (par: 'always', or a provider that requires it)",
+  'src/userinfo.ts': 'getUserInfo()',
+}
+
 export const LIBRARIES: readonly BenchLibrary[] = [
   {
     id: 'spa-auth',
@@ -35,8 +49,23 @@ export const LIBRARIES: readonly BenchLibrary[] = [
     adapter: adapter('spa-auth.ts'),
     provider: {},
     setup:
-      'createAuthClient({ issuer, clientId, redirectUri, postLogoutRedirectUri }), every default (IndexedDB, scope with offline_access)',
+      'createAuthClient({ issuer, clientId, redirectUri, postLogoutRedirectUri }), every default (IndexedDB, scope with offline_access; ' +
+      'refreshes in the refresh worker, which the page serves as refresh-worker.js, bundled on its own as Vite or webpack would)',
     tokenGetter: 'auth.getAccessToken()',
+    // The job: redirect sign-in, callback, refresh, sign-out (see clients/spa-auth.ts).
+    split: {
+      job: {
+        'src/sign-in.ts': 'signIn() and handleRedirectCallback()',
+        'src/protocol.ts': 'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
+        'src/session-actions.ts':
+          'every change to the session: the sign-in commit, refreshes (fetched 30 s ahead), sign-out',
+      },
+      features: SPA_AUTH_FEATURES,
+    },
+    worker: {
+      entry: fileURLToPath(new URL('../../src/refresh-worker.ts', import.meta.url)),
+      split: { job: {}, features: SPA_AUTH_FEATURES },
+    },
   },
   {
     id: 'oidc-client-ts',

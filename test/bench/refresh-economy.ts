@@ -83,6 +83,7 @@ async function idle(
     await wait(windowSeconds * 1000)
     const refreshRequests = stage.refreshes()
     const lost = await checkSessions(stage, tabs, `${tabCount} idle tab${tabCount === 1 ? '' : 's'}`)
+    stage.assertScriptsServed()
     return {
       result: { tabs: tabCount, windowSeconds, refreshRequests, perLifetime: refreshRequests / settings.idleLifetimes },
       lost,
@@ -129,6 +130,7 @@ async function burst(
     const refreshRequests = stage.refreshes()
     const errors = outcomes.flatMap((outcome) => outcome.errors)
     const lost = await checkSessions(stage, tabs, 'burst after expiry')
+    stage.assertScriptsServed()
     return {
       result: {
         tabs: tabs.length,

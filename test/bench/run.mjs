@@ -6,7 +6,7 @@ import { runnerImport } from 'vite'
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --strict]
   --quick   a tiny configuration (short tokens, one short idle window): every row, not the numbers
-  --strict  exit with code 1 when spa-auth's bundle is over its gzip budget`
+  --strict  exit with code 1 when a budget line fails (first load, default job, warm start)`
 
 const args = new Set(process.argv.slice(2))
 for (const arg of args) {

@@ -28,17 +28,27 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 export interface BenchSite {
   library: BenchLibrary
   origin: string
+  /**
+   * Scripts a page or worker asked for that the page does not have (the server answered with
+   * index.html): a missing chunk or refresh worker would otherwise go unnoticed, the library
+   * quietly falling back.
+   */
+  missingScripts: string[]
   close(): Promise<void>
 }
 
 export async function serveBenchSite(library: BenchLibrary): Promise<BenchSite> {
   const dir = await mkdtemp(join(tmpdir(), `spa-auth-bench-${library.id}-`))
   try {
-    await buildBenchPage(library.adapter, dir)
-    const server = await serveStatic(dir)
+    await buildBenchPage(library.adapter, dir, library.worker?.entry)
+    const missingScripts: string[] = []
+    const server = await serveStatic(dir, {
+      onFallback: (path) => void (path.endsWith('.js') && missingScripts.push(path)),
+    })
     return {
       library,
       origin: server.origin,
+      missingScripts,
       async close() {
         await server.close()
         await rm(dir, { recursive: true, force: true })
@@ -75,6 +85,8 @@ export interface Stage {
   tokenAnswers(): Promise<TokenAnswer[]>
   /** Uncaught errors of the pages, for the notes when a measure fails. */
   pageErrors: string[]
+  /** Throws when a page or worker asked for a script the site does not have (see `BenchSite`). */
+  assertScriptsServed(): void
   /** refresh_token grants the provider received since the last `provider.resetRequests()`. */
   refreshes(): number
   kindOf(request: ProviderRequest): RequestKind
@@ -162,6 +174,10 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
       return [...tokenAnswers]
     },
     pageErrors,
+    assertScriptsServed() {
+      const missing = [...new Set(site.missingScripts)]
+      if (missing.length > 0) throw new Error(`${site.library.id}: the bench page has no ${missing.join(', ')}`)
+    },
     refreshes: () => provider.countRequests({ grantType: 'refresh_token' }),
     kindOf(request) {
       if (request.method === 'OPTIONS') return 'preflight'

@@ -19,9 +19,14 @@ export interface StartUpResult {
     runs: number
     /** Median over the runs of the requests each reload sent. */
     requests: RequestTally
+    /** The requests each reload sent, run by run. */
+    requestsPerRun: number[]
     /** Every run's `performance.now()` at signed-in, ms since the navigation started. */
     signedInAtMs: number[]
     medianMs: number
+    /** Every run's arrival of the page's last script, ms since the navigation started. */
+    scriptsFetchedAtMs: number[]
+    scriptsMedianMs: number
   }
   hotPath: { rounds: number[]; medianCallsPerSecond: number }
 }
@@ -64,31 +69,36 @@ export async function measureStartUp(
     await wait(settings.settleMs)
     const signIn = tally(stage, stage.provider.requests)
 
-    const runs: { at: number; requests: RequestTally }[] = []
+    const runs: { at: number; scripts: number; requests: RequestTally }[] = []
     for (let run = 0; run < settings.warmStartRuns; run++) {
       stage.provider.resetRequests()
       await page.reload()
       await page.evaluate(() => window.bench.ready)
-      const { signedInAt, startError } = await page.evaluate(() => ({
+      const { signedInAt, scriptsFetchedAt, startError } = await page.evaluate(() => ({
         signedInAt: window.bench.signedInAt,
+        scriptsFetchedAt: window.bench.scriptsFetchedAt,
         startError: window.bench.startError,
       }))
       if (signedInAt === null) throw new Error(`not signed in after a reload${startError ? `: ${startError}` : ''}`)
       await wait(settings.settleMs)
-      runs.push({ at: signedInAt, requests: tally(stage, stage.provider.requests) })
+      runs.push({ at: signedInAt, scripts: scriptsFetchedAt ?? 0, requests: tally(stage, stage.provider.requests) })
     }
     const byTotal = [...runs].sort((a, b) => a.requests.total - b.requests.total)
     const warmStart = {
       runs: runs.length,
       requests: byTotal[Math.floor((byTotal.length - 1) / 2)]!.requests,
+      requestsPerRun: runs.map((run) => run.requests.total),
       signedInAtMs: runs.map((run) => Math.round(run.at * 10) / 10),
       medianMs: median(runs.map((run) => run.at)),
+      scriptsFetchedAtMs: runs.map((run) => Math.round(run.scripts * 10) / 10),
+      scriptsMedianMs: median(runs.map((run) => run.scripts)),
     }
 
     const rounds: number[] = []
     for (let round = 0; round < settings.hotPathRounds; round++) {
       rounds.push(Math.round(await page.evaluate((ms) => window.bench.hotPath(ms), settings.hotPathMs)))
     }
+    stage.assertScriptsServed()
     return { signIn, warmStart, hotPath: { rounds, medianCallsPerSecond: median(rounds) } }
   } catch (error) {
     if (stage.pageErrors.length > 0)

@@ -11,6 +11,8 @@ export interface BenchPage {
   ready: Promise<void>
   /** `performance.now()` (ms since navigation start) when start-up ended signed in; `null` otherwise. */
   signedInAt: number | null
+  /** When the last script fetched by the end of start-up arrived (ms since navigation start). */
+  scriptsFetchedAt: number | null
   startError: string | null
   /** Sequential `getAccessToken()` calls for about `durationMs`; resolves calls per second. */
   hotPath(durationMs: number): Promise<number>
@@ -32,6 +34,14 @@ declare global {
   }
 }
 
+/** When the last script of this origin fetched so far arrived (resource timing), ms since navigation start. */
+function lastScriptAt(): number {
+  const scripts = performance
+    .getEntriesByType('resource')
+    .filter((entry) => entry.name.startsWith(location.origin) && entry.name.endsWith('.js'))
+  return Math.max(0, ...scripts.map((entry) => (entry as PerformanceResourceTiming).responseEnd))
+}
+
 const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
 
 export function startBenchPage(createBenchClient: CreateBenchClient): void {
@@ -47,9 +57,13 @@ export function startBenchPage(createBenchClient: CreateBenchClient): void {
   const page: BenchPage = {
     client,
     signedInAt: null,
+    scriptsFetchedAt: null,
     startError: null,
     ready: client.start().then(
-      (signedIn) => void (page.signedInAt = signedIn ? performance.now() : null),
+      (signedIn) => {
+        page.signedInAt = signedIn ? performance.now() : null
+        page.scriptsFetchedAt = lastScriptAt()
+      },
       (error: unknown) => void (page.startError = describe(error)),
     ),
     async hotPath(durationMs) {

@@ -76,11 +76,14 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * A static server for `dir` with an SPA fallback: every path that is not a file serves
- * index.html (so /callback and /orders load the app). Listens on the loopback addresses only,
- * IPv4 and (when the machine has it) IPv6, on one port, so http://localhost works however the
- * browser resolves it.
+ * index.html (so /callback and /orders load the app); `onFallback` hears each such path. Listens
+ * on the loopback addresses only, IPv4 and (when the machine has it) IPv6, on one port, so
+ * http://localhost works however the browser resolves it.
  */
-export async function serveStatic(dir: string): Promise<{ origin: string; close(): Promise<void> }> {
+export async function serveStatic(
+  dir: string,
+  options: { onFallback?(path: string): void } = {},
+): Promise<{ origin: string; close(): Promise<void> }> {
   const root = resolve(dir)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let file = join(root, 'index.html')
@@ -88,6 +91,7 @@ export async function serveStatic(dir: string): Promise<{ origin: string; close(
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
       const candidate = resolve(root, `.${path}`)
       if (candidate.startsWith(root + sep) && (await stat(candidate).catch(() => undefined))?.isFile()) file = candidate
+      else options.onFallback?.(path)
       const body = await readFile(file)
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',

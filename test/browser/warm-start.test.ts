@@ -1,0 +1,238 @@
+/**
+ * A returning visitor's page load in real Chromium (DESIGN.md §8, issue #14): with a stored session
+ * whose token is far from due, the reload reads IndexedDB once, fetches none of the protocol code
+ * (oauth4webapi and our steps over it) and sends nothing to the provider. With a token due right
+ * after the load, the code of the refresh is fetched ahead of time and the refresh goes out when it
+ * is due, both where refreshes run in the refresh worker (Chromium's default) and in the page.
+ */
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestProvider, type TestProvider } from '../support/provider.js'
+import { startTestApp, type TestApp } from './support/app-server.js'
+import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
+
+/** A token that stays valid for the whole test. */
+const LONG_LIFETIME_SECONDS = 3600
+/** Refresh due 7.5 s after it was issued (the leeway is a quarter of it), a few seconds after the reload. */
+const SHORT_LIFETIME_SECONDS = 10
+/** How late a refresh may reach the provider after its due time. */
+const ON_TIME_MS = 1_000
+/** A string every build of oauth4webapi carries (its error codes), and none of our page-load code. */
+const OAUTH4WEBAPI_MARKER = 'OAUTH_'
+
+/** A script the browser fetched, when, and whether it carries oauth4webapi. */
+interface ScriptLoad {
+  url: string
+  at: number
+  oauth4webapi: boolean
+}
+
+/** The page's window, with the reads {@link countIndexedDbReads} counted in its document. */
+type WithReads = Window & { indexedDbReads?: string[] }
+
+/**
+ * Counts, in every page of the app's origin, the calls that read an IndexedDB object store or
+ * index: a fresh count for each document.
+ */
+function countIndexedDbReads(appOrigin: string): void {
+  if (location.origin !== appOrigin) return
+  const reads: string[] = []
+  ;(window as WithReads).indexedDbReads = reads
+  const methods = ['get', 'getAll', 'getAllKeys', 'getKey', 'openCursor', 'openKeyCursor', 'count'] as const
+  for (const target of [IDBObjectStore.prototype, IDBIndex.prototype]) {
+    for (const method of methods) {
+      const original = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[method]
+      if (typeof original !== 'function') continue
+      Object.defineProperty(target, method, {
+        configurable: true,
+        writable: true,
+        value(this: IDBObjectStore | IDBIndex, ...args: unknown[]) {
+          reads.push(`${this.name}.${method}(${typeof args[0] === 'string' ? args[0] : ''})`)
+          return original.apply(this, args)
+        },
+      })
+    }
+  }
+}
+
+describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
+  let app: TestApp
+  let browser: Browser
+  const providers: TestProvider[] = []
+
+  beforeAll(async () => {
+    assertChromium()
+    ;[app, browser] = await Promise.all([startTestApp(), launchChromium()])
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await Promise.all(providers.map((provider) => provider.close()))
+    await app?.close()
+  })
+
+  async function provider(accessTokenTtlSeconds: number): Promise<TestProvider> {
+    const started = await startTestProvider({
+      profile: 'strict',
+      accessTokenTtlSeconds,
+      redirectUris: [`${app.origin}/callback`],
+      postLogoutRedirectUris: [`${app.origin}/`],
+    })
+    providers.push(started)
+    return started
+  }
+
+  /** A fresh profile that counts IndexedDB reads and records every script it fetches from the app. */
+  async function profile(
+    at: TestProvider,
+    refreshIn: 'worker' | 'page',
+  ): Promise<{ context: BrowserContext; scripts: ScriptLoad[] }> {
+    const context = await browser.newContext()
+    await configureApp(context, app.origin, at.issuer, at.clientId, { refreshIn })
+    await context.addInitScript(countIndexedDbReads, app.origin)
+    const scripts: ScriptLoad[] = []
+    const loads = new Map<Request, ScriptLoad>()
+    context.on('request', (request) => {
+      const url = request.url()
+      if (!url.startsWith(app.origin) || !url.endsWith('.js')) return
+      const load: ScriptLoad = { url, at: Date.now(), oauth4webapi: false }
+      scripts.push(load)
+      loads.set(request, load)
+    })
+    context.on('response', (response) => {
+      const load = loads.get(response.request())
+      if (load === undefined) return
+      void response.text().then(
+        (body) => void (load.oauth4webapi = body.includes(OAUTH4WEBAPI_MARKER)),
+        () => undefined,
+      )
+    })
+    return { context, scripts }
+  }
+
+  /** Reloads `page`; resolves, as of the moment the app was ready, the IndexedDB reads and the status. */
+  async function reload(page: Page): Promise<{ reads: string[]; status: string }> {
+    await page.reload()
+    return page.evaluate(async () => {
+      await window.appReady
+      return { reads: [...((window as WithReads).indexedDbReads ?? [])], status: window.auth.getSnapshot().status }
+    })
+  }
+
+  it('reads IndexedDB once, loads no protocol code and asks the provider nothing', async () => {
+    const at = await provider(LONG_LIFETIME_SECONDS)
+    const { context, scripts } = await profile(at, 'worker')
+    const page = await openTab(context, `${app.origin}/`)
+    await signInFrom(page, app.origin)
+    at.resetRequests()
+
+    const reloadedAt = Date.now()
+    const atReady = await reload(page)
+    expect(atReady).toEqual({ status: 'signed-in', reads: [expect.stringMatching(/^kv\.get\(session:/)] })
+    // Nothing later either: the session is loaded, the next refresh is an hour away.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(await page.evaluate(() => (window as WithReads).indexedDbReads)).toEqual(atReady.reads)
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', sub: 'alice' })
+    const reloaded = scripts.filter((script) => script.at >= reloadedAt)
+    expect(reloaded.length).toBeGreaterThan(0)
+    expect(reloaded.filter((script) => script.url.includes('protocol'))).toEqual([])
+    expect(reloaded.filter((script) => script.oauth4webapi)).toEqual([])
+    expect(at.requests).toEqual([])
+    await context.close()
+  })
+
+  it.each(['worker', 'page'] as const)(
+    'refreshes on time when the token is due right after the load, its code fetched before (refreshes in the %s)',
+    async (refreshIn) => {
+      const at = await provider(SHORT_LIFETIME_SECONDS)
+      const { context, scripts } = await profile(at, refreshIn)
+      const page = await openTab(context, `${app.origin}/`)
+      await signInFrom(page, app.origin)
+      const signedIn = await snapshotOf(page)
+      at.resetRequests()
+      const refreshed = at.holdNext({ grantType: 'refresh_token' })
+      let reachedAt: number | undefined
+      void refreshed.reached.then(() => {
+        reachedAt = Date.now()
+        refreshed.release()
+      })
+
+      const reloadedAt = Date.now()
+      await reload(page)
+      const dueAt = (await page.evaluate(() => window.auth.nextRefreshAt()))!
+      expect(await page.evaluate(() => window.auth.refreshIn)).toBe(refreshIn)
+      expect(dueAt).toBeGreaterThan(Date.now())
+      expect(at.countRequests({ grantType: 'refresh_token' })).toBe(0)
+
+      await expect.poll(() => reachedAt, { timeout: dueAt - Date.now() + 5_000, interval: 50 }).toBeDefined()
+      expect(reachedAt! - dueAt).toBeLessThanOrEqual(ON_TIME_MS)
+      await expect
+        .poll(async () => (await snapshotOf(page)).expiresAt, { timeout: 5_000 })
+        .toBeGreaterThan(signedIn.expiresAt!)
+      expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', sub: 'alice' })
+      expect(at.countRequests({ grantType: 'refresh_token' })).toBe(1)
+
+      // The code of the refresh was there before it was due: in the page, the session's changes
+      // (and with refreshes in the page, the protocol), preloaded after the reload; the refresh
+      // worker, started by the sign-in, outlived the reload.
+      const fetchedBeforeDue = (part: string, since: number) =>
+        scripts.some((script) => script.url.includes(part) && script.at >= since && script.at <= dueAt)
+      expect(fetchedBeforeDue('session-actions', reloadedAt)).toBe(true)
+      if (refreshIn === 'page') {
+        expect(fetchedBeforeDue('protocol', reloadedAt)).toBe(true)
+      } else {
+        expect(fetchedBeforeDue('refresh-worker', 0)).toBe(true)
+        expect(scripts.filter((script) => script.at >= reloadedAt && script.url.includes('protocol'))).toEqual([])
+      }
+      await context.close()
+    },
+  )
+
+  it.each(['worker', 'page'] as const)(
+    'makes one refresh for two tabs that ask at once while one still fetches its refresh code (refreshes in the %s)',
+    async (refreshIn) => {
+      const at = await provider(LONG_LIFETIME_SECONDS)
+      const { context } = await profile(at, refreshIn)
+      const first = await openTab(context, `${app.origin}/`)
+      await signInFrom(first, app.origin)
+      // A second tab, loaded with the session: the code that changes it is fetched after the load
+      // (in idle time, or when first needed), and here that fetch is held until the first tab has
+      // refreshed.
+      const second = await context.newPage()
+      let requested!: () => void
+      const fetching = new Promise<void>((resolve) => (requested = resolve))
+      let release!: () => void
+      const released = new Promise<void>((resolve) => (release = resolve))
+      await second.route('**/session-actions-*.js', async (route) => {
+        requested()
+        await released
+        await route.continue()
+      })
+      await second.goto(`${app.origin}/`)
+      await second.evaluate(() => window.appReady)
+      at.resetRequests()
+
+      const refresh = (page: Page) =>
+        page.evaluate(() =>
+          window.auth.refresh().then(
+            () => 'refreshed',
+            (error: { code?: string }) => error.code ?? String(error),
+          ),
+        )
+      const secondRefreshed = refresh(second)
+      await fetching
+      expect(await refresh(first)).toBe('refreshed')
+      const renewed = (await snapshotOf(first)).expiresAt
+      await expect.poll(async () => (await snapshotOf(second)).expiresAt).toBe(renewed)
+      release()
+
+      // The second tab asked for a token newer than the one it held: the first tab's is.
+      expect(await secondRefreshed).toBe('refreshed')
+      expect(at.countRequests({ grantType: 'refresh_token' })).toBe(1)
+      const tokens = await Promise.all([first, second].map((page) => page.evaluate(() => window.auth.getAccessToken())))
+      expect(tokens[1]).toBe(tokens[0])
+      await context.close()
+    },
+  )
+})
