@@ -10,7 +10,7 @@ import { startTestApp, type TestApp } from './support/app-server.js'
 import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
-const LIFETIME_SECONDS = 12
+const LIFETIME_SECONDS = 9
 const IDLE_MS = 3 * LIFETIME_SECONDS * 1000
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
