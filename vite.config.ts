@@ -65,6 +65,10 @@ function refreshWorkerForTheApp(): Plugin {
 export default defineConfig({
   plugins: [embeddedProvider(), refreshWorkerForTheApp()],
   server: { host: '127.0.0.1', port: 5173, strictPort: true },
+  // The dev server serves the playground only: the dependency scan starts from its page, not from
+  // every HTML file under the root (the Chromium test app imports 'spa-auth' as a consumer does and
+  // is built on its own, see test/browser/support/app-server.ts).
+  optimizeDeps: { entries: ['index.html'] },
   define: {
     __DEV_ISSUER__: JSON.stringify(`${DEV_ORIGIN}/oidc`),
   },
