@@ -109,6 +109,11 @@ export function isLoopback(url: URL): boolean {
   return LOOPBACK_HOSTS.has(url.hostname)
 }
 
+/** HTTPS, or plain `http:` on this machine: where tokens and credentials may travel. */
+function isSecure(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))
+}
+
 function parseUrl(value: unknown, name: string): URL {
   if (typeof value !== 'string' || value === '') {
     throw new AuthError('invalid_config', `${name} is required and must be an absolute URL.`)
@@ -129,7 +134,7 @@ function parseUrl(value: unknown, name: string): URL {
  */
 export function resolveConfig(config: AuthConfig): ResolvedConfig {
   const issuer = parseUrl(config.issuer, 'issuer')
-  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopback(issuer))) {
+  if (!isSecure(issuer)) {
     throw new AuthError(
       'insecure_issuer',
       `The issuer ${config.issuer} does not use HTTPS. Tokens must only travel over HTTPS; plain http: is accepted for localhost, 127.0.0.1 and [::1] only.`,
@@ -213,7 +218,7 @@ function resolveEndpoints(endpoints: AuthConfig['endpoints']): ResolvedConfig['e
 
 function secureUrl(value: string, name: string): string {
   const url = parseUrl(value, name)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+  if (!isSecure(url)) {
     throw new AuthError('invalid_config', `${name} must use HTTPS (http: only on loopback hosts).`)
   }
   return url.href
@@ -233,7 +238,7 @@ function apiOrigin(value: string): string {
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
     throw new AuthError('invalid_config', `apiOrigins lists origins only ("https://api.example.com"), not "${value}".`)
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+  if (!isSecure(url)) {
     throw new AuthError(
       'invalid_config',
       `apiOrigins entry "${value}" is not HTTPS. Tokens are sent over HTTPS only; http: is accepted for loopback hosts.`,
