@@ -115,6 +115,14 @@ export function isAuthError(value: unknown, code?: AuthErrorCode): value is Auth
   )
 }
 
+/**
+ * `error` itself when it is an {@link AuthError}, else an AuthError with `code` that keeps it
+ * (redacted) as its `cause`: for failures that come from outside the protocol (a store, a bug).
+ */
+export function asAuthError(error: unknown, code: AuthErrorCode = 'invalid_response'): AuthError {
+  return isAuthError(error) ? error : new AuthError(code, String(error), { cause: error })
+}
+
 /** Names whose values are credentials, wherever they appear (bodies, parameters, headers). */
 const SECRET_NAMES = new Set([
   'access_token',

@@ -8,7 +8,7 @@
 import { resolveConfig, type AuthConfig } from './config.js'
 import { createTabSync } from './cross-tab.js'
 import { randomId, type AuthEnvironment } from './environment.js'
-import { isAuthError } from './errors.js'
+import { asAuthError } from './errors.js'
 import { createProtocol, type Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
 import { createRefresher, type RefreshOptions, type Refresher } from './refresher.js'
@@ -77,9 +77,7 @@ export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnviron
         await host.refresher.refresh(options as RefreshOptions)
         return { id, ok: true }
       } catch (error) {
-        const { code, message } = isAuthError(error)
-          ? error
-          : { code: 'invalid_response' as const, message: String(error) }
+        const { code, message } = asAuthError(error)
         const ended = options.seen && host?.ended.get(options.seen.generation)
         return { id, ok: false, error: { code, message }, ...(ended ? { ended } : {}) }
       }

@@ -6,11 +6,11 @@
 import type { AuthConfig, ResolvedConfig } from './config.js'
 import type { TabSync } from './cross-tab.js'
 import { randomId, type AuthEnvironment } from './environment.js'
-import type { AuthError } from './errors.js'
+import { asAuthError, type AuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import type { RecordStore } from './record-store.js'
 import { createRefresher, type RefreshOptions } from './refresher.js'
-import { asAuthError, createCommits } from './session-commits.js'
+import { createCommits } from './session-commits.js'
 import type { SessionEvent, SessionState, SignedOutReason } from './session-machine.js'
 import { createRecord, type SessionRecord } from './session-record.js'
 import type { SessionMessage } from './tab-follower.js'
@@ -109,7 +109,7 @@ export function createSessionActions(deps: {
       await tabs.withLock(async () => {
         const found = await records.read().catch(() => undefined)
         if (found?.kind === 'record') ended = found.record
-        await records.remove().catch((error: unknown) => void (failure = asAuthError(error)))
+        await records.remove().catch((error: unknown) => void (failure = asAuthError(error, 'storage_error')))
       })
       tabs.announce({ type: 'signed-out', generation: ended?.generation, reason: 'signed-out' })
       const revoked = await revoke(ended?.tokens.refreshToken)

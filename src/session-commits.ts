@@ -1,5 +1,5 @@
 import type { TabSync } from './cross-tab.js'
-import { AuthError, isAuthError } from './errors.js'
+import { asAuthError, type AuthError } from './errors.js'
 import type { RecordStore } from './record-store.js'
 import type { SessionEvent, SignedOutReason } from './session-machine.js'
 import { sameRevision, type SessionRecord } from './session-record.js'
@@ -36,7 +36,7 @@ export function createCommits(deps: {
     try {
       await records.write(record)
     } catch (error) {
-      dispatch({ type: 'storage-failed', error: asAuthError(error) })
+      dispatch({ type: 'storage-failed', error: asAuthError(error, 'storage_error') })
     }
     // A record the store refused travels with the announcement, so no tab presents a refresh
     // token the provider has already rotated. BroadcastChannel reaches this origin only.
@@ -60,11 +60,4 @@ export function createCommits(deps: {
       tabs.announce({ type: 'signed-out', generation, reason })
     },
   }
-}
-
-/** `error` as an AuthError: itself, or wrapped as `invalid_response`. */
-export function asAuthError(error: unknown): AuthError {
-  return isAuthError(error)
-    ? error
-    : new AuthError('invalid_response', error instanceof Error ? error.message : String(error), { cause: error })
 }

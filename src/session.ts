@@ -1,7 +1,7 @@
 import type { AuthConfig, ResolvedConfig } from './config.js'
 import type { TabSync } from './cross-tab.js'
 import { randomId, type AuthEnvironment } from './environment.js'
-import { AuthError, isAuthError } from './errors.js'
+import { asAuthError, type AuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
 import { createRecordStore } from './record-store.js'
 import type { RefreshOptions } from './refresher.js'
@@ -99,8 +99,7 @@ export function createSession(deps: {
     try {
       dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
     } catch (error) {
-      const failure = isAuthError(error) ? error : new AuthError('storage_error', String(error), { cause: error })
-      dispatch({ type: 'loaded', record: undefined, storage: kind, error: failure })
+      dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error, 'storage_error') })
     }
     if (!state().disposed) stopFollowing = followTabs({ tabs, records, dispatch })
     void settleRefreshInFlight()

@@ -3,7 +3,7 @@ import { readCallback, withoutCallbackParams } from './callback-url.js'
 import type { ResolvedConfig } from './config.js'
 import type { TabSync } from './cross-tab.js'
 import type { AuthEnvironment } from './environment.js'
-import { AuthError, isAuthError } from './errors.js'
+import { AuthError, asAuthError } from './errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from './protocol.js'
 import { sameOriginPath } from './return-to.js'
 import type { Session } from './session.js'
@@ -71,7 +71,7 @@ export function createSignInFlow(deps: {
       reportToOpener(peeked, state, result.signedIn ? { signedIn: true } : { signedIn: false, reason: result.reason })
       return result
     } catch (error) {
-      const { code, message } = isAuthError(error) ? error : new AuthError('invalid_response', String(error))
+      const { code, message } = asAuthError(error)
       reportToOpener(peeked, state, { error: { code, message } })
       throw error
     }
