@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { checkIdTokenClaims, toIdTokenError, tokenTypeMismatch, verifyIdTokenSignature } from './token-response.js'
+import { checkTokenResponse, toIdTokenError } from './token-response.js'
 import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
 /**
@@ -81,7 +81,7 @@ function providerSaid(params: URLSearchParams): string {
  * `max_age` was asked) and verifies its signature against the provider's JWKS. With `dpop`, the
  * request carries a DPoP proof (RFC 9449 §5), is retried once on `use_dpop_nonce`, and a token that
  * is not DPoP-bound is refused. Resolves the discovery document to use from now on (see
- * `verifyIdTokenSignature`).
+ * `checkTokenResponse`).
  *
  * @throws AuthError `grant_rejected`, `client_rejected`, `token_type_mismatch`, `id_token_invalid`,
  *   `id_token_expired`, `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
@@ -111,11 +111,9 @@ export async function exchangeCode(
         requireIdToken: true,
         ...(input.maxAgeSeconds === undefined ? {} : { maxAge: input.maxAgeSeconds }),
       })
-      const verifiedBy = await verifyIdTokenSignature(as, raw, transport)
-      const claims = oauth.getValidatedIdTokenClaims(response)!
-      checkIdTokenClaims(claims, input)
-      if (input.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
-      return { response, claims, as: verifiedBy }
+      const checked = await checkTokenResponse(as, raw, response, input, transport)
+      // requireIdToken: oauth4webapi has refused an answer without one.
+      return { response, claims: checked.claims!, as: checked.as }
     })
   } catch (error) {
     throw toIdTokenError(error) ?? toAuthError(error, 'exchanging the sign-in code', seen)

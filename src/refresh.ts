@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import type { AuthError } from './errors.js'
 import type { UserClaims } from './token-set.js'
-import { checkIdTokenClaims, toIdTokenError, tokenTypeMismatch, verifyIdTokenSignature } from './token-response.js'
+import { checkTokenResponse, toIdTokenError } from './token-response.js'
 import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
 /** What a refresh needs besides the provider and the client. */
@@ -71,11 +71,8 @@ export async function refreshGrant(
       const raw = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), input.refreshToken, request)
       issued = raw.ok ? await tokenBody(raw) : undefined
       const response = await oauth.processRefreshTokenResponse(as, client, raw)
-      const claims = oauth.getValidatedIdTokenClaims(response)
-      const verifiedBy = claims ? await verifyIdTokenSignature(as, raw, transport) : as
-      if (claims) checkIdTokenClaims(claims, input)
-      if (input.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
-      return { kind: 'refreshed' as const, response, claims, as: verifiedBy }
+      const checked = await checkTokenResponse(as, raw, response, input, transport)
+      return { kind: 'refreshed' as const, response, claims: checked.claims, as: checked.as }
     })
   } catch (error) {
     const authError = toIdTokenError(error) ?? toAuthError(error, 'refreshing the session', seen)

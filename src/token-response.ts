@@ -9,6 +9,28 @@ import type { UserClaims } from './token-set.js'
 import type { Transport } from './transport.js'
 
 /**
+ * Checks a token response oauth4webapi has processed, for what it leaves to the application: the
+ * ID token's signature (see {@link verifyIdTokenSignature}) and claims (see
+ * {@link checkIdTokenClaims}) when there is an ID token, and with `dpop` that the token is
+ * DPoP-bound. Resolves the ID token's claims and the discovery document to use from now on.
+ *
+ * @throws AuthError the codes of the three checks, and the transport codes.
+ */
+export async function checkTokenResponse(
+  as: oauth.AuthorizationServer,
+  raw: Response,
+  response: oauth.TokenEndpointResponse,
+  expected: ExpectedClaims & { dpop?: oauth.DPoPHandle | undefined },
+  transport: Transport,
+): Promise<{ claims: UserClaims | undefined; as: oauth.AuthorizationServer }> {
+  const claims = oauth.getValidatedIdTokenClaims(response)
+  const verifiedBy = claims ? await verifyIdTokenSignature(as, raw, transport) : as
+  if (claims) checkIdTokenClaims(claims, expected)
+  if (expected.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
+  return { claims, as: verifiedBy }
+}
+
+/**
  * Verifies the signature of the ID token in a processed token response against the provider's
  * JWKS (oauth4webapi leaves it to us). A `kid` the cached key set has never seen makes one
  * immediate re-fetch: oauth4webapi re-fetches only a copy older than 60 s, and a provider that
@@ -17,7 +39,7 @@ import type { Transport } from './transport.js'
  *
  * @throws AuthError `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
  */
-export async function verifyIdTokenSignature(
+async function verifyIdTokenSignature(
   as: oauth.AuthorizationServer,
   raw: Response,
   transport: Transport,
@@ -40,6 +62,14 @@ function isUnseenKey(error: unknown): boolean {
   return typeof cause?.header?.kid === 'string' && cause.candidates?.length === 0
 }
 
+/** What the ID token's claims are checked against; `previous` is the session's user, for a refresh. */
+interface ExpectedClaims {
+  clientId: string
+  nowSeconds: number
+  toleranceSeconds: number
+  previous?: Pick<UserClaims, 'iss' | 'sub'> | undefined
+}
+
 /**
  * The checks oauth4webapi leaves to the application (OIDC Core §3.1.3.7): `iat` no further in the
  * future than the clock tolerance, `azp` equal to the client id whenever present (not only with
@@ -48,15 +78,7 @@ function isUnseenKey(error: unknown): boolean {
  *
  * @throws AuthError `id_token_invalid`, or `subject_changed` for another user.
  */
-export function checkIdTokenClaims(
-  claims: UserClaims,
-  expected: {
-    clientId: string
-    nowSeconds: number
-    toleranceSeconds: number
-    previous?: Pick<UserClaims, 'iss' | 'sub'>
-  },
-): void {
+function checkIdTokenClaims(claims: UserClaims, expected: ExpectedClaims): void {
   if (typeof claims.iat === 'number' && claims.iat > expected.nowSeconds + expected.toleranceSeconds) {
     throw new AuthError(
       'id_token_invalid',
@@ -134,7 +156,7 @@ export function toIdTokenError(error: unknown): AuthError | undefined {
 }
 
 /** With DPoP on, a bearer token is a downgrade (RFC 9449 §5): the error that refuses it. */
-export function tokenTypeMismatch(tokenType: string): AuthError {
+function tokenTypeMismatch(tokenType: string): AuthError {
   return new AuthError(
     'token_type_mismatch',
     `dpop is on, but the provider issued a "${tokenType}" token instead of a DPoP-bound one. Turn DPoP on for this client at the provider, or set dpop: false.`,
