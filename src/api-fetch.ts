@@ -1,4 +1,5 @@
 import { isLoopback, type ResolvedConfig } from './config.js'
+import type { ResourceRequestInit } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
 import { AuthError } from './errors.js'
 import type { Protocol } from './protocol.js'
@@ -34,6 +35,7 @@ export function createApiFetch(deps: {
     const accessToken = await session.accessToken({ force: false, resource })
     const record = session.current()
     const tokens = record && tokensFor(record, resource)
+    const sent = await initOf(request)
     if (record !== undefined && tokens?.tokenType === 'dpop') {
       if (record.dpopKey === undefined) {
         const error = new AuthError(
@@ -43,21 +45,22 @@ export function createApiFetch(deps: {
         await session.end('dpop-key-lost', error)
         throw error
       }
-      return (await deps.protocol()).dpopRequest(record, accessToken, request)
+      return (await deps.protocol()).dpopRequest(record, accessToken, request.url, sent)
     }
-    const headers = new Headers(request.headers)
-    headers.set('authorization', `Bearer ${accessToken}`)
-    return env.fetch(request.url, await initOf(request, headers))
+    sent.headers.set('authorization', `Bearer ${accessToken}`)
+    return env.fetch(request.url, sent)
   }
 }
 
 /**
- * `request` as `fetch` options with `headers` in place of its own. A URL and options, not a
- * `Request`: some hosts' `fetch` (happy-dom's, for one) drop the headers of a copied `Request`.
+ * `request` as `fetch` options (its headers a copy to add to, its body read once), for the bearer
+ * and the DPoP path alike. A URL and options, not a `Request`: some hosts' `fetch` (happy-dom's,
+ * for one) drop the headers of a copied `Request`.
  */
-async function initOf(request: Request, headers: Headers): Promise<RequestInit> {
+async function initOf(request: Request): Promise<ResourceRequestInit> {
   const { method, credentials, mode, cache, redirect, referrerPolicy, integrity, keepalive, signal } = request
   const body = method === 'GET' || method === 'HEAD' ? null : await request.arrayBuffer()
+  const headers = new Headers(request.headers)
   return { method, headers, body, credentials, mode, cache, redirect, referrerPolicy, integrity, keepalive, signal }
 }
 

@@ -31,35 +31,30 @@ export function createDpopHandle(client: oauth.Client, keyPair: CryptoKeyPair): 
   return oauth.DPoP(client, keyPair)
 }
 
+/** A request to a resource server as `fetch` options: headers a copy to add to, the body read once. */
+export type ResourceRequestInit = RequestInit & { headers: Headers; body: ArrayBuffer | null }
+
 /**
- * Sends `request` to a resource server with `Authorization: DPoP <token>` and a proof bound to the
- * token (`ath`, RFC 9449 §7), retrying once when the server asks for a nonce (§9). Like `fetch`,
- * it resolves with any HTTP answer, including a 401 with its `WWW-Authenticate` challenge.
+ * Sends a request to a resource server, `init` as `fetch` takes it, with `Authorization: DPoP
+ * <token>` and a proof bound to the token (`ath`, RFC 9449 §7), retrying once when the server asks
+ * for a nonce (§9). Like `fetch`, it resolves with any HTTP answer, including a 401 with its
+ * `WWW-Authenticate` challenge.
  */
 export async function dpopResourceRequest(
   handle: oauth.DPoPHandle,
   accessToken: string,
-  request: Request,
+  href: string,
+  init: ResourceRequestInit,
   send: (url: string, init: RequestInit) => Promise<Response>,
 ): Promise<Response> {
-  const url = new URL(request.url)
-  const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer()
+  const url = new URL(href)
   const attempt = () =>
-    oauth.protectedResourceRequest(accessToken, request.method, url, new Headers(request.headers), body, {
+    oauth.protectedResourceRequest(accessToken, init.method ?? 'GET', url, new Headers(init.headers), init.body, {
       DPoP: handle,
       [oauth.allowInsecureRequests]: url.protocol === 'http:' && isLoopback(url),
-      // oauth4webapi asks for redirect: 'manual'; a resource call keeps the app's own fetch options.
-      [oauth.customFetch]: (href, init) =>
-        send(href, {
-          method: init.method,
-          headers: init.headers,
-          body: body,
-          redirect: request.redirect,
-          credentials: request.credentials,
-          mode: request.mode,
-          cache: request.cache,
-          signal: request.signal,
-        }),
+      // oauth4webapi asks for redirect: 'manual'; a resource call keeps the app's own fetch options,
+      // with the method and headers (authorization, proof) oauth4webapi sends.
+      [oauth.customFetch]: (target, sent) => send(target, { ...init, method: sent.method, headers: sent.headers }),
     })
   try {
     return await attempt()

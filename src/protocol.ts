@@ -14,6 +14,7 @@ import {
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
 import { discover } from './discovery.js'
+import type { ResourceRequestInit } from './dpop.js'
 import type { AuthEnvironment } from './environment.js'
 import { isAuthError } from './errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
@@ -70,8 +71,8 @@ export interface Protocol {
   revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
-  /** Sends `request` with a DPoP-bound `accessToken` and a proof from the session's key. */
-  dpopRequest(record: SessionRecord, accessToken: string, request: Request): Promise<Response>
+  /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the session's key. */
+  dpopRequest(record: SessionRecord, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
   /** The userinfo claims for the session's user. */
   userInfo(record: SessionRecord): Promise<UserInfo>
   /** Whether the provider answers at all (its discovery document), bypassing every cache. */
@@ -135,9 +136,9 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
       const { clientId, postLogoutRedirectUri } = config
       return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
     },
-    async dpopRequest(record, accessToken, request) {
+    async dpopRequest(record, accessToken, url, init) {
       const handle = (await bound.dpopHandle(record.generation, record.dpopKey))!
-      return (await bound.dpop()).dpopResourceRequest(handle, accessToken, request, env.fetch)
+      return (await bound.dpop()).dpopResourceRequest(handle, accessToken, url, init, env.fetch)
     },
     userInfo: (record) => userInfo(bound, record),
     answers: () =>

@@ -17,7 +17,7 @@ interface Stored {
 function tab(
   provider: TestProvider,
   store: KeyValueStore,
-  options: { dpop?: boolean; shared?: ReturnType<typeof createFakeTabs> } = {},
+  options: { dpop?: boolean; shared?: ReturnType<typeof createFakeTabs>; fetch?: typeof fetch } = {},
 ) {
   const page = { url: `${APP}/`, navigations: [] as string[], offsetMs: 0 }
   const auth = createAuthClient(
@@ -35,6 +35,7 @@ function tab(
         currentUrl: () => page.url,
         replaceUrl: (url) => void (page.url = url),
         navigate: (url) => void page.navigations.push(url),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.shared ? options.shared.environment() : { locks: undefined, openChannel: () => undefined }),
       },
     },
@@ -127,6 +128,45 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
       .catch((error) => (oauth.isDPoPNonceError(error) ? send() : Promise.reject(error)))
       .catch((error: oauth.WWWAuthenticateChallengeError) => error.response)
     expect(refused.status).toBe(401)
+  })
+
+  it('sends a POST through auth.fetch with its method, headers, body and fetch options, and a proof for it', async () => {
+    const api = `${new URL(provider.issuer).origin}/api/orders`
+    const sent: { url: string; init: RequestInit }[] = []
+    const { auth, page } = tab(provider, createMemoryStore(), {
+      fetch: (input, init) => {
+        if (String(input) !== api) return fetch(input, init)
+        sent.push({ url: String(input), init: init ?? {} })
+        return Promise.resolve(new Response('{}', { status: 201 }))
+      },
+    })
+    await signIn(provider, auth, page)
+
+    const request = new Request(api, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-trace': '7' },
+      body: '{"a":1}',
+      referrerPolicy: 'no-referrer',
+      keepalive: true,
+    })
+    expect((await auth.fetch(request)).status).toBe(201)
+
+    expect(sent).toHaveLength(1)
+    const { init } = sent[0]!
+    const headers = new Headers(init.headers)
+    expect(init.method).toBe('POST')
+    expect(new TextDecoder().decode(init.body as ArrayBuffer)).toBe('{"a":1}')
+    expect(headers.get('x-trace')).toBe('7')
+    expect(headers.get('content-type')).toBe('application/json')
+    expect(headers.get('authorization')).toMatch(/^DPoP /)
+    const proof = JSON.parse(atob(headers.get('dpop')!.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as {
+      htm: string
+      htu: string
+      ath?: string
+    }
+    expect(proof).toMatchObject({ htm: 'POST', htu: api })
+    expect(typeof proof.ath).toBe('string')
+    expect(init).toMatchObject({ referrerPolicy: 'no-referrer', keepalive: true })
   })
 
   it('refreshes with the same key after a reload, and the new token is bound to it', async () => {
