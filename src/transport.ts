@@ -167,21 +167,19 @@ const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsuppo
 export function toAuthError(error: unknown, action: string, seen: ResponseMeta = {}): AuthError {
   if (isAuthError(error)) return error
   if (error instanceof oauth.ResponseBodyError) {
-    const detail = error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
     const code = CLIENT_ERRORS.has(error.error) ? 'client_rejected' : 'grant_rejected'
-    return new AuthError(code, `The provider rejected ${action} with "${error.error}"${detail}.`, { cause: error })
+    return new AuthError(code, `The provider rejected ${action} with "${error.error}"${detailOf(error)}.`, {
+      cause: error,
+    })
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     return new AuthError('client_rejected', `The provider refused ${action} (HTTP ${error.status}).`, { cause: error })
   }
   if (error instanceof oauth.AuthorizationResponseError) {
-    const detail = error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
     return new AuthError(
       'authorization_error',
-      `The provider did not authorize the sign-in ("${error.error}"${detail}).`,
-      {
-        cause: error,
-      },
+      `The provider did not authorize the sign-in ("${error.error}"${detailOf(error)}).`,
+      { cause: error },
     )
   }
   if (seen.status === 401 || seen.status === 403) {
@@ -195,8 +193,11 @@ export function toAuthError(error: unknown, action: string, seen: ResponseMeta =
   return new AuthError(
     'invalid_response',
     `The provider's answer while ${action} is not a valid OAuth response: ${message}.`,
-    {
-      cause: error,
-    },
+    { cause: error },
   )
+}
+
+/** `: <error_description>` of an OAuth error answer, without its closing punctuation; '' without one. */
+function detailOf(error: { error_description?: string | undefined }): string {
+  return error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
 }
