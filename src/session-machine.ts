@@ -2,7 +2,7 @@
  * The session of one tab as a pure state machine: `transition(state, event)` returns the next
  * state and the effects to perform (publish a snapshot, plan the one timer), and touches nothing.
  * What happens in the world (a record loaded, committed, adopted from another tab, a session
- * ended) arrives as events; the runner in `session.ts` performs the effects.
+ * ended) arrives as events; the runner in `session-runner.ts` performs the effects.
  */
 import { AuthError } from './errors.js'
 import type { RefreshFailure, SessionRecord } from './session-record.js'
