@@ -313,25 +313,40 @@ async function providerSigningKey() {
 // ---------------------------------------------------------------------------------------------
 
 describe('1. a sign-out while a refresh is in flight', () => {
+  /**
+   * Starts a refresh in `refreshing` and holds its answer (the provider has rotated the refresh
+   * token), then signs `signingOut` out as far as it gets meanwhile. Resolves what the provider
+   * answered the held refresh, and `release()`, which lets the answer through and resolves once the
+   * refresh and the sign-out have settled.
+   */
+  async function signOutDuringRefresh(world: World, refreshing: Tab, signingOut: Tab) {
+    const held = holdTokenResponse(refreshing.network, 'refresh_token')
+    const refresh = refreshing.auth.refresh().catch(() => {})
+    const issued = await held.reached
+    const signOut = await startAndProgress(
+      world,
+      () => signingOut.auth.signOut({ redirect: false }),
+      () => signingOut.auth.getSnapshot().status === 'signed-out',
+    )
+    return {
+      issued,
+      async release(): Promise<void> {
+        held.release()
+        await Promise.all([refresh, signOut.done])
+      },
+    }
+  }
+
   it('stays signed out in the same tab, after a reload and at the provider', async () => {
     const world = createWorld()
-    const { auth, network } = openTab(strict, world)
-    await signIn(strict, auth)
-    const held = holdTokenResponse(network, 'refresh_token')
-    const refreshing = auth.refresh().catch(() => {})
-    const issued = await held.reached
+    const tab = openTab(strict, world)
+    await signIn(strict, tab.auth)
+    const { issued, release } = await signOutDuringRefresh(world, tab, tab)
+    expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out' })
 
-    const signingOut = await startAndProgress(
-      world,
-      () => auth.signOut({ redirect: false }),
-      () => auth.getSnapshot().status === 'signed-out',
-    )
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out' })
-
-    held.release()
-    await Promise.all([refreshing, signingOut.done])
-    await settle(world, [{ network }])
-    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out' })
+    await release()
+    await settle(world, [tab])
+    expect(tab.auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'signed-out' })
     const reload = openTab(strict, world)
     await reload.auth.ready()
     expect(reload.auth.getSnapshot()).toMatchObject({ status: 'signed-out' })
@@ -346,17 +361,8 @@ describe('1. a sign-out while a refresh is in flight', () => {
     const b = openTab(strict, world)
     await b.auth.ready()
     expect(b.auth.getSnapshot()).toMatchObject({ status: 'signed-in' })
-    const held = holdTokenResponse(a.network, 'refresh_token')
-    const refreshing = a.auth.refresh().catch(() => {})
-    await held.reached
-
-    const signingOut = await startAndProgress(
-      world,
-      () => b.auth.signOut({ redirect: false }),
-      () => b.auth.getSnapshot().status === 'signed-out',
-    )
-    held.release()
-    await Promise.all([refreshing, signingOut.done])
+    const { release } = await signOutDuringRefresh(world, a, b)
+    await release()
     await settle(world, [a, b])
 
     expect(a.auth.getSnapshot()).toMatchObject({ status: 'signed-out' })
@@ -372,15 +378,7 @@ describe('1. a sign-out while a refresh is in flight', () => {
     await signIn(strict, a.auth)
     const b = openTab(strict, world)
     await b.auth.ready()
-    const held = holdTokenResponse(a.network, 'refresh_token')
-    const refreshing = a.auth.refresh().catch(() => {})
-    await held.reached
-
-    const signingOut = await startAndProgress(
-      world,
-      () => b.auth.signOut({ redirect: false }),
-      () => b.auth.getSnapshot().status === 'signed-out',
-    )
+    const { release } = await signOutDuringRefresh(world, a, b)
     const signingIn = await startAndProgress(
       world,
       async () => {
@@ -389,8 +387,7 @@ describe('1. a sign-out while a refresh is in flight', () => {
       },
       () => b.auth.getSnapshot().status === 'signed-in',
     )
-    held.release()
-    await Promise.all([refreshing, signingOut.done, signingIn.done])
+    await Promise.all([release(), signingIn.done])
     await settle(world, [a, b])
 
     // The fixture's account is always alice: tell the sessions apart by their tokens.

@@ -10,9 +10,7 @@ import {
 } from '../src/index.js'
 import { expectNoSecretInErrors, noteCallback, noteError, watchErrors } from './support/error-collector.js'
 import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
-import { createNetwork, rejection } from './support/world.js'
-
-const APP = 'http://127.0.0.1:5173'
+import { APP, appConfig, createNetwork, rejection } from './support/world.js'
 
 afterAll(() => expectNoSecretInErrors({ errors: 12, secrets: 80 }))
 
@@ -24,26 +22,16 @@ class Tab {
   readonly network = createNetwork({ now: () => Date.now() + this.clockOffsetMs })
 
   client(provider: TestProvider, store: KeyValueStore, config: Partial<AuthConfig> = {}): AuthClient {
-    const auth = createAuthClient(
-      {
-        issuer: provider.issuer,
-        clientId: provider.clientId,
-        redirectUri: `${APP}/callback`,
-        postLogoutRedirectUri: `${APP}/`,
-        apiOrigins: [new URL(provider.issuer).origin],
-        ...config,
+    const auth = createAuthClient(appConfig(provider, config), {
+      store,
+      environment: {
+        now: () => Date.now() + this.clockOffsetMs,
+        fetch: this.network.fetch,
+        currentUrl: () => this.url,
+        replaceUrl: (url) => void (this.url = url),
+        navigate: (url) => void this.navigations.push(url),
       },
-      {
-        store,
-        environment: {
-          now: () => Date.now() + this.clockOffsetMs,
-          fetch: this.network.fetch,
-          currentUrl: () => this.url,
-          replaceUrl: (url) => void (this.url = url),
-          navigate: (url) => void this.navigations.push(url),
-        },
-      },
-    )
+    })
     watchErrors(auth)
     return auth
   }

@@ -11,8 +11,8 @@ import {
 import { createFakeClock, type FakeClock } from './support/fake-clock.js'
 import { createFakeTabs, type FakeTabs } from './support/fake-tabs.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
+import { APP, appConfig } from './support/world.js'
 
-const APP = 'http://127.0.0.1:5173'
 const LIFETIME_MS = 15_000
 
 /** One request a tab sent and how it was answered. */
@@ -74,29 +74,20 @@ afterEach(() => {
 /** A tab of the same app in the same browser: shared store, locks, channels and clock; its own network. */
 function openTab(overrides: Partial<AuthEnvironment> = {}) {
   const network = createNetwork(clock)
-  const auth = createAuthClient(
-    {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      redirectUri: `${APP}/callback`,
-      postLogoutRedirectUri: `${APP}/`,
-      apiOrigins: [new URL(provider.issuer).origin],
+  const auth = createAuthClient(appConfig(provider), {
+    store,
+    environment: {
+      now: clock.now,
+      setTimeout: clock.setTimeout,
+      clearTimeout: clock.clearTimeout,
+      fetch: network.fetch,
+      ...browser.environment(),
+      currentUrl: () => `${APP}/orders`,
+      replaceUrl: () => {},
+      navigate: () => {},
+      ...overrides,
     },
-    {
-      store,
-      environment: {
-        now: clock.now,
-        setTimeout: clock.setTimeout,
-        clearTimeout: clock.clearTimeout,
-        fetch: network.fetch,
-        ...browser.environment(),
-        currentUrl: () => `${APP}/orders`,
-        replaceUrl: () => {},
-        navigate: () => {},
-        ...overrides,
-      },
-    },
-  )
+  })
   clients.push(auth)
   return { auth, network }
 }

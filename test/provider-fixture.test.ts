@@ -38,6 +38,64 @@ function expectAuthorizationError(
   return caught as oauth.AuthorizationResponseError
 }
 
+async function discover(op: TestProvider): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(op.issuer)
+  return oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
+  )
+}
+
+/** A code flow against one provider: its authorization parameters, callback check and code exchange. */
+async function codeFlow(op: TestProvider, extra: Record<string, string | string[]> = {}) {
+  const as = await discover(op)
+  const client: oauth.Client = { client_id: op.clientId }
+  const verifier = oauth.generateRandomCodeVerifier()
+  const state = oauth.generateRandomState()
+  const params = new URLSearchParams({
+    client_id: op.clientId,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    scope: 'openid profile offline_access',
+    prompt: 'consent',
+    state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  })
+  for (const [name, value] of Object.entries(extra)) {
+    params.delete(name)
+    for (const item of Array.isArray(value) ? value : [value]) params.append(name, item)
+  }
+  const authorizeUrl = new URL(as.authorization_endpoint!)
+  authorizeUrl.search = params.toString()
+  return {
+    as,
+    client,
+    params,
+    authorizeUrl: authorizeUrl.href,
+    async exchange(callbackUrl: string): Promise<oauth.TokenEndpointResponse> {
+      const callbackParams = oauth.validateAuthResponse(as, client, new URL(callbackUrl), state)
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        callbackParams,
+        REDIRECT_URI,
+        verifier,
+        insecure,
+      )
+      return oauth.processAuthorizationCodeResponse(as, client, response)
+    },
+    async refresh(refreshToken: string, resource?: string): Promise<oauth.TokenEndpointResponse> {
+      const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
+        ...insecure,
+        ...(resource === undefined ? {} : { additionalParameters: { resource } }),
+      })
+      return oauth.processRefreshTokenResponse(as, client, response)
+    },
+  }
+}
+
 describe.each<[ProviderProfile, string]>([
   ['strict', ''],
   ['authing-like', '/oidc'],
@@ -56,35 +114,11 @@ describe.each<[ProviderProfile, string]>([
   })
 
   async function signIn(): Promise<oauth.TokenEndpointResponse> {
-    const verifier = oauth.generateRandomCodeVerifier()
-    const state = oauth.generateRandomState()
-    const url = new URL(as.authorization_endpoint!)
-    url.search = new URLSearchParams({
-      client_id: op.clientId,
-      redirect_uri: REDIRECT_URI,
-      response_type: 'code',
-      scope: 'openid profile offline_access',
-      prompt: 'consent',
-      state,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    }).toString()
-
-    const callbackUrl = await op.authorize(url.href)
+    const flow = await codeFlow(op)
+    const callbackUrl = await op.authorize(flow.authorizeUrl)
     expect(callbackUrl.startsWith(`${REDIRECT_URI}?`)).toBe(true)
-    const params = oauth.validateAuthResponse(as, client, new URL(callbackUrl), state)
-    expect(params.get('iss')).toBe(op.issuer)
-
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuth,
-      params,
-      REDIRECT_URI,
-      verifier,
-      insecure,
-    )
-    return oauth.processAuthorizationCodeResponse(as, client, response)
+    expect(new URL(callbackUrl).searchParams.get('iss')).toBe(op.issuer)
+    return flow.exchange(callbackUrl)
   }
 
   async function refresh(refreshToken: string): Promise<oauth.TokenEndpointResponse> {
@@ -93,12 +127,8 @@ describe.each<[ProviderProfile, string]>([
   }
 
   it('serves discovery with the expected issuer', async () => {
-    const issuer = new URL(op.issuer)
-    expect(issuer.pathname.replace(/\/$/, '')).toBe(prefix)
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
-    )
+    expect(new URL(op.issuer).pathname.replace(/\/$/, '')).toBe(prefix)
+    as = await discover(op)
     expect(as.issuer).toBe(op.issuer)
     expect(as.token_endpoint).toBe(`${new URL(op.issuer).origin}${prefix}/token`)
     expect(as.authorization_response_iss_parameter_supported).toBe(true)
@@ -221,64 +251,6 @@ describe.each<[ProviderProfile, string]>([
 
 const API_A = 'https://api-a.example/'
 const API_B = 'https://api-b.example/'
-
-async function discover(op: TestProvider): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(op.issuer)
-  return oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }),
-  )
-}
-
-/** A code flow against one provider: its authorization parameters, callback check and code exchange. */
-async function codeFlow(op: TestProvider, extra: Record<string, string | string[]> = {}) {
-  const as = await discover(op)
-  const client: oauth.Client = { client_id: op.clientId }
-  const verifier = oauth.generateRandomCodeVerifier()
-  const state = oauth.generateRandomState()
-  const params = new URLSearchParams({
-    client_id: op.clientId,
-    redirect_uri: REDIRECT_URI,
-    response_type: 'code',
-    scope: 'openid profile offline_access',
-    prompt: 'consent',
-    state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  })
-  for (const [name, value] of Object.entries(extra)) {
-    params.delete(name)
-    for (const item of Array.isArray(value) ? value : [value]) params.append(name, item)
-  }
-  const authorizeUrl = new URL(as.authorization_endpoint!)
-  authorizeUrl.search = params.toString()
-  return {
-    as,
-    client,
-    params,
-    authorizeUrl: authorizeUrl.href,
-    async exchange(callbackUrl: string): Promise<oauth.TokenEndpointResponse> {
-      const callbackParams = oauth.validateAuthResponse(as, client, new URL(callbackUrl), state)
-      const response = await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        oauth.None(),
-        callbackParams,
-        REDIRECT_URI,
-        verifier,
-        insecure,
-      )
-      return oauth.processAuthorizationCodeResponse(as, client, response)
-    },
-    async refresh(refreshToken: string, resource?: string): Promise<oauth.TokenEndpointResponse> {
-      const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, {
-        ...insecure,
-        ...(resource === undefined ? {} : { additionalParameters: { resource } }),
-      })
-      return oauth.processRefreshTokenResponse(as, client, response)
-    },
-  }
-}
 
 describe('test provider options', () => {
   const providers: TestProvider[] = []

@@ -6,9 +6,10 @@
  */
 import { createElement as h, type ReactNode } from 'react'
 import { renderToString } from 'react-dom/server'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAuthClient, type AuthConfig } from '../src/index.js'
 import { AuthProvider, useAuth } from '../src/react.js'
+import { recordUnhandledRejections } from './support/unhandled-rejections.js'
 
 const config: AuthConfig = {
   issuer: 'https://id.example.com/oidc',
@@ -22,37 +23,23 @@ function Profile(): ReactNode {
 }
 
 describe('spa-auth/react on the server', () => {
-  let rejections: unknown[]
-  const collect = (reason: unknown) => void rejections.push(reason)
-
-  beforeEach(() => {
-    rejections = []
-    process.on('unhandledRejection', collect)
-  })
-  afterEach(() => {
-    process.off('unhandledRejection', collect)
-  })
-
-  /** Lets any promise started by the render settle, so an unhandled rejection has been reported. */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
-
   it('has no browser globals here', () => {
     expect(typeof window).toBe('undefined')
     expect(typeof location).toBe('undefined')
   })
 
   it('renders <AuthProvider client> as loading, without touching browser globals', async () => {
+    const unhandled = recordUnhandledRejections()
     const auth = createAuthClient(config)
 
     expect(renderToString(h(AuthProvider, { client: auth }, h(Profile)))).toBe('<p>Loading…</p>')
-    await settle()
-    expect(rejections).toEqual([])
+    expect(await unhandled.after(50)).toEqual([])
     auth.dispose()
   })
 
   it('renders <AuthProvider config> as loading', async () => {
+    const unhandled = recordUnhandledRejections()
     expect(renderToString(h(AuthProvider, { config }, h(Profile)))).toBe('<p>Loading…</p>')
-    await settle()
-    expect(rejections).toEqual([])
+    expect(await unhandled.after(50)).toEqual([])
   })
 })

@@ -18,6 +18,7 @@ import {
 import { AuthProvider, useAuth, type UseAuthResult } from '../src/react.js'
 import { nodeFetch } from './support/node-fetch.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
+import { recordUnhandledRejections } from './support/unhandled-rejections.js'
 
 declare global {
   // React's switch for "this is a test: updates are wrapped in act()".
@@ -286,29 +287,22 @@ describe('spa-auth/react against oidc-provider', () => {
   ])(
     'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
     async (_, onRedirectCallback) => {
-      const rejections: unknown[] = []
-      const collect = (reason: unknown) => void rejections.push(reason)
-      process.on('unhandledRejection', collect)
-      try {
-        const store = createMemoryStore()
-        history.replaceState(null, '', await startSignIn('/orders', store))
-        const auth = createAuthClient(config(), clientOptions(store))
-        let hook: UseAuthResult | undefined
-        await mount(h(AuthProvider, { client: auth, onRedirectCallback }, h(App, { seen: (value) => (hook = value) })))
-        await actUntil(() => auth.getSnapshot().status === 'signed-in', 'the code exchange')
-        await actUntil(() => hook?.callbackError != null, 'the failing onRedirectCallback to be reported')
+      const unhandled = recordUnhandledRejections()
+      const store = createMemoryStore()
+      history.replaceState(null, '', await startSignIn('/orders', store))
+      const auth = createAuthClient(config(), clientOptions(store))
+      let hook: UseAuthResult | undefined
+      await mount(h(AuthProvider, { client: auth, onRedirectCallback }, h(App, { seen: (value) => (hook = value) })))
+      await actUntil(() => auth.getSnapshot().status === 'signed-in', 'the code exchange')
+      await actUntil(() => hook?.callbackError != null, 'the failing onRedirectCallback to be reported')
 
-        expect(hook?.callbackError).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
-        expect(hook?.callbackError?.message).toContain('onRedirectCallback')
-        expect((hook?.callbackError?.cause as Error).message).toBe('the router is not ready')
-        expect(hook?.status).toBe('signed-in')
-        expect(text()).toBe('invalid_configSigned in as Alice ExampleSign out')
-        await new Promise((resolve) => setTimeout(resolve, 20))
-        expect(rejections).toEqual([])
-        auth.dispose()
-      } finally {
-        process.off('unhandledRejection', collect)
-      }
+      expect(hook?.callbackError).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+      expect(hook?.callbackError?.message).toContain('onRedirectCallback')
+      expect((hook?.callbackError?.cause as Error).message).toBe('the router is not ready')
+      expect(hook?.status).toBe('signed-in')
+      expect(text()).toBe('invalid_configSigned in as Alice ExampleSign out')
+      expect(await unhandled.after(20)).toEqual([])
+      auth.dispose()
     },
   )
 

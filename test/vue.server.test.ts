@@ -4,11 +4,12 @@
  * location, no history). The server has no session to show: the page renders the loading state,
  * and the browser takes over after hydration.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createSSRApp, defineComponent, h } from 'vue'
 import { renderToString } from 'vue/server-renderer'
 import { createAuthClient, type AuthConfig } from '../src/index.js'
 import { createAuthGuard, createAuthPlugin, useAuth, type AuthPlugin } from '../src/vue.js'
+import { recordUnhandledRejections } from './support/unhandled-rejections.js'
 
 const config: AuthConfig = {
   issuer: 'https://id.example.com/oidc',
@@ -24,26 +25,10 @@ const Profile = defineComponent({
 })
 
 describe('spa-auth/vue on the server', () => {
-  let rejections: unknown[]
-  const collect = (reason: unknown) => void rejections.push(reason)
-
-  beforeEach(() => {
-    rejections = []
-    process.on('unhandledRejection', collect)
-  })
-  afterEach(() => {
-    process.off('unhandledRejection', collect)
-  })
-
-  /** Lets any promise started by install or render settle, so an unhandled rejection has been reported. */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
-
-  async function render(auth: AuthPlugin): Promise<string> {
+  function render(auth: AuthPlugin): Promise<string> {
     const app = createSSRApp(Profile)
     app.use(auth)
-    const html = await renderToString(app)
-    await settle()
-    return html
+    return renderToString(app)
   }
 
   it('has no browser globals here', () => {
@@ -52,28 +37,30 @@ describe('spa-auth/vue on the server', () => {
   })
 
   it('installs createAuthPlugin(client) and renders loading, without touching browser globals', async () => {
+    const unhandled = recordUnhandledRejections()
     const auth = createAuthPlugin(createAuthClient(config))
 
     expect(await render(auth)).toBe('<p>Loading…</p>')
-    expect(rejections).toEqual([])
+    expect(await unhandled.after(50)).toEqual([])
     auth.client.dispose()
   })
 
   it('installs createAuthPlugin(config) and renders loading, without touching browser globals', async () => {
+    const unhandled = recordUnhandledRejections()
     const auth = createAuthPlugin(config)
 
     expect(await render(auth)).toBe('<p>Loading…</p>')
-    expect(rejections).toEqual([])
+    expect(await unhandled.after(50)).toEqual([])
     auth.client.dispose()
   })
 
   it('lets the guard pass a protected route: the browser decides after hydration', async () => {
+    const unhandled = recordUnhandledRejections()
     const auth = createAuthPlugin(config)
     const guard = createAuthGuard(auth)
 
     await expect(guard({ fullPath: '/orders', meta: { requiresAuth: true } })).resolves.toBe(true)
-    await settle()
-    expect(rejections).toEqual([])
+    expect(await unhandled.after(50)).toEqual([])
     auth.client.dispose()
   })
 })

@@ -19,6 +19,7 @@ import {
 import { createAuthGuard, createAuthPlugin, useAuth, type AuthPlugin, type GuardedRoute } from '../src/vue.js'
 import { nodeFetch } from './support/node-fetch.js'
 import { startTestProvider, type TestProvider } from './support/provider.js'
+import { recordUnhandledRejections } from './support/unhandled-rejections.js'
 
 /** The README's component: `const { status, user, signIn, signOut } = useAuth()` and its template. */
 const Profile = defineComponent({
@@ -224,49 +225,35 @@ describe('spa-auth/vue against oidc-provider', () => {
   ])(
     'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
     async (_, onRedirectCallback) => {
-      const rejections: unknown[] = []
-      const collect = (reason: unknown) => void rejections.push(reason)
-      process.on('unhandledRejection', collect)
-      try {
-        const store = createMemoryStore()
-        history.replaceState(null, '', await startSignIn('/orders', store))
-        const auth = createAuthPlugin(config(), { ...clientOptions(store), onRedirectCallback })
-        mount(auth)
-        await waitForText('invalid_configSigned in as Alice ExampleSign out')
+      const unhandled = recordUnhandledRejections()
+      const store = createMemoryStore()
+      history.replaceState(null, '', await startSignIn('/orders', store))
+      const auth = createAuthPlugin(config(), { ...clientOptions(store), onRedirectCallback })
+      mount(auth)
+      await waitForText('invalid_configSigned in as Alice ExampleSign out')
 
-        expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
-        expect(auth.callbackError.value?.message).toContain('onRedirectCallback')
-        expect((auth.callbackError.value?.cause as Error).message).toBe('the router is not ready')
-        expect(auth.status.value).toBe('signed-in')
-        await new Promise((resolve) => setTimeout(resolve, 20))
-        expect(rejections).toEqual([])
-      } finally {
-        process.off('unhandledRejection', collect)
-      }
+      expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+      expect(auth.callbackError.value?.message).toContain('onRedirectCallback')
+      expect((auth.callbackError.value?.cause as Error).message).toBe('the router is not ready')
+      expect(auth.status.value).toBe('signed-in')
+      expect(await unhandled.after(20)).toEqual([])
     },
   )
 
   it('a router.replace that rejects becomes callbackError instead of an unhandled rejection', async () => {
-    const rejections: unknown[] = []
-    const collect = (reason: unknown) => void rejections.push(reason)
-    process.on('unhandledRejection', collect)
-    try {
-      const store = createMemoryStore()
-      history.replaceState(null, '', await startSignIn('/orders', store))
-      const auth = createAuthPlugin(config(), clientOptions(store))
-      mount(auth, (app) => {
-        app.config.globalProperties['$router'] = {
-          replace: () => Promise.reject(new Error('navigation aborted')),
-        }
-      })
-      await waitForText('invalid_configSigned in as Alice ExampleSign out')
+    const unhandled = recordUnhandledRejections()
+    const store = createMemoryStore()
+    history.replaceState(null, '', await startSignIn('/orders', store))
+    const auth = createAuthPlugin(config(), clientOptions(store))
+    mount(auth, (app) => {
+      app.config.globalProperties['$router'] = {
+        replace: () => Promise.reject(new Error('navigation aborted')),
+      }
+    })
+    await waitForText('invalid_configSigned in as Alice ExampleSign out')
 
-      expect((auth.callbackError.value?.cause as Error).message).toBe('navigation aborted')
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      expect(rejections).toEqual([])
-    } finally {
-      process.off('unhandledRejection', collect)
-    }
+    expect((auth.callbackError.value?.cause as Error).message).toBe('navigation aborted')
+    expect(await unhandled.after(20)).toEqual([])
   })
 
   describe('createAuthGuard', () => {

@@ -155,6 +155,19 @@ export function createWorld(store: KeyValueStore = createMemoryStore()): World {
   return { clock, browser, store }
 }
 
+/** The app's configuration against `provider`, with `config` added. */
+export function appConfig(provider: TestProvider, config: Partial<AuthConfig> = {}): AuthConfig {
+  return {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    redirectUri: `${APP}/callback`,
+    postLogoutRedirectUri: `${APP}/`,
+    // The tests call the provider's userinfo endpoint as "the API".
+    apiOrigins: [new URL(provider.issuer).origin],
+    ...config,
+  }
+}
+
 /**
  * A tab of the app: a client on the world's clock, locks and store, with its own network.
  * `environment` replaces parts of the tab's environment, `config` adds to the app's configuration.
@@ -167,31 +180,20 @@ export function openTab(
 ) {
   const network = createNetwork(world.clock)
   let address = `${APP}/orders`
-  const auth = createAuthClient(
-    {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      redirectUri: `${APP}/callback`,
-      postLogoutRedirectUri: `${APP}/`,
-      // The tests call the provider's userinfo endpoint as "the API".
-      apiOrigins: [new URL(provider.issuer).origin],
-      ...config,
+  const auth = createAuthClient(appConfig(provider, config), {
+    store: world.store,
+    environment: {
+      now: world.clock.now,
+      setTimeout: world.clock.setTimeout,
+      clearTimeout: world.clock.clearTimeout,
+      fetch: network.fetch,
+      ...world.browser.environment(),
+      currentUrl: () => address,
+      replaceUrl: (url) => void (address = url),
+      navigate: () => {},
+      ...environment,
     },
-    {
-      store: world.store,
-      environment: {
-        now: world.clock.now,
-        setTimeout: world.clock.setTimeout,
-        clearTimeout: world.clock.clearTimeout,
-        fetch: network.fetch,
-        ...world.browser.environment(),
-        currentUrl: () => address,
-        replaceUrl: (url) => void (address = url),
-        navigate: () => {},
-        ...environment,
-      },
-    },
-  )
+  })
   clients.push(auth)
   watchErrors(auth)
   return { auth, network }
