@@ -1,19 +1,19 @@
-import type { ApiFetch } from './api-fetch.js'
-import type { SignInOptions } from './authorize.js'
-import { readCallback } from './callback-url.js'
-import { resolveConfig, type AuthConfig } from './config.js'
-import { createBrowserEnvironment, type AuthEnvironment } from './environment.js'
-import { AuthError } from './errors.js'
-import type { Protocol } from './protocol.js'
-import type { AuthState } from './session-machine.js'
-import { createSession } from './session.js'
-import type { SignInFlow, SignInResult } from './sign-in.js'
-import type { PopupSignInOptions } from './popup.js'
-import { createTabSync } from './cross-tab.js'
-import type { SessionMessage } from './tab-follower.js'
-import type { UserClaims } from './token-set.js'
-import type { UserInfo } from './userinfo.js'
-import { openDefaultStore, type KeyValueStore, type StorageKind } from './storage.js'
+import type { ApiFetch } from './api/api-fetch.js'
+import type { SignInOptions } from './protocol/authorize.js'
+import { readCallback } from './protocol/callback-url.js'
+import { resolveConfig, type AuthConfig } from './protocol/config.js'
+import { createBrowserEnvironment, type AuthEnvironment } from './platform/environment.js'
+import { AuthError } from './platform/errors.js'
+import type { Protocol } from './protocol/provider.js'
+import type { AuthState } from './session/machine.js'
+import { createSession } from './session/session.js'
+import type { SignInFlow, SignInResult } from './sign-in/flow.js'
+import type { PopupSignInOptions } from './sign-in/popup.js'
+import { createTabSync } from './platform/tab-sync.js'
+import type { SessionMessage } from './session/tab-follower.js'
+import type { UserClaims } from './protocol/token-set.js'
+import type { UserInfo } from './protocol/userinfo.js'
+import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
 
 /** Options of `createAuthClient` for tests and unusual hosts. */
 export interface AuthClientOptions {
@@ -79,7 +79,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     : openDefaultStore()
   let protocol: Promise<Protocol> | undefined
   const loadProtocol = () =>
-    (protocol ??= Promise.all([opened, import('./protocol.js')]).then(([{ store }, { createProtocol }]) =>
+    (protocol ??= Promise.all([opened, import('./protocol/provider.js')]).then(([{ store }, { createProtocol }]) =>
       createProtocol(config, env, store),
     ))
   const tabs = createTabSync<SessionMessage>(env, config.sessionName)
@@ -88,12 +88,12 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   // needs none of it.
   let flow: Promise<SignInFlow> | undefined
   const signIn = () =>
-    (flow ??= import('./sign-in.js').then(({ createSignInFlow }) =>
+    (flow ??= import('./sign-in/flow.js').then(({ createSignInFlow }) =>
       createSignInFlow({ config, env, session, tabs, protocol: loadProtocol }),
     ))
   let apiFetch: Promise<ApiFetch> | undefined
   const loadApiFetch = () =>
-    (apiFetch ??= import('./api-fetch.js').then(({ createApiFetch }) =>
+    (apiFetch ??= import('./api/api-fetch.js').then(({ createApiFetch }) =>
       createApiFetch({ config, env, session, protocol: loadProtocol }),
     ))
   const signInUrl = async (options: SignInOptions = {}) => (await (await signIn()).start(options)).url
@@ -119,7 +119,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       // Before any await: the popup must open in the task of the user's click.
       const popup = env.openPopup(popupOptions.popupFeatures)
       if (popup === undefined) return Promise.reject(popupBlocked())
-      return Promise.all([import('./popup.js'), signIn()]).then(([{ runPopupSignIn }, started]) =>
+      return Promise.all([import('./sign-in/popup.js'), signIn()]).then(([{ runPopupSignIn }, started]) =>
         runPopupSignIn({ env, tabs, flow: started, session }, popup, popupOptions),
       )
     },

@@ -74,7 +74,7 @@ describe("the split of spa-auth's bundle", () => {
       bundle.chunks.filter((chunk) => chunk.modules.some((cost) => cost.path === module)).map((chunk) => chunk.file)
 
     expect(bundle.firstLoad.files.every((file) => bundle.job.files.includes(file))).toBe(true)
-    for (const module of ['node_modules/oauth4webapi/build/index.js', 'src/protocol.ts']) {
+    for (const module of ['node_modules/oauth4webapi/build/index.js', 'src/protocol/provider.ts']) {
       expect(carrying(module).length, module).toBeGreaterThan(0)
       expect(
         carrying(module).some((file) => bundle.firstLoad.files.includes(file)),
@@ -86,7 +86,7 @@ describe("the split of spa-auth's bundle", () => {
       ).toBe(true)
     }
     expect(bundle.jobLoads.map((load) => load.module).sort()).toEqual(
-      ['src/protocol.ts', 'src/session-actions.ts', 'src/sign-in.ts'].sort(),
+      ['src/protocol/provider.ts', 'src/session/actions.ts', 'src/sign-in/flow.ts'].sort(),
     )
     expect(bundle.features.map((feature) => feature.module).sort()).toEqual(Object.keys(spaAuth.split!.features).sort())
     for (const feature of bundle.features) {
@@ -105,7 +105,7 @@ describe("the split of spa-auth's bundle", () => {
 
   it('fails the measure on an import() that is neither in the job nor a feature', async () => {
     await expect(measureSplitBundle(spaAuth.adapter, { job: {}, features: {} })).rejects.toThrow(
-      /import\(\) of .*src\/protocol\.ts.* is neither in the job nor a feature/,
+      /import\(\) of .*src\/protocol\/provider\.ts.* is neither in the job nor a feature/,
     )
   })
 })
@@ -127,24 +127,24 @@ describe('the budget lines', () => {
         gzipBytes: firstLoadGzip,
         imports: [],
         dynamicImports: ['protocol.js'],
-        modules: [{ path: 'src/session.ts', bytes: firstLoadGzip * 3 }],
+        modules: [{ path: 'src/session/session.ts', bytes: firstLoadGzip * 3 }],
       },
       {
         file: 'protocol.js',
         rawBytes: protocolGzip * 3,
         gzipBytes: protocolGzip,
-        loads: 'src/protocol.ts',
+        loads: 'src/protocol/provider.ts',
         imports: [],
         dynamicImports: [],
         modules: [
           { path: 'node_modules/oauth4webapi/build/index.js', bytes: protocolGzip * 2 },
-          { path: 'src/protocol.ts', bytes: protocolGzip },
+          { path: 'src/protocol/provider.ts', bytes: protocolGzip },
         ],
       },
     ],
     firstLoad: group(['app.js'], firstLoadGzip),
     job: group(['app.js', 'protocol.js'], firstLoadGzip + protocolGzip),
-    jobLoads: [{ module: 'src/protocol.ts', step: 'the provider' }],
+    jobLoads: [{ module: 'src/protocol/provider.ts', step: 'the provider' }],
     features: [],
     eager: { rawBytes: 1, gzipBytes: 1, modules: [] },
   })

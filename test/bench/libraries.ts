@@ -35,11 +35,11 @@ const adapter = (file: string) => fileURLToPath(new URL(`./clients/${file}`, imp
 
 /** spa-auth's `import()`s of features the bench client does not use (DPoP, PAR, popup, auth.fetch, userinfo off). */
 const SPA_AUTH_FEATURES: SplitSpec['features'] = {
-  'src/api-fetch.ts': 'auth.fetch()',
-  'src/popup.ts': 'signInWithPopup()',
-  'src/dpop.ts': 'dpop: true',
-  'src/par.ts': "PAR (par: 'always', or a provider that requires it)",
-  'src/userinfo.ts': 'getUserInfo()',
+  'src/api/api-fetch.ts': 'auth.fetch()',
+  'src/sign-in/popup.ts': 'signInWithPopup()',
+  'src/protocol/dpop.ts': 'dpop: true',
+  'src/protocol/par.ts': "PAR (par: 'always', or a provider that requires it)",
+  'src/protocol/userinfo.ts': 'getUserInfo()',
 }
 
 export const LIBRARIES: readonly BenchLibrary[] = [
@@ -55,15 +55,16 @@ export const LIBRARIES: readonly BenchLibrary[] = [
     // The job: redirect sign-in, callback, refresh, sign-out (see clients/spa-auth.ts).
     split: {
       job: {
-        'src/sign-in.ts': 'signIn() and handleRedirectCallback()',
-        'src/protocol.ts': 'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
-        'src/session-actions.ts':
+        'src/sign-in/flow.ts': 'signIn() and handleRedirectCallback()',
+        'src/protocol/provider.ts':
+          'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
+        'src/session/actions.ts':
           'every change to the session: the sign-in commit, refreshes (fetched 30 s ahead), sign-out',
       },
       features: SPA_AUTH_FEATURES,
     },
     worker: {
-      entry: fileURLToPath(new URL('../../src/refresh-worker.ts', import.meta.url)),
+      entry: fileURLToPath(new URL('../../src/worker/entry.ts', import.meta.url)),
       split: { job: {}, features: SPA_AUTH_FEATURES },
     },
   },

@@ -136,7 +136,7 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
     expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', sub: 'alice' })
     const reloaded = scripts.filter((script) => script.at >= reloadedAt)
     expect(reloaded.length).toBeGreaterThan(0)
-    expect(reloaded.filter((script) => script.url.includes('protocol'))).toEqual([])
+    expect(reloaded.filter((script) => script.url.includes('/provider-'))).toEqual([])
     expect(reloaded.filter((script) => script.oauth4webapi)).toEqual([])
     expect(at.requests).toEqual([])
     await context.close()
@@ -178,12 +178,12 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
       // worker, started by the sign-in, outlived the reload.
       const fetchedBeforeDue = (part: string, since: number) =>
         scripts.some((script) => script.url.includes(part) && script.at >= since && script.at <= dueAt)
-      expect(fetchedBeforeDue('session-actions', reloadedAt)).toBe(true)
+      expect(fetchedBeforeDue('/actions-', reloadedAt)).toBe(true)
       if (refreshIn === 'page') {
-        expect(fetchedBeforeDue('protocol', reloadedAt)).toBe(true)
+        expect(fetchedBeforeDue('/provider-', reloadedAt)).toBe(true)
       } else {
         expect(fetchedBeforeDue('refresh-worker', 0)).toBe(true)
-        expect(scripts.filter((script) => script.at >= reloadedAt && script.url.includes('protocol'))).toEqual([])
+        expect(scripts.filter((script) => script.at >= reloadedAt && script.url.includes('/provider-'))).toEqual([])
       }
       await context.close()
     },
@@ -204,7 +204,7 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
       const fetching = new Promise<void>((resolve) => (requested = resolve))
       let release!: () => void
       const released = new Promise<void>((resolve) => (release = resolve))
-      await second.route('**/session-actions-*.js', async (route) => {
+      await second.route('**/actions-*.js', async (route) => {
         requested()
         await released
         await route.continue()

@@ -7,10 +7,10 @@
  *
  * The pages' default store must be IndexedDB for them to use it: install `fake-indexeddb` first.
  */
-import { createBrowserEnvironment, type WorkerConnection } from '../../src/environment.js'
-import { createRefreshHost } from '../../src/refresh-host.js'
-import { createIndexedDbStore } from '../../src/storage.js'
-import type { WorkerAnswer, WorkerRequest } from '../../src/worker-refresher.js'
+import { createBrowserEnvironment, type WorkerConnection } from '../../src/platform/environment.js'
+import { createRefreshHost } from '../../src/worker/host.js'
+import { createIndexedDbStore } from '../../src/platform/storage.js'
+import type { WorkerAnswer, WorkerRequest } from '../../src/worker/page.js'
 import { flushEventLoop } from './fake-clock.js'
 import { createNetwork, type Network, type World } from './world.js'
 

@@ -1,0 +1,214 @@
+/** A channel between the tabs of one origin: the `BroadcastChannel` shape the library needs. */
+export interface TabChannel {
+  postMessage(message: unknown): void
+  /** Registers a listener; returns a function that removes it. */
+  onMessage(listener: (message: unknown) => void): () => void
+  close(): void
+}
+
+/** The `navigator.locks` shape the library needs (Web Locks API). */
+export interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>
+  /** Which locks are held now (optional: without it, a page does not look for a refresh in flight at load). */
+  query?(): Promise<{ held?: Array<{ name?: string }> }>
+}
+
+/** A sign-in popup, as its opener sees it. */
+export interface PopupWindow {
+  /** True once closed, and, under Cross-Origin-Opener-Policy, as soon as the provider's page loads. */
+  readonly closed: boolean
+  navigate(url: string): void
+  close(): void
+}
+
+/** A connection to the refresh worker (a SharedWorker that outlives the page): requests out, answers in. */
+export interface WorkerConnection {
+  postMessage(message: unknown): void
+  /** Registers a listener for the worker's answers; returns a function that removes it. */
+  onMessage(listener: (message: unknown) => void): () => void
+  /** Registers a listener for a worker that cannot run (its script failed to load). */
+  onError(listener: () => void): () => void
+  /** Leaves the worker (it goes on for the other pages, and finishes what it started). */
+  close(): void
+}
+
+/**
+ * Everything the library reads from its host. Tests inject fakes; the defaults read the browser's
+ * globals lazily, at call time, so fake timers and polyfills installed later still apply.
+ * Times are epoch milliseconds everywhere.
+ */
+export interface AuthEnvironment {
+  now(): number
+  /** A number in [0, 1), like `Math.random()`: the jitter of refresh times and retry delays. */
+  random(): number
+  setTimeout(callback: () => void, delayMs: number): unknown
+  clearTimeout(handle: unknown): void
+  fetch: typeof fetch
+  /** Web Locks, or `undefined` where the browser has none (the library then stays single-tab). */
+  locks: LockManagerLike | undefined
+  /** Opens a cross-tab channel, or returns `undefined` where `BroadcastChannel` is missing. */
+  openChannel(name: string): TabChannel | undefined
+  /** The current page address (used for the callback and for same-origin checks). */
+  currentUrl(): string
+  /** Replaces the address bar without a navigation (drops `code`/`state`/`iss` after a callback). */
+  replaceUrl(url: string): void
+  /** Leaves the page for `url` (authorize and end-session redirects). */
+  navigate(url: string): void
+  /**
+   * Calls `listener` whenever the page may have slept: visible again, back online, focused,
+   * restored from the back/forward cache. Returns a cleanup.
+   */
+  onWake(listener: () => void): () => void
+  /**
+   * Opens an empty popup window now (it must happen in the task of the user's click), or returns
+   * `undefined` when the browser blocked it. `features` as for `window.open`.
+   */
+  openPopup(features: string | undefined): PopupWindow | undefined
+  /** Whether this page has the focus. */
+  hasFocus(): boolean
+  /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
+  closeWindow(): void
+  /**
+   * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`,
+   * Chromium 148+), so refreshes can run in the refresh worker. Starts nothing.
+   */
+  refreshWorkerAvailable(): boolean
+  /** Starts (or joins) the refresh worker and connects to it; `undefined` where it cannot run. */
+  openRefreshWorker(): WorkerConnection | undefined
+  /**
+   * Runs `task` when the page is idle (`requestIdleCallback`), or soon where there is no such
+   * thing: loading code a page will need, off its critical path. `task` may return a promise of its
+   * work (a host that waits for quiet, such as a test, can follow it).
+   */
+  whenIdle(task: () => unknown): void
+}
+
+/** The browser's environment, reading every global lazily. */
+export function createBrowserEnvironment(): AuthEnvironment {
+  return {
+    now: () => Date.now(),
+    random: () => Math.random(),
+    setTimeout(callback, delayMs) {
+      const handle = globalThis.setTimeout(callback, delayMs)
+      // On a server or in a test runner, a planned refresh must not keep the process alive.
+      ;(handle as { unref?: () => void }).unref?.()
+      return handle
+    },
+    clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+    fetch: (input, init) => globalThis.fetch(input, init),
+    get locks() {
+      return globalThis.navigator?.locks as LockManagerLike | undefined
+    },
+    openChannel(name) {
+      if (typeof BroadcastChannel !== 'function') return undefined
+      const channel = new BroadcastChannel(name)
+      // Node has BroadcastChannel too; an open one would keep a server or test process alive.
+      ;(channel as { unref?: () => void }).unref?.()
+      return {
+        postMessage: (message) => channel.postMessage(message),
+        onMessage(listener) {
+          const handler = (event: MessageEvent) => listener(event.data)
+          channel.addEventListener('message', handler)
+          return () => channel.removeEventListener('message', handler)
+        },
+        close: () => channel.close(),
+      }
+    },
+    currentUrl: () => globalThis.location.href,
+    replaceUrl: (url) => globalThis.history.replaceState(globalThis.history.state, '', url),
+    navigate: (url) => globalThis.location.assign(url),
+    openPopup(features) {
+      const popup = globalThis.open('', '_blank', features ?? centredPopup())
+      if (popup === null) return undefined
+      // The provider's pages get no handle on this one (reverse tabnabbing); we keep ours.
+      popup.opener = null
+      return {
+        get closed() {
+          return popup.closed
+        },
+        navigate: (url) => popup.location.replace(url),
+        close: () => popup.close(),
+      }
+    },
+    hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
+    closeWindow: () => globalThis.close(),
+    refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
+    whenIdle(task) {
+      const run = () => void Promise.resolve(task()).catch(() => {})
+      if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(run)
+      else globalThis.setTimeout(run, 0)
+    },
+    openRefreshWorker() {
+      if (typeof SharedWorker !== 'function') return undefined
+      // Kept as one expression, so the app's bundler (Vite, webpack 5) finds and bundles the worker.
+      const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
+        type: 'module',
+        name: 'spa-auth-refresh',
+        extendedLifetime: true,
+      } as WorkerOptions)
+      const { port } = worker
+      port.start()
+      return {
+        postMessage: (message) => port.postMessage(message),
+        onMessage(listener) {
+          const handler = (event: MessageEvent) => listener(event.data)
+          port.addEventListener('message', handler)
+          return () => port.removeEventListener('message', handler)
+        },
+        onError(listener) {
+          worker.addEventListener('error', listener)
+          return () => worker.removeEventListener('error', listener)
+        },
+        close: () => port.close(),
+      }
+    },
+    onWake(listener) {
+      if (typeof window === 'undefined') return () => {}
+      const onVisibility = () => {
+        if (document.visibilityState === 'visible') listener()
+      }
+      document.addEventListener('visibilitychange', onVisibility)
+      for (const type of ['online', 'focus', 'pageshow'] as const) window.addEventListener(type, listener)
+      return () => {
+        document.removeEventListener('visibilitychange', onVisibility)
+        for (const type of ['online', 'focus', 'pageshow'] as const) window.removeEventListener(type, listener)
+      }
+    },
+  }
+}
+
+/** A 500 × 640 popup centred on the current window. */
+function centredPopup(): string {
+  const width = 500
+  const height = 640
+  const left = Math.max(0, globalThis.screenX + (globalThis.outerWidth - width) / 2)
+  const top = Math.max(0, globalThis.screenY + (globalThis.outerHeight - height) / 2)
+  return `popup=yes,width=${width},height=${height},left=${Math.round(left)},top=${Math.round(top)}`
+}
+
+/**
+ * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`). A
+ * browser that knows the option reads it while converting the options, before it parses the
+ * (deliberately invalid) URL and throws: nothing is started.
+ */
+function sharedWorkersOutlivePages(): boolean {
+  let known = false
+  const probe = {
+    get extendedLifetime() {
+      known = true
+      return true
+    },
+  }
+  try {
+    new SharedWorker('http://[', probe as WorkerOptions)
+  } catch {
+    // The invalid URL: the point was the option.
+  }
+  return known
+}
+
+/** A random identifier (128 bits, hex); `getRandomValues` works in insecure contexts too, unlike `randomUUID`. */
+export function randomId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}

@@ -1,0 +1,62 @@
+import type { ResolvedConfig } from '../protocol/config.js'
+import type { TabSync } from '../platform/tab-sync.js'
+import type { AuthEnvironment } from '../platform/environment.js'
+import { AuthError } from '../platform/errors.js'
+import type { RecordStore } from './record-store.js'
+import type { SessionEvent } from './machine.js'
+import type { SessionRecord, StoredSession } from './record.js'
+import type { KeyValueStore, StorageKind } from '../platform/storage.js'
+import type { SessionMessage } from './tab-follower.js'
+
+/** What loading needs: the record store, the lock, and the raw store for a 0.1 session's DPoP key. */
+export interface LoadDeps {
+  config: Pick<ResolvedConfig, 'dpop' | 'legacyDpopKey'>
+  env: Pick<AuthEnvironment, 'now'>
+  records: RecordStore
+  tabs: TabSync<SessionMessage>
+  store: KeyValueStore
+  storage: StorageKind
+}
+
+/**
+ * Reads the stored session into the `loaded` event: a readable record as it is; one of the 0.1
+ * format carried over; an unreadable one removed (signed out, reason `session-unreadable`); a
+ * lapsed one without refresh token removed (reason `expired`).
+ *
+ * @throws AuthError `storage_error` when the store cannot be read at all.
+ */
+export async function loadSession(deps: LoadDeps): Promise<SessionEvent> {
+  const { records, storage } = deps
+  const stored = await records.read()
+  if (stored.kind === 'empty') return { type: 'loaded', record: undefined, storage }
+  if (stored.kind === 'unreadable')
+    return { type: 'loaded', record: undefined, storage, ...(await discard(deps, stored)) }
+  const record = stored.migrated ? await migrate(deps, stored.record) : stored.record
+  if (record.tokens.refreshToken === undefined && record.tokens.expiresAt <= deps.env.now()) {
+    await records.remove().catch(() => {})
+    return { type: 'loaded', record: undefined, storage, reason: 'expired' }
+  }
+  return { type: 'loaded', record, storage }
+}
+
+async function discard(deps: LoadDeps, stored: Extract<StoredSession, { kind: 'unreadable' }>) {
+  const { records } = deps
+  // Inside the lock: another tab may be writing a good record at this very moment.
+  await deps.tabs.withLock(async () => {
+    if ((await records.read().catch(() => stored)).kind === 'unreadable') await records.remove()
+  })
+  const message = `The stored session could not be read (${stored.detail}), so it was removed; sign in again.`
+  return { reason: 'session-unreadable' as const, error: new AuthError('session_unreadable', message) }
+}
+
+/** Carries a 0.1 session over: its DPoP key lived under a key of its own. */
+async function migrate(deps: LoadDeps, record: SessionRecord): Promise<SessionRecord> {
+  const { config, store } = deps
+  const legacyKey = config.dpop
+    ? await store.get<CryptoKeyPair>(config.legacyDpopKey).catch(() => undefined)
+    : undefined
+  const migrated = legacyKey ? { ...record, dpopKey: legacyKey } : record
+  await deps.records.write(migrated).catch(() => {})
+  await store.del(config.legacyDpopKey).catch(() => {})
+  return migrated
+}

@@ -1,0 +1,97 @@
+import type { SignInOptions } from '../protocol/authorize.js'
+import type { TabSync } from '../platform/tab-sync.js'
+import type { AuthEnvironment, PopupWindow } from '../platform/environment.js'
+import { AuthError } from '../platform/errors.js'
+import type { Session } from '../session/session.js'
+import type { SignInFlow } from './flow.js'
+import type { PopupOutcome, SessionMessage } from '../session/tab-follower.js'
+import type { UserClaims } from '../protocol/token-set.js'
+
+/** Options of `signInWithPopup`: those of `signIn`, and the popup's own. */
+export interface PopupSignInOptions extends SignInOptions {
+  /** Give up (`popup_timeout`) after this many seconds. Default 300: long enough for a password manager and MFA. */
+  timeoutSeconds?: number
+  /** `window.open` features. Default: a 500 × 640 popup centred on the page. */
+  popupFeatures?: string
+}
+
+/** How often the opener looks whether the user closed the popup. */
+const CLOSED_CHECK_MS = 500
+
+/** What a popup sign-in works with. */
+export interface PopupDeps {
+  env: AuthEnvironment
+  tabs: TabSync<SessionMessage>
+  flow: SignInFlow
+  session: Session
+}
+
+/**
+ * Sign-in in a popup `popup` the caller opened (in the task of the user's click: a click's user
+ * activation is needed, or the browser blocks it); it is sent to the authorization URL. It lands
+ * on the redirect URI, a page of this app: that page completes the callback itself — same origin,
+ * so the sign-in transaction in IndexedDB, the `state`, `nonce`, PKCE and `iss` checks are exactly
+ * the redirect flow's — and reports over the tabs' BroadcastChannel. Nothing reads
+ * `window.opener` or the popup's location, so a provider that sends
+ * `Cross-Origin-Opener-Policy: same-origin` (which severs both) cannot break it.
+ *
+ * @throws AuthError `popup_closed`, `popup_timeout`, and every code of `handleRedirectCallback` as
+ *   the popup reported it.
+ */
+export async function runPopupSignIn(
+  deps: PopupDeps,
+  popup: PopupWindow,
+  options: PopupSignInOptions,
+): Promise<{ user: UserClaims }> {
+  const { timeoutSeconds = 300 } = options
+  let state: string
+  try {
+    const started = await deps.flow.start({ ...options, display: 'popup' })
+    state = started.state
+    popup.navigate(started.url)
+  } catch (error) {
+    popup.close()
+    throw error
+  }
+  const outcome = await waitForOutcome(deps, popup, state, timeoutSeconds * 1000)
+  if ('error' in outcome) throw new AuthError(outcome.error.code, outcome.error.message)
+  if (!outcome.signedIn) {
+    throw new AuthError('authorization_error', `The provider did not sign the user in ("${outcome.reason}").`)
+  }
+  // The popup committed the session and announced it; make sure this tab holds it before resolving.
+  const record = await deps.session.reload()
+  if (record === undefined) throw new AuthError('not_signed_in', 'The popup signed in, but the session is gone.')
+  return { user: record.claims }
+}
+
+function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, timeoutMs: number): Promise<PopupOutcome> {
+  const { env } = deps
+  return new Promise((resolve, reject) => {
+    const timers: unknown[] = []
+    const finish = (settle: () => void) => {
+      stop()
+      for (const timer of timers) env.clearTimeout(timer)
+      settle()
+    }
+    const stop = deps.tabs.listen((message) => {
+      if (message.type === 'popup-result' && message.state === state) finish(() => resolve(message.outcome))
+    })
+    timers.push(
+      env.setTimeout(() => {
+        popup.close()
+        const error = new AuthError('popup_timeout', `The sign-in popup did not complete within ${timeoutMs / 1000} s.`)
+        finish(() => reject(error))
+      }, timeoutMs),
+    )
+    const watch = () => {
+      // Under Cross-Origin-Opener-Policy a popup reads as closed while it is open; the page
+      // regaining focus is what tells that the user closed it (or left it for this page).
+      if (popup.closed && env.hasFocus()) {
+        const error = new AuthError('popup_closed', 'The sign-in popup was closed before the sign-in completed.')
+        return finish(() => reject(error))
+      }
+      timers.push(env.setTimeout(watch, CLOSED_CHECK_MS))
+    }
+    timers.push(env.setTimeout(watch, CLOSED_CHECK_MS))
+  })
+}

@@ -1,0 +1,52 @@
+// @vitest-environment node
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startTestProvider, type TestProvider } from '../support/provider.js'
+import { APP, createWorld, disposeOpenTabs, openTab, signIn } from '../support/world.js'
+
+let provider: TestProvider
+
+beforeAll(async () => {
+  provider = await startTestProvider({ redirectUris: [`${APP}/callback`] })
+})
+afterAll(() => provider.close())
+afterEach(disposeOpenTabs)
+
+const interactions = () => provider.requests.filter((request) => request.path.includes('/interaction/')).length
+
+describe('a silent sign-in check (prompt: none)', () => {
+  it('resolves signed out with login_required when the provider has no session, and keeps the session', async () => {
+    const { auth } = openTab(provider, createWorld())
+    await signIn(provider, auth)
+    const before = await auth.getAccessToken()
+
+    // A fresh cookie jar: the provider knows nobody in this browser.
+    const callbackUrl = await provider.authorize(await auth.createSignInUrl({ prompt: 'none', returnTo: '/home' }))
+    const result = await auth.handleRedirectCallback(callbackUrl)
+
+    expect(result).toEqual({ signedIn: false, returnTo: '/home', user: null, reason: 'login_required' })
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null })
+    expect(await auth.getAccessToken()).toBe(before)
+  })
+
+  it('signs in with no page shown when the provider has a session', async () => {
+    const browser = provider.createBrowserSession()
+    const first = openTab(provider, createWorld())
+    await first.auth.handleRedirectCallback(await browser.authorize(await first.auth.createSignInUrl()))
+
+    const { auth } = openTab(provider, createWorld())
+    provider.resetRequests()
+    const callbackUrl = await browser.authorize(await auth.createSignInUrl({ prompt: 'none' }))
+    const result = await auth.handleRedirectCallback(callbackUrl)
+
+    expect(result).toMatchObject({ signedIn: true, user: { sub: 'alice' } })
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in' })
+    expect(interactions()).toBe(0)
+    expect(new URL(callbackUrl).searchParams.has('code')).toBe(true)
+  })
+
+  it('sends prompt=none instead of the prompt=consent offline_access would add', async () => {
+    const { auth } = openTab(provider, createWorld())
+    const url = new URL(await auth.createSignInUrl({ prompt: 'none' }))
+    expect(url.searchParams.get('prompt')).toBe('none')
+  })
+})
