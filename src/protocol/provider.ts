@@ -19,7 +19,6 @@ import type { AuthEnvironment } from '../platform/environment.js'
 import { isAuthError } from '../platform/errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
 import { refreshGrant, type RefreshOutcome } from './refresh-grant.js'
-import type { SessionRecord } from '../session/record.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import { createTransport, type Transport } from './transport.js'
@@ -51,6 +50,18 @@ const SILENT_REASONS = new Set<string>([
   'account_selection_required',
 ])
 
+/**
+ * The credentials of one sign-in, as a protocol step needs them: the tokens, the user they were
+ * issued for, and the DPoP key they are bound to. `generation` names the sign-in: DPoP handles
+ * (and the server nonces they learnt) are kept per sign-in.
+ */
+export interface Credentials {
+  generation: string
+  tokens: TokenSet
+  claims: UserClaims
+  dpopKey?: CryptoKeyPair | undefined
+}
+
 /** What the session core asks of the provider. */
 export interface Protocol {
   /** The authorization URL and the sign-in to keep until the callback (with a new DPoP key when `dpop` is on). */
@@ -65,16 +76,16 @@ export interface Protocol {
     params: URLSearchParams,
     pending: PendingSignIn,
   ): Promise<{ tokens: TokenSet; claims: UserClaims } | { silent: SilentSignInReason }>
-  /** The refresh grant for `record` (for one API's token with `resource`), classified; new tokens keep what the answer left out. */
-  refresh(record: SessionRecord, resource?: string): Promise<RefreshResult>
+  /** The refresh grant for `credentials` (for one API's token with `resource`), classified; new tokens keep what the answer left out. */
+  refresh(credentials: Credentials, resource?: string): Promise<RefreshResult>
   /** Revokes a refresh token (RFC 7009); `false` when the provider offers no revocation. */
   revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
-  /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the session's key. */
-  dpopRequest(record: SessionRecord, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
-  /** The userinfo claims for the session's user. */
-  userInfo(record: SessionRecord): Promise<UserInfo>
+  /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the sign-in's key. */
+  dpopRequest(credentials: Credentials, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
+  /** The userinfo claims for the signed-in user. */
+  userInfo(credentials: Credentials): Promise<UserInfo>
   /** Whether the provider answers at all (its discovery document), bypassing every cache. */
   answers(): Promise<boolean>
 }
@@ -130,17 +141,17 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
   return {
     startSignIn: (input) => startSignIn(bound, input),
     completeSignIn: (params, pending) => completeSignIn(bound, params, pending),
-    refresh: (record, resource) => refresh(bound, record, resource),
+    refresh: (credentials, resource) => refresh(bound, credentials, resource),
     revoke: async (refreshToken) => revokeToken(await bound.metadata.get(), bound.client(), refreshToken, transport),
     async endSessionUrl(idToken) {
       const { clientId, postLogoutRedirectUri } = config
       return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
     },
-    async dpopRequest(record, accessToken, url, init) {
-      const handle = (await bound.dpopHandle(record.generation, record.dpopKey))!
+    async dpopRequest(credentials, accessToken, url, init) {
+      const handle = (await bound.dpopHandle(credentials.generation, credentials.dpopKey))!
       return (await bound.dpop()).dpopResourceRequest(handle, accessToken, url, init, env.fetch)
     },
-    userInfo: (record) => userInfo(bound, record),
+    userInfo: (credentials) => userInfo(bound, credentials),
     answers: () =>
       discover(config.issuer, transport).then(
         () => true,
@@ -189,9 +200,9 @@ async function completeSignIn(
   return { tokens: tokenSetFromResponse(exchanged.response, bound.env.now()), claims: exchanged.claims }
 }
 
-async function refresh(bound: Bound, record: SessionRecord, resource: string | undefined): Promise<RefreshResult> {
+async function refresh(bound: Bound, credentials: Credentials, resource: string | undefined): Promise<RefreshResult> {
   const as = await bound.metadata.get()
-  const { tokens, claims, generation, dpopKey } = record
+  const { tokens, claims, generation, dpopKey } = credentials
   const input = {
     refreshToken: tokens.refreshToken!,
     previous: claims,
@@ -207,11 +218,11 @@ async function refresh(bound: Bound, record: SessionRecord, resource: string | u
   return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
 }
 
-async function userInfo(bound: Bound, record: SessionRecord): Promise<UserInfo> {
+async function userInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
   const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), import('./userinfo.js')])
-  const dpop =
-    record.tokens.tokenType === 'dpop' ? await bound.dpopHandle(record.generation, record.dpopKey) : undefined
-  const input = { accessToken: record.tokens.accessToken, subject: record.claims.sub, dpop }
+  const { tokens, claims, generation, dpopKey } = credentials
+  const dpop = tokens.tokenType === 'dpop' ? await bound.dpopHandle(generation, dpopKey) : undefined
+  const input = { accessToken: tokens.accessToken, subject: claims.sub, dpop }
   return requestUserInfo(as, bound.client(), input, bound.transport)
 }
 
