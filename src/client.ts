@@ -29,7 +29,15 @@ export interface SignOutOptions {
   redirect?: boolean
 }
 
-/** A client for one provider and one application; see DESIGN.md §2 for the contract. */
+/** Options of `getAccessToken`. */
+export interface GetAccessTokenOptions {
+  /** Refresh first, even when the token in memory is still valid. Default `false`. */
+  forceRefresh?: boolean
+  /** The API (an RFC 8707 resource indicator from `apiOrigins`) whose own token to return. */
+  resource?: string
+}
+
+/** A client for one provider and one application. */
 export interface AuthClient {
   getSnapshot(): AuthState
   subscribe(listener: () => void): () => void
@@ -49,7 +57,7 @@ export interface AuthClient {
    * A valid access token, refreshed first when it is within the leeway; with `resource`, the token
    * for that API (RFC 8707), obtained with the session's refresh token and kept per resource.
    */
-  getAccessToken(options?: { forceRefresh?: boolean; resource?: string }): Promise<string>
+  getAccessToken(options?: GetAccessTokenOptions): Promise<string>
   /** The userinfo endpoint's claims for the signed-in user; rejects with `userinfo_subject_mismatch` when they name another. */
   getUserInfo(): Promise<UserInfo>
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
@@ -65,6 +73,12 @@ export interface AuthClient {
   readonly refreshIn: 'worker' | 'page'
   dispose(): void
 }
+
+/** What a signed-in page does with its client: the actions the React and Vue bindings hand out, bound. */
+export type AuthActions = Pick<
+  AuthClient,
+  'signIn' | 'signInWithPopup' | 'signOut' | 'refresh' | 'getAccessToken' | 'getUserInfo' | 'fetch'
+>
 
 /**
  * Creates a client. Nothing is fetched until a sign-in, a callback or a refresh needs the provider.
@@ -128,7 +142,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       (await signIn()).handleRedirectCallback(url),
     ),
     // Not async: a valid token in memory goes out without another turn of the event loop.
-    getAccessToken: live(({ forceRefresh, resource }: { forceRefresh?: boolean; resource?: string } = {}) =>
+    getAccessToken: live(({ forceRefresh, resource }: GetAccessTokenOptions = {}) =>
       resource === undefined || config.resources.includes(resource)
         ? session.accessToken({ force: forceRefresh === true, resource })
         : Promise.reject(unrequestedResource(resource)),

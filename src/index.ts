@@ -1,5 +1,5 @@
 export { createAuthClient } from './client.js'
-export type { AuthClient, AuthClientOptions, SignOutOptions } from './client.js'
+export type { AuthActions, AuthClient, AuthClientOptions, GetAccessTokenOptions, SignOutOptions } from './client.js'
 export type { SignInResult } from './sign-in/flow.js'
 export type { PopupSignInOptions } from './sign-in/popup.js'
 export type { SilentSignInReason } from './protocol/provider.js'

@@ -4,7 +4,7 @@
  * protocol code is.
  */
 
-/** Authorization response parameters that must leave the address bar once read (DESIGN §6.5). */
+/** Authorization response parameters that must leave the address bar once read. */
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']
 
 /**

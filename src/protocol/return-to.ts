@@ -11,7 +11,7 @@ import { AuthError } from '../platform/errors.js'
  *
  * @param origin The page's origin, e.g. `https://app.example.com`.
  * @throws AuthError `invalid_return_to` for anything that does not stay a path on `origin` (no open
- *   redirect; DESIGN §6.4 and §6.10).
+ *   redirect).
  */
 export function sameOriginPath(returnTo: string, origin: string): string {
   const resolved = typeof returnTo === 'string' && returnTo.startsWith('/') ? new URL(returnTo, origin) : undefined

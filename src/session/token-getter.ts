@@ -7,7 +7,7 @@ import { tokensFor, type SessionRecord } from './record.js'
 import { refreshDueAt } from '../protocol/token-set.js'
 
 /**
- * The token getter (DESIGN.md §5): the token in memory while it is outside the refresh leeway,
+ * The token getter: the token in memory while it is outside the refresh leeway,
  * handed out without awaiting anything (the hot path); else the one refresh in flight. While
  * refreshes fail, every tab waits for the shared retry time and hands out the token it holds as
  * long as that is valid.

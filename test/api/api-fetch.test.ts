@@ -1,6 +1,6 @@
 // @vitest-environment node
 /**
- * `auth.fetch` (DESIGN.md §6.11): the access token goes only to the allow-listed origins
+ * `auth.fetch`: the access token goes only to the allow-listed origins
  * (`apiOrigins`, by default the page's own), never over plain `http:` off loopback, and the request
  * otherwise leaves as the app built it. The token comes from the real provider; the API is a fake
  * at the network edge that records what it received.

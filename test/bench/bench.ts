@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: spa-auth, oidc-client-ts and auth0-spa-js side by side, measured on the same
- * machine in the same run (DESIGN.md §8). Bundle sizes first, then the start-up measures one
+ * machine in the same run. Bundle sizes first, then the start-up measures one
  * library at a time (they time things), then the refresh economy of all three at once (it mostly
  * waits for tokens to age); last, the budget lines of issue #14 over what was measured.
  */
@@ -22,7 +22,7 @@ export type { BenchReport } from './report.js'
 
 export interface BenchSettings extends StartUpSettings, RefreshSettings, BudgetSettings {}
 
-/** DESIGN.md §8 and issue #14. */
+/** The performance promises the bench checks. */
 const BUDGETS: BudgetSettings = {
   budgetFirstLoadGzipBytes: 6 * 1024,
   budgetJobGzipBytes: 16 * 1024,

@@ -1,5 +1,5 @@
 /**
- * The promises of DESIGN.md §8 that the benchmark can check, as budget lines: spa-auth's first
+ * The performance promises that the benchmark can check, as budget lines: spa-auth's first
  * load and default job in gzip bytes, and its warm start against oidc-client-ts's in the same run.
  * Each passes or fails loudly; a failure says by how much and what dominates.
  */

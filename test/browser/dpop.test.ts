@@ -51,7 +51,7 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
           opening.onsuccess = () => {
             const reading = opening.result.transaction('kv', 'readonly').objectStore('kv').get(key)
             reading.onsuccess = async () => {
-              // The key pair is kept inside the session record (DESIGN.md §4).
+              // The key pair is kept inside the session record.
               const pair = (reading.result as { dpopKey: CryptoKeyPair }).dpopKey
               const exportable = await crypto.subtle.exportKey('jwk', pair.privateKey).then(
                 () => true,

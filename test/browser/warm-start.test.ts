@@ -1,5 +1,5 @@
 /**
- * A returning visitor's page load in real Chromium (DESIGN.md §8, issue #14): with a stored session
+ * A returning visitor's page load in real Chromium: with a stored session
  * whose token is far from due, the reload reads IndexedDB once, fetches none of the protocol code
  * (oauth4webapi and our steps over it) and sends nothing to the provider. With a token due right
  * after the load, the code of the refresh is fetched ahead of time and the refresh goes out when it

@@ -13,7 +13,7 @@ import { startTestProvider, type TestProvider } from '../support/provider.js'
 
 const APP = 'http://127.0.0.1:5173'
 
-/** The stored session record (DESIGN.md §4): the tokens and the DPoP key pair they are bound to. */
+/** The stored session record: the tokens and the DPoP key pair they are bound to. */
 interface Stored {
   tokens: { accessToken: string; refreshToken?: string; tokenType: string }
   dpopKey?: CryptoKeyPair

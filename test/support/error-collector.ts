@@ -1,5 +1,5 @@
 /**
- * No token or code value ever appears in an error (DESIGN.md §6.12), checked over everything a
+ * No token or code value ever appears in an error, checked over everything a
  * test file saw: the suites note every AuthError they observe (the rejections they assert on, every
  * `error` their clients publish in a snapshot) and every token and code that crossed the network,
  * and an `afterAll` calls {@link expectNoSecretInErrors}.

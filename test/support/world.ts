@@ -221,7 +221,7 @@ export function recordStatuses(auth: AuthClient): AuthState['status'][] {
   return statuses
 }
 
-/** The store key of the session (DESIGN.md §4). */
+/** The store key of the session. */
 export const sessionKey = (provider: TestProvider) => `session:${provider.issuer}|${provider.clientId}`
 
 /** The parts of a stored session record (0.1.0 format) the tests read. */
