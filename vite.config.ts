@@ -37,14 +37,14 @@ function embeddedProvider(): Plugin {
 }
 
 /**
- * The library build must leave `new SharedWorker(new URL('../worker/entry.ts', import.meta.url), …)`
+ * The library build must leave `new SharedWorker(new URL('./entry.ts', import.meta.url), …)`
  * to the app's bundler: Vite would bundle the worker itself, as a classic script at an absolute
  * path. The expression is hidden from Vite's worker plugin, then written back pointing at the
  * built entry `./refresh-worker.js` (a sibling of every chunk), where the app's Vite or webpack 5
  * finds it and bundles the worker with the app.
  */
 function refreshWorkerForTheApp(): Plugin {
-  const source = "new URL('../worker/entry.ts', import.meta.url)"
+  const source = "new URL('./entry.ts', import.meta.url)"
   const built = "new URL('./refresh-worker.js', import.meta.url)"
   // As long as the expression, so every line and column (and the source map) stays where it was.
   const marker = '__SPA_AUTH_REFRESH_WORKER_URL__'.padEnd(source.length, '_')
@@ -53,7 +53,7 @@ function refreshWorkerForTheApp(): Plugin {
     apply: 'build',
     enforce: 'pre',
     transform(code, id) {
-      if (!/[\\/]src[\\/]platform[\\/]environment\.ts$/.test(id) || !code.includes(source)) return null
+      if (!/[\\/]src[\\/]worker[\\/]page\.ts$/.test(id) || !code.includes(source)) return null
       return { code: code.replace(source, marker), map: null }
     },
     renderChunk(code) {

@@ -1,19 +1,25 @@
 import type { ApiFetch } from './api/api-fetch.js'
+import {
+  createBrowserEnvironment,
+  randomId,
+  type AuthEnvironment,
+  type HostEnvironment,
+} from './platform/environment.js'
+import { AuthError } from './platform/errors.js'
+import { lazy, type Lazy } from './platform/lazy.js'
+import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
+import { createTabSync } from './platform/tab-sync.js'
 import type { SignInOptions } from './protocol/authorize.js'
 import { readCallback } from './protocol/callback-url.js'
-import { resolveConfig, type AuthConfig } from './protocol/config.js'
-import { createBrowserEnvironment, type AuthEnvironment } from './platform/environment.js'
-import { AuthError } from './platform/errors.js'
+import { resolveConfig, type AuthConfig, type ResolvedConfig } from './protocol/config.js'
 import type { Protocol } from './protocol/provider.js'
-import type { AuthState } from './session/machine.js'
-import { createSession } from './session/session.js'
-import type { SignInFlow, SignInResult } from './sign-in/flow.js'
-import type { PopupSignInOptions } from './sign-in/popup.js'
-import { createTabSync } from './platform/tab-sync.js'
-import type { SessionMessage } from './session/tab-follower.js'
 import type { UserClaims } from './protocol/token-set.js'
 import type { UserInfo } from './protocol/userinfo.js'
-import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
+import type { AuthState } from './session/machine.js'
+import type { SessionMessage } from './session/messages.js'
+import { Session } from './session/session.js'
+import type { SignInFlow, SignInResult } from './sign-in/flow.js'
+import type { PopupSignInOptions } from './sign-in/popup.js'
 
 /** Options of `createAuthClient` for tests and unusual hosts. */
 export interface AuthClientOptions {
@@ -39,13 +45,19 @@ export interface GetAccessTokenOptions {
 
 /** A client for one provider and one application. */
 export interface AuthClient {
+  /** The current snapshot: status, user, expiry, the last background error. A new object on every change. */
   getSnapshot(): AuthState
+  /** Calls `listener` after every snapshot change; returns a function that stops it. */
   subscribe(listener: () => void): () => void
   /** Resolves once the stored session is loaded (no network). Always the same promise; never rejects. */
   ready(): Promise<void>
+  /** The authorization URL of a new sign-in (PKCE, fresh state and nonce), without leaving the page. */
   createSignInUrl(options?: SignInOptions): Promise<string>
+  /** Leaves the page for the provider's sign-in (a redirect); the redirect URI then calls `handleRedirectCallback()`. */
   signIn(options?: SignInOptions): Promise<void>
+  /** Whether `url` (default: the page's address; a path is resolved against it) is a sign-in response to handle. */
   isRedirectCallback(url?: string): boolean
+  /** Checks the sign-in response in `url` (default: the page's address), exchanges its code once, and signs in. */
   handleRedirectCallback(url?: string): Promise<SignInResult>
   /**
    * Opens the provider in a popup (call it from a click) and resolves once signed in; see
@@ -60,8 +72,11 @@ export interface AuthClient {
   getAccessToken(options?: GetAccessTokenOptions): Promise<string>
   /** The userinfo endpoint's claims for the signed-in user; rejects with `userinfo_subject_mismatch` when they name another. */
   getUserInfo(): Promise<UserInfo>
+  /** `fetch` with a fresh access token attached, to the origins in `apiOrigins` only (default: the page's own). */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
+  /** Refreshes the access token now, once for every caller and every tab. */
   refresh(): Promise<void>
+  /** Signs out in every tab at once, revokes the refresh token, then ends the session at the provider (a redirect). */
   signOut(options?: SignOutOptions): Promise<void>
   /** When the next background refresh is due (epoch ms), or `undefined` when none is planned. */
   nextRefreshAt(): number | undefined
@@ -71,6 +86,7 @@ export interface AuthClient {
    * Settled once `ready()` resolves.
    */
   readonly refreshIn: 'worker' | 'page'
+  /** Stops the client: every pending call rejects with `disposed`, popups close, timers clear, nothing more is sent. */
   dispose(): void
 }
 
@@ -86,96 +102,188 @@ export type AuthActions = Pick<
  * @throws AuthError `invalid_config` or `insecure_issuer` for an unusable configuration.
  */
 export function createAuthClient(authConfig: AuthConfig, options: AuthClientOptions = {}): AuthClient {
-  const config = resolveConfig(authConfig)
-  const env: AuthEnvironment = { ...createBrowserEnvironment(), ...options.environment }
-  const opened = options.store
-    ? Promise.resolve({ store: options.store, kind: 'custom' as StorageKind })
-    : openDefaultStore()
-  let protocol: Promise<Protocol> | undefined
-  const loadProtocol = () =>
-    (protocol ??= Promise.all([opened, import('./protocol/provider.js')]).then(([{ store }, { createProtocol }]) =>
-      createProtocol(config, env, store),
-    ))
-  const tabs = createTabSync<SessionMessage>(env, config.sessionName)
-  const session = createSession({ config, authConfig, env, opened, tabs, protocol: loadProtocol })
-  // Signing in and calling APIs load their code when first used: a returning visitor's page load
-  // needs none of it.
-  let flow: Promise<SignInFlow> | undefined
-  const signIn = () =>
-    (flow ??= import('./sign-in/flow.js').then(({ createSignInFlow }) =>
-      createSignInFlow({ config, env, session, tabs, protocol: loadProtocol }),
-    ))
-  let apiFetch: Promise<ApiFetch> | undefined
-  const loadApiFetch = () =>
-    (apiFetch ??= import('./api/api-fetch.js').then(({ createApiFetch }) =>
-      createApiFetch({ config, env, session, protocol: loadProtocol }),
-    ))
-  const signInUrl = async (options: SignInOptions = {}) => (await (await signIn()).start(options)).url
+  const parts = compose(resolveConfig(authConfig), options)
+  const { config, env, session, signInFlow, provider } = parts
+  const calls = createCalls()
+  const live = calls.live
+  const signInUrl = async (signInOptions: SignInOptions = {}) =>
+    (await (await signInFlow.get()).start(signInOptions)).url
   const ready = session.ready.then(() => {
     // A signed-out visitor's next step is a sign-in: its code (no protocol in it) loads in idle time.
-    if (session.current() === undefined) env.whenIdle(() => signIn())
+    if (session.current() === undefined) env.whenIdle(() => signInFlow.get())
   })
-  let disposed = false
-
-  /** `action`, or a rejection once the client is disposed. */
-  function live<A extends unknown[], R>(action: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-    return (...args) => (disposed ? Promise.reject(disposedError()) : action(...args))
-  }
-
   return {
     getSnapshot: () => session.snapshots.get(),
     subscribe: (listener) => session.snapshots.subscribe(listener),
     ready: () => ready,
     createSignInUrl: live(signInUrl),
     signIn: live(async (signInOptions?: SignInOptions) => env.navigate(await signInUrl(signInOptions))),
-    signInWithPopup(popupOptions = {}) {
-      if (disposed) return Promise.reject(disposedError())
-      // Before any await: the popup must open in the task of the user's click.
-      const popup = env.openPopup(popupOptions.popupFeatures)
-      if (popup === undefined) return Promise.reject(popupBlocked())
-      return Promise.all([import('./sign-in/popup.js'), signIn()]).then(([{ runPopupSignIn }, started]) =>
-        runPopupSignIn({ env, tabs, flow: started, session }, popup, popupOptions),
-      )
-    },
+    signInWithPopup: (popupOptions = {}) => calls.ifLive(() => signInWithPopup(parts, calls, popupOptions)),
     isRedirectCallback: (url = env.currentUrl()) => readCallback(url, config.redirectUri) !== undefined,
     handleRedirectCallback: live(async (url: string = env.currentUrl()) =>
-      (await signIn()).handleRedirectCallback(url),
+      (await signInFlow.get()).handleRedirectCallback(url),
     ),
     // Not async: a valid token in memory goes out without another turn of the event loop.
-    getAccessToken: live(({ forceRefresh, resource }: GetAccessTokenOptions = {}) =>
-      resource === undefined || config.resources.includes(resource)
-        ? session.accessToken({ force: forceRefresh === true, resource })
-        : Promise.reject(unrequestedResource(resource)),
-    ),
-    getUserInfo: live(async () => {
-      await session.accessToken({ force: false })
-      const record = session.current()
-      if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
-      return (await loadProtocol()).userInfo(record)
-    }),
-    fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await loadApiFetch())(input, init)),
-    refresh: live(async () => {
-      await session.ready
-      if (session.current()?.tokens.refreshToken === undefined) {
-        throw new AuthError('not_signed_in', 'Nobody is signed in with a refresh token; call signIn() first.')
-      }
-      await session.accessToken({ force: true })
-    }),
-    signOut: live(async ({ redirect = true }: SignOutOptions = {}) => {
-      const ended = await session.signOut()
-      if (!redirect) return
-      const url = await (await loadProtocol()).endSessionUrl(ended?.tokens.idToken).catch(() => undefined)
-      if (url !== undefined) env.navigate(url)
-    }),
+    getAccessToken: ({ forceRefresh = false, resource }: GetAccessTokenOptions = {}) =>
+      calls.ifLive(() => {
+        if (resource !== undefined && !config.resources.includes(resource))
+          return Promise.reject(unrequestedResource(resource))
+        const token = forceRefresh ? undefined : session.freshToken(resource)
+        return token !== undefined
+          ? Promise.resolve(token)
+          : calls.track(session.accessToken({ force: forceRefresh, resource }))
+      }),
+    getUserInfo: live(async () => (await provider.get()).userInfo(await credentials(session))),
+    fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await parts.apiFetch.get())(input, init)),
+    refresh: live(() => refresh(session)),
+    signOut: live((signOutOptions?: SignOutOptions) => signOut(parts, signOutOptions)),
     nextRefreshAt: () => session.nextRefreshAt(),
     get refreshIn() {
       return session.refreshIn()
     },
     dispose() {
-      disposed = true
+      calls.dispose()
       session.dispose()
     },
   }
+}
+
+/** The parts of one client: its configuration, environment, store, tab channel, session and lazily loaded code. */
+interface Parts {
+  config: ResolvedConfig
+  env: HostEnvironment
+  session: Session
+  tabs: ReturnType<typeof createTabSync<SessionMessage>>
+  provider: Lazy<Protocol>
+  signInFlow: Lazy<SignInFlow>
+  apiFetch: Lazy<ApiFetch>
+  popup: Lazy<typeof import('./sign-in/popup.js')>
+}
+
+/** The composition root: the one place that knows every layer. */
+function compose(config: ResolvedConfig, options: AuthClientOptions): Parts {
+  // The internal hooks (windows, idle time, the refresh worker) may be set by the library's own tests and testing kit.
+  const env = { ...createBrowserEnvironment(), ...options.environment } as HostEnvironment
+  const opened = options.store
+    ? Promise.resolve({ store: options.store, kind: 'custom' as StorageKind })
+    : openDefaultStore()
+  const store = opened.then((result) => result.store)
+  const tabs = createTabSync<SessionMessage>(env, config.sessionName)
+  const provider = lazy(
+    () =>
+      Promise.all([store, import('./protocol/provider.js')]).then(([kv, { createProtocol }]) =>
+        createProtocol(config, env, kv),
+      ),
+    'the protocol code',
+  )
+  const session = new Session({
+    ...{ config, env, opened, tabs, provider, newGeneration: randomId },
+    loadRefresher: (context, { useWorker }) =>
+      import('./worker/page.js').then(({ createRefresher }) => createRefresher(context, { useWorker, config, env })),
+  })
+  const flowDeps = { config, env, session, store, tabs, protocol: () => provider.get() }
+  return {
+    ...{ config, env, session, tabs, provider },
+    signInFlow: lazy(
+      () => import('./sign-in/flow.js').then((code) => code.createSignInFlow(flowDeps)),
+      'the sign-in code',
+    ),
+    apiFetch: lazy(
+      () => import('./api/api-fetch.js').then((code) => code.createApiFetch(flowDeps)),
+      'the auth.fetch code',
+    ),
+    popup: lazy(() => import('./sign-in/popup.js'), 'the popup code'),
+  }
+}
+
+/**
+ * The client's calls in flight, so that `dispose()` settles every one of them with `disposed`;
+ * after it, every call rejects at once.
+ */
+function createCalls() {
+  const pending = new Set<(error: AuthError) => void>()
+  const cleanups = new Set<() => void>()
+  let disposed = false
+  const ifLive = <R>(call: () => Promise<R>): Promise<R> => (disposed ? Promise.reject(disposedError()) : call())
+  function track<R>(work: Promise<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      pending.add(reject)
+      work.then(resolve, reject).finally(() => pending.delete(reject))
+    })
+  }
+  return {
+    ifLive,
+    track,
+    live:
+      <A extends unknown[], R>(action: (...args: A) => Promise<R>) =>
+      (...args: A) =>
+        ifLive(() => track(action(...args))),
+    /** Runs `cleanup` at `dispose()` (a popup to close), until the returned function is called. */
+    onDispose(cleanup: () => void): () => void {
+      cleanups.add(cleanup)
+      return () => cleanups.delete(cleanup)
+    },
+    get disposed() {
+      return disposed
+    },
+    dispose() {
+      disposed = true
+      for (const cleanup of [...cleanups]) cleanup()
+      for (const reject of [...pending]) reject(disposedError())
+      pending.clear()
+    },
+  }
+}
+
+type Calls = ReturnType<typeof createCalls>
+
+/** `signInWithPopup`: the popup opens before any await (in the task of the user's click). */
+function signInWithPopup(parts: Parts, calls: Calls, options: PopupSignInOptions): Promise<{ user: UserClaims }> {
+  const { env, tabs, session } = parts
+  const popup = env.openPopup(options.popupFeatures)
+  if (popup === undefined) return Promise.reject(popupBlocked())
+  const controller = new AbortController()
+  const stop = calls.onDispose(() => controller.abort())
+  const run = async () => {
+    try {
+      const [{ runPopupSignIn }, flow] = await Promise.all([parts.popup.get(), parts.signInFlow.get()])
+      return await runPopupSignIn({ env, tabs, flow, session, signal: controller.signal }, popup, options)
+    } catch (error) {
+      // Whatever failed (the popup's code did not load, the client was disposed), no blank popup stays open.
+      popup.close()
+      throw error
+    } finally {
+      stop()
+    }
+  }
+  return calls.track(run())
+}
+
+/** The signed-in user's credentials, with an access token that is valid now. */
+async function credentials(session: Session) {
+  await session.accessToken({ force: false })
+  const record = session.current()
+  if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+  return record
+}
+
+async function refresh(session: Session): Promise<void> {
+  await session.ready
+  if (session.current()?.tokens.refreshToken === undefined) {
+    throw new AuthError('not_signed_in', 'Nobody is signed in with a refresh token; call signIn() first.')
+  }
+  await session.accessToken({ force: true })
+}
+
+/** Signs out here and everywhere first (no code to wait for), then ends the session at the provider. */
+async function signOut(parts: Parts, { redirect = true }: SignOutOptions = {}): Promise<void> {
+  const ended = await parts.session.signOut()
+  if (!redirect) return
+  const url = await parts.provider
+    .get()
+    .then((provider) => provider.endSessionUrl(ended?.tokens.idToken))
+    .catch(() => undefined)
+  if (url !== undefined) parts.env.navigate(url)
 }
 
 function disposedError(): AuthError {

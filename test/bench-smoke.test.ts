@@ -86,7 +86,7 @@ describe("the split of spa-auth's bundle", () => {
       ).toBe(true)
     }
     expect(bundle.jobLoads.map((load) => load.module).sort()).toEqual(
-      ['src/protocol/provider.ts', 'src/session/actions.ts', 'src/sign-in/flow.ts'].sort(),
+      ['src/protocol/provider.ts', 'src/sign-in/flow.ts', 'src/worker/page.ts'].sort(),
     )
     expect(bundle.features.map((feature) => feature.module).sort()).toEqual(Object.keys(spaAuth.split!.features).sort())
     for (const feature of bundle.features) {

@@ -240,9 +240,10 @@ function unreliableStore(inner: KeyValueStore = createMemoryStore()) {
       check('del', key)
       return inner.del(key)
     },
-    async replace<T>(key: string, value: unknown) {
-      check('write', key)
-      return inner.replace<T>(key, value)
+    async update<T>(key: string, updater: (current: T | undefined) => T | undefined) {
+      // An update that returns nothing deletes.
+      check(updater(await inner.get<T>(key)) === undefined ? 'del' : 'write', key)
+      return inner.update(key, updater)
     },
     keys: () => inner.keys(),
   }
@@ -842,7 +843,12 @@ describe('6. the DPoP key', () => {
         ...world.store,
         get: (key) => world.store.get(key),
         set: (key, value) => (holdsCryptoKey(value) && keyWrites.push(tab), world.store.set(key, value)),
-        replace: (key, value) => (holdsCryptoKey(value) && keyWrites.push(tab), world.store.replace(key, value)),
+        update: <T>(key: string, updater: (current: T | undefined) => T | undefined) =>
+          world.store.update<T>(key, (current) => {
+            const next = updater(current)
+            if (holdsCryptoKey(next)) keyWrites.push(tab)
+            return next
+          }),
       },
     })
     const tabs = { a: openTab(dpop, viewOf('a'), {}, config), b: openTab(dpop, viewOf('b'), {}, config) }

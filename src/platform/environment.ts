@@ -33,9 +33,10 @@ export interface WorkerConnection {
 }
 
 /**
- * Everything the library reads from its host. Tests inject fakes; the defaults read the browser's
- * globals lazily, at call time, so fake timers and polyfills installed later still apply.
- * Times are epoch milliseconds everywhere.
+ * Everything the library reads from its host: pass parts of it as `createAuthClient(config, {
+ * environment })` in tests and unusual hosts. The defaults read the browser's globals lazily, at
+ * call time, so fake timers and polyfills installed later still apply. Times are epoch
+ * milliseconds everywhere.
  */
 export interface AuthEnvironment {
   now(): number
@@ -59,6 +60,16 @@ export interface AuthEnvironment {
    * restored from the back/forward cache. Returns a cleanup.
    */
   onWake(listener: () => void): () => void
+}
+
+/**
+ * The host's plumbing beyond {@link AuthEnvironment}: windows, idle time and the refresh worker.
+ * Not part of the public API (its shape follows the browser features the library adopts); the
+ * library's own tests and the testing kit set parts of it through `environment`.
+ *
+ * @internal
+ */
+export interface HostEnvironment extends AuthEnvironment {
   /**
    * Opens an empty popup window now (it must happen in the task of the user's click), or returns
    * `undefined` when the browser blocked it. `features` as for `window.open`.
@@ -73,8 +84,8 @@ export interface AuthEnvironment {
    * Chromium 148+), so refreshes can run in the refresh worker. Starts nothing.
    */
   refreshWorkerAvailable(): boolean
-  /** Starts (or joins) the refresh worker and connects to it; `undefined` where it cannot run. */
-  openRefreshWorker(): WorkerConnection | undefined
+  /** Starts (or joins) the refresh worker and connects to it; without it, the SharedWorker the library ships. */
+  openRefreshWorker?(): WorkerConnection | undefined
   /**
    * Runs `task` when the page is idle (`requestIdleCallback`), or soon where there is no such
    * thing: loading code a page will need, off its critical path. `task` may return a promise of its
@@ -84,7 +95,7 @@ export interface AuthEnvironment {
 }
 
 /** The browser's environment, reading every global lazily. */
-export function createBrowserEnvironment(): AuthEnvironment {
+export function createBrowserEnvironment(): HostEnvironment {
   return {
     now: () => Date.now(),
     random: () => Math.random(),
@@ -137,30 +148,6 @@ export function createBrowserEnvironment(): AuthEnvironment {
       const run = () => void Promise.resolve(task()).catch(() => {})
       if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(run)
       else globalThis.setTimeout(run, 0)
-    },
-    openRefreshWorker() {
-      if (typeof SharedWorker !== 'function') return undefined
-      // Kept as one expression, so the app's bundler (Vite, webpack 5) finds and bundles the worker.
-      const worker = new SharedWorker(new URL('../worker/entry.ts', import.meta.url), {
-        type: 'module',
-        name: 'spa-auth-refresh',
-        extendedLifetime: true,
-      } as WorkerOptions)
-      const { port } = worker
-      port.start()
-      return {
-        postMessage: (message) => port.postMessage(message),
-        onMessage(listener) {
-          const handler = (event: MessageEvent) => listener(event.data)
-          port.addEventListener('message', handler)
-          return () => port.removeEventListener('message', handler)
-        },
-        onError(listener) {
-          worker.addEventListener('error', listener)
-          return () => worker.removeEventListener('error', listener)
-        },
-        close: () => port.close(),
-      }
     },
     onWake(listener) {
       if (typeof window === 'undefined') return () => {}

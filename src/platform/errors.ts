@@ -78,6 +78,8 @@ export type AuthErrorCode =
   | 'not_signed_in'
   /** The client was disposed. */
   | 'disposed'
+  /** A part of the library's code could not be loaded (offline, or a deploy removed the file); it is tried again at the next use. */
+  | 'chunk_load_failed'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {

@@ -52,13 +52,14 @@ export async function takeSingleUse<T>(
   now: number,
 ): Promise<TakeResult<T>> {
   const key = prefix + id
-  const previous = await store.replace<Entry<T> | Tombstone>(key, {
-    takenAt: now,
-    expiresAt: now + 600_000,
-  } satisfies Tombstone)
+  let previous: Entry<T> | Tombstone | undefined
+  await store.update<Entry<T> | Tombstone>(key, (current) => {
+    previous = current
+    if (current === undefined || 'takenAt' in current) return current
+    return { takenAt: now, expiresAt: now + 600_000 } satisfies Tombstone
+  })
   if (previous !== undefined && 'takenAt' in previous) return { outcome: 'already-taken' }
   if (previous === undefined) {
-    await store.del(key)
     const othersPending = (await liveEntries(store, prefix, now)).length
     return { outcome: 'missing', othersPending }
   }

@@ -1,16 +1,20 @@
-import { createStore, del, get, keys, set, update, type UseStore } from 'idb-keyval'
+import { createStore, del, get, keys, promisifyRequest, set, type UseStore } from 'idb-keyval'
 
 /**
  * Where the library keeps sessions, sign-in transactions, discovery documents and keys.
  * Values are structured-cloneable. Implement it to keep the session elsewhere (the contract tests
- * in `test/storage.test.ts` show what every adapter must do).
+ * in `test/platform/storage.test.ts` show what every adapter must do).
  */
 export interface KeyValueStore {
   get<T>(key: string): Promise<T | undefined>
   set(key: string, value: unknown): Promise<void>
   del(key: string): Promise<void>
-  /** Writes `value` and resolves the value it replaced, as one atomic step across tabs. */
-  replace<T>(key: string, value: unknown): Promise<T | undefined>
+  /**
+   * Replaces the value of `key` with what `updater` returns for the current one (`undefined`
+   * deletes it), as one atomic step across tabs: no other write to the store can come between the
+   * read and the write. `updater` is synchronous and may run more than once; it must not throw.
+   */
+  update<T>(key: string, updater: (current: T | undefined) => T | undefined): Promise<void>
   keys(): Promise<string[]>
 }
 
@@ -20,15 +24,13 @@ export type StorageKind = 'indexeddb' | 'memory' | 'custom'
 /** A store that lives as long as the page (or the test). */
 export function createMemoryStore(): KeyValueStore {
   const map = new Map<string, unknown>()
+  const copyOf = <T>(key: string) => (map.has(key) ? (structuredClone(map.get(key)) as T) : undefined)
+  const write = (key: string, value: unknown) => (value === undefined ? map.delete(key) : map.set(key, value))
   return {
-    get: async <T>(key: string) => (map.has(key) ? (structuredClone(map.get(key)) as T) : undefined),
+    get: async (key) => copyOf(key),
     set: async (key, value) => void map.set(key, structuredClone(value)),
     del: async (key) => void map.delete(key),
-    replace: async <T>(key: string, value: unknown) => {
-      const previous = map.get(key) as T | undefined
-      map.set(key, structuredClone(value))
-      return previous
-    },
+    update: async (key, updater) => void write(key, structuredClone(updater(copyOf(key)))),
     keys: async () => [...map.keys()],
   }
 }
@@ -39,21 +41,30 @@ export function createIndexedDbStore(store: UseStore = createStore('spa-auth', '
     get: (key) => get(key, store),
     set: (key, value) => set(key, value, store),
     del: (key) => del(key, store),
-    async replace<T>(key: string, value: unknown) {
-      let previous: T | undefined
-      // idb-keyval runs the updater inside one readwrite transaction, so two tabs cannot both
-      // read the old value: exactly one of them takes it.
-      await update<T>(
-        key,
-        (old) => {
-          previous = old
-          return value as T
-        },
-        store,
-      )
-      return previous
-    },
+    update: (key, updater) =>
+      // One readwrite transaction: IndexedDB runs transactions on the same store one at a time,
+      // across tabs and workers, so two commits cannot both see the old value.
+      store('readwrite', (objects) => {
+        const read = objects.get(key)
+        read.onsuccess = () => {
+          const next = updater(read.result as Parameters<typeof updater>[0])
+          if (next === undefined) objects.delete(key)
+          else objects.put(next, key)
+        }
+        return promisifyRequest(objects.transaction)
+      }),
     keys: async () => (await keys(store)).map(String),
+  }
+}
+
+/** A store whose every call waits for `opened`: usable before the database is open. */
+export function deferredStore(opened: Promise<KeyValueStore>): KeyValueStore {
+  return {
+    get: async (key) => (await opened).get(key),
+    set: async (key, value) => (await opened).set(key, value),
+    del: async (key) => (await opened).del(key),
+    update: async (key, updater) => (await opened).update(key, updater),
+    keys: async () => (await opened).keys(),
   }
 }
 

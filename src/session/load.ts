@@ -6,7 +6,7 @@ import type { RecordStore } from './record-store.js'
 import type { SessionEvent } from './machine.js'
 import type { SessionRecord, StoredSession } from './record.js'
 import type { KeyValueStore, StorageKind } from '../platform/storage.js'
-import type { SessionMessage } from './tab-follower.js'
+import type { SessionMessage } from './messages.js'
 
 /** What loading needs: the record store, the lock, and the raw store for a 0.1 session's DPoP key. */
 export interface LoadDeps {
@@ -49,14 +49,18 @@ async function discard(deps: LoadDeps, stored: Extract<StoredSession, { kind: 'u
   return { reason: 'session-unreadable' as const, error: new AuthError('session_unreadable', message) }
 }
 
-/** Carries a 0.1 session over: its DPoP key lived under a key of its own. */
+/**
+ * Carries a 0.1 session's DPoP key over: it lived under a key of its own. (The record itself was
+ * carried over, and written back, when it was read.)
+ */
 async function migrate(deps: LoadDeps, record: SessionRecord): Promise<SessionRecord> {
   const { config, store } = deps
   const legacyKey = config.dpop
     ? await store.get<CryptoKeyPair>(config.legacyDpopKey).catch(() => undefined)
     : undefined
-  const migrated = legacyKey ? { ...record, dpopKey: legacyKey } : record
-  await deps.records.write(migrated).catch(() => {})
-  await store.del(config.legacyDpopKey).catch(() => {})
-  return migrated
+  if (legacyKey === undefined) return record
+  const migrated: SessionRecord = { ...record, revision: record.revision + 1, dpopKey: legacyKey }
+  const committed = await deps.records.commit(migrated, record).catch(() => undefined)
+  if (committed?.kind === 'committed') await store.del(config.legacyDpopKey).catch(() => {})
+  return committed?.kind === 'stale' ? record : migrated
 }

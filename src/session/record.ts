@@ -1,4 +1,4 @@
-import type { AuthErrorCode } from '../platform/errors.js'
+import { AuthError, type AuthErrorCode } from '../platform/errors.js'
 import type { TokenSet, UserClaims } from '../protocol/token-set.js'
 
 /** The schema version this library writes. A record of any other version is not trusted. */
@@ -84,6 +84,12 @@ export function reviseRecord(
 /** The access token of `record` for `resource` (the session's own without one), if it holds one. */
 export function tokensFor(record: SessionRecord, resource: string | undefined): ResourceToken | undefined {
   return resource === undefined ? record.tokens : record.resources?.[resource]
+}
+
+/** The error every tab reports while the shared refresh failure of `record` lasts, else `null`. */
+export function failureError(record: SessionRecord): AuthError | null {
+  const { failure } = record
+  return failure ? new AuthError(failure.code, failure.message) : null
 }
 
 /** Whether `a` and `b` are the same revision of the same sign-in. */

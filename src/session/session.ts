@@ -1,191 +1,383 @@
-import type { AuthConfig, ResolvedConfig } from '../protocol/config.js'
+/**
+ * The session of one client in one tab, and its one owner (TanStack query-core's `Query`): it holds
+ * the state, and `#dispatch` — the only caller of the machine — computes the next state and
+ * performs the effects (publish the snapshot, plan the one timer). Everything else here turns
+ * what happens (a load, a message from another tab, a refresh's outcome, a sign-in, a sign-out)
+ * into events. The refresh itself is the transaction in `refresh.ts`, whose code loads when a
+ * refresh comes near; signing out never waits for code.
+ */
+import type { HostEnvironment } from '../platform/environment.js'
+import { asAuthError, AuthError } from '../platform/errors.js'
+import { lazy, type Lazy } from '../platform/lazy.js'
+import { createScheduler, type Scheduler } from '../platform/scheduler.js'
+import { createSnapshotStore, type SnapshotStore } from '../platform/snapshot-store.js'
+import { deferredStore, type KeyValueStore, type StorageKind } from '../platform/storage.js'
 import type { TabSync } from '../platform/tab-sync.js'
-import { randomId, type AuthEnvironment } from '../platform/environment.js'
-import { asAuthError, type AuthError } from '../platform/errors.js'
+import type { ResolvedConfig } from '../protocol/config.js'
 import type { Protocol } from '../protocol/provider.js'
-import { createRecordStore } from './record-store.js'
-import type { RefreshOptions } from './refresher.js'
-import type { SessionActions } from './actions.js'
-import { loadSession } from './load.js'
-import type { AuthState, SignedOutReason } from './machine.js'
-import { createSessionRunner } from './runner.js'
-import type { SessionRecord } from './record.js'
-import type { SnapshotStore } from '../platform/snapshot-store.js'
-import type { KeyValueStore, StorageKind } from '../platform/storage.js'
-import { followTabs, type SessionMessage } from './tab-follower.js'
 import type { TokenSet, UserClaims } from '../protocol/token-set.js'
-import { createTokenGetter } from './token-getter.js'
+import { endSession, removeSession } from './ending.js'
+import { loadSession } from './load.js'
+import {
+  initialState,
+  toSnapshot,
+  transition,
+  type AuthState,
+  type SessionEvent,
+  type SessionState,
+  type SignedOutReason,
+} from './machine.js'
+import { updateMessage, type SessionMessage } from './messages.js'
+import { createRecordStore, type RecordStore } from './record-store.js'
+import { createRecord, failureError, type SessionRecord } from './record.js'
+import type { RefreshContext, RefreshOutcome, RefreshRequest } from './refresh.js'
+import { readToken, type TokenRequest } from './token-getter.js'
+import { tokenStatus, type Plan } from './token-status.js'
 
-/** The session of one client in one tab: its snapshot, its tokens, and every change to it as a commit. */
-export interface Session {
-  readonly snapshots: SnapshotStore<AuthState>
-  /** Resolves with the store once the stored session is loaded; never rejects. */
-  readonly ready: Promise<KeyValueStore>
-  /** The record this tab holds, if signed in. */
-  current(): SessionRecord | undefined
-  /**
-   * A valid access token (for one API with `resource`): the one in memory while outside the
-   * refresh leeway, else a refresh's.
-   */
-  accessToken(options: RefreshOptions): Promise<string>
-  /** Reads the stored record into this tab (after another window committed it); resolves what it holds then. */
-  reload(): Promise<SessionRecord | undefined>
-  /** Where refreshes run: in the refresh worker, or in this page. */
-  refreshIn(): 'worker' | 'page'
-  /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
-  commitSignIn(signIn: { tokens: TokenSet; claims: UserClaims; dpopKey: CryptoKeyPair | undefined }): Promise<void>
-  /**
-   * Ends the session at once in this tab, then (inside the lock, so no refresh in flight can
-   * bring it back) deletes it, tells the other tabs and revokes its refresh token. Resolves with
-   * the record that was ended, for the end-session redirect.
-   *
-   * @throws AuthError `storage_error` when the store cannot delete it (the session is still ended in memory and in the other tabs).
-   */
-  signOut(): Promise<SessionRecord | undefined>
-  /** Ends the session for `reason` (the DPoP key it is bound to is gone, …), in every tab. */
-  end(reason: SignedOutReason, error: AuthError): Promise<void>
-  /** When the next refresh (or expiry) is planned, epoch ms. */
-  nextRefreshAt(): number | undefined
+/** Runs refresh transactions for this tab: in the refresh worker, or in the page. */
+export interface Refresher {
+  run(request: RefreshRequest): Promise<RefreshOutcome>
+  /** Where the next refresh runs. */
+  readonly where: 'worker' | 'page'
+  /** Gets the next refresh ready: the worker started, or the protocol code loaded. */
+  warm(): void
+  /** Leaves the worker; pending runs reject with `disposed` and nothing more is sent. */
   dispose(): void
 }
 
-/** Creates the {@link Session}; `protocol` is loaded the first time the provider is needed. */
-export function createSession(deps: {
+/** What the owner is made of; `client.ts` composes it. */
+export interface SessionDeps {
   config: ResolvedConfig
-  env: AuthEnvironment
+  env: HostEnvironment
   opened: Promise<{ store: KeyValueStore; kind: StorageKind }>
-  /** The configuration as the app gave it: what the refresh worker resolves for itself. */
-  authConfig: AuthConfig
   tabs: TabSync<SessionMessage>
-  protocol(): Promise<Protocol>
-}): Session {
-  const { config, env, tabs } = deps
-  const records = createRecordStore(lazyStore(deps.opened), config.sessionKey, randomId)
-  const runner = createSessionRunner({
-    config,
-    env,
-    tasks: {
-      refresh() {
-        // The record that is due, taken now: another tab may refresh while this one's code loads,
-        // and its refresh must then be adopted, not repeated. A failure is in the snapshot already.
-        const seen = state().record
-        void withActions((loaded) => loaded.refresh({ force: false, seen })).catch(() => {})
-      },
-      expire: () => void expire().catch(() => {}),
-      preload: () => void withActions((loaded) => loaded.warm()),
-    },
-  })
-  const { dispatch } = runner
-  const state = runner.state
-  /** What changes the session: loaded once, the first time a change is near. */
-  const actions = lazily(() =>
-    import('./actions.js').then(({ createSessionActions }) =>
-      createSessionActions({ ...deps, records, state, dispatch, reload, useWorker: worker }),
-    ),
-  )
-  const withActions = <T>(use: (loaded: SessionActions) => T | Promise<T>) => actions.get().then(use)
-  let worker = false
-  let stopFollowing = () => {}
+  provider: Lazy<Protocol>
+  /** Loads the refresh code and builds this tab's refresher over `context`. */
+  loadRefresher(context: RefreshContext, options: { useWorker: boolean }): Promise<Refresher>
+  newGeneration(): string
+}
 
-  async function expire(): Promise<void> {
-    const record = state().record
-    if (record !== undefined) await withActions((loaded) => loaded.end('expired', null, record.generation))
+/** The code of the next refresh is fetched this long before it is due (in idle time), never on a page load. */
+const PRELOAD_LEAD_MS = 30_000
+/** After the refresh code failed to load: 5 s, 10 s, 20 s … up to 5 minutes before the next attempt. */
+const CODE_RETRY_BASE_MS = 5_000
+const CODE_RETRY_CAP_MS = 5 * 60_000
+
+export class Session {
+  readonly snapshots: SnapshotStore<AuthState>
+  /** Resolves once the stored session is loaded; never rejects. */
+  readonly ready: Promise<void>
+  readonly #deps: SessionDeps
+  readonly #records: RecordStore
+  readonly #scheduler: Scheduler
+  readonly #refresher: Lazy<Refresher>
+  readonly #flights = new Map<string, Promise<SessionRecord>>()
+  #state: SessionState = initialState
+  #disposed = false
+  #useWorker = false
+  #codeFailures = 0
+  #loadingRefresher = false
+  #preload: unknown
+  #stopFollowing = () => {}
+
+  constructor(deps: SessionDeps) {
+    this.#deps = deps
+    const store = deps.opened.then(({ store }) => store)
+    this.#records = createRecordStore(deferredStore(store), deps.config.sessionKey, deps.newGeneration)
+    this.snapshots = createSnapshotStore(toSnapshot(initialState))
+    this.#scheduler = createScheduler(deps.env)
+    this.#refresher = lazy(
+      () => deps.loadRefresher(this.#refreshContext(), { useWorker: this.#useWorker }),
+      'the refresh code',
+    )
+    this.ready = this.#load()
   }
 
-  const ready = (async () => {
-    const { store: opened, kind } = await deps.opened
-    // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
-    worker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
-    try {
-      dispatch(await loadSession({ config, env, records, tabs, store: opened, storage: kind }))
-    } catch (error) {
-      dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error, 'storage_error') })
+  /** The record this tab holds while signed in (not while signing out). */
+  current(): SessionRecord | undefined {
+    const state = this.#state
+    return state.status === 'signed-in' && state.phase !== 'signing-out' ? state.record : undefined
+  }
+
+  /**
+   * A valid access token (for one API with `resource`): the one in memory while it is outside the
+   * refresh leeway, handed out without awaiting anything (the hot path); else a refresh's.
+   *
+   * @throws AuthError `not_signed_in`, or the failure of a refresh once the token it holds expired.
+   */
+  accessToken(request: TokenRequest): Promise<string> {
+    const record = this.current()
+    const token = request.force ? undefined : this.freshToken(request.resource)
+    if (token !== undefined) return Promise.resolve(token)
+    // Refreshes are failing, no tab tries before the shared retry time, and the token has expired.
+    if (!request.force && record?.failure !== undefined && this.#deps.env.now() < record.failure.retryAt) {
+      return Promise.reject(failureError(record)!)
     }
-    if (!state().disposed) stopFollowing = followTabs({ tabs, records, dispatch })
-    void settleRefreshInFlight()
-    // What changes the session (no protocol in it) loads in idle time, so a change never waits for
-    // its code; the protocol itself loads shortly before a refresh (see the runner's preload).
-    env.whenIdle(() => actions.get())
-    return opened
-  })()
+    return readToken(this, request, record, this.#deps.env.now)
+  }
+
+  /** The token in memory for `resource` when it can go out as it is (no refresh due, or none allowed yet), else `undefined`. */
+  freshToken(resource: string | undefined): string | undefined {
+    const record = this.current()
+    if (record === undefined) return undefined
+    const status = tokenStatus(record, resource, this.#deps.env.now(), this.#deps.config.refreshLeewaySeconds)
+    return status.kind === 'fresh' || status.kind === 'waiting' ? status.token : undefined
+  }
+
+  /**
+   * Refreshes once for every caller in this tab (per resource), and once for every tab (the
+   * transaction's Web Lock); `held` is the record the refresh starts from (default: this tab's).
+   * Resolves the record afterwards.
+   *
+   * @throws AuthError `not_signed_in`; the failure of a refresh that keeps the session (it is then
+   *   in the snapshot too); the failure that ended it; `chunk_load_failed`.
+   */
+  refresh(request: TokenRequest & { held?: SessionRecord | undefined }): Promise<SessionRecord> {
+    const key = request.resource ?? ''
+    let flight = this.#flights.get(key)
+    if (flight === undefined) {
+      flight = this.#refreshOnce(request).finally(() => this.#flights.delete(key))
+      this.#flights.set(key, flight)
+    }
+    return flight
+  }
+
+  /** Reads the stored record into this tab (after another window committed it); resolves what it holds then. */
+  async reload(): Promise<SessionRecord | undefined> {
+    await this.ready
+    const stored = await this.#records.read().catch(() => undefined)
+    if (stored?.kind === 'record') this.#dispatch({ type: 'adopted', record: stored.record })
+    return this.current()
+  }
+
+  /** Makes a completed sign-in the session (a new generation), in this tab and every other. */
+  async commitSignIn(signIn: {
+    tokens: TokenSet
+    claims: UserClaims
+    dpopKey: CryptoKeyPair | undefined
+  }): Promise<void> {
+    await this.ready
+    const record = createRecord({ generation: this.#deps.newGeneration(), ...signIn })
+    await this.#deps.tabs.withLock(async () => {
+      this.#dispatch({ type: 'signed-in', record })
+      await this.#records.write(record).catch((error: unknown) => this.#storageFailed(error))
+      this.#deps.tabs.announce(updateMessage(record, this.#records.unpersisted === record))
+    })
+  }
+
+  /**
+   * Signs out: at once in this tab, then — inside the lock, so no refresh in flight can bring it
+   * back — in the store and every other tab; none of it waits for code. Then, best effort, revokes
+   * the refresh token (a failure lands in the snapshot). Resolves with the record that was ended,
+   * for the end-session redirect.
+   *
+   * @throws AuthError `storage_error` when the store cannot delete it (the session is still ended in memory and in the other tabs).
+   */
+  async signOut(): Promise<SessionRecord | undefined> {
+    await this.ready
+    const held = this.current()
+    this.#dispatch({ type: 'sign-out-started' })
+    const { ended, error } = await removeSession(this.#records, this.#deps.tabs, held)
+    const revoked = error ?? (await this.#revoke(ended?.tokens.refreshToken))
+    this.#dispatch({ type: 'sign-out-finished', error: revoked })
+    if (error) throw error
+    return ended
+  }
+
+  /** Ends the session for `reason` (the DPoP key it is bound to is gone, …), in every tab. */
+  async end(reason: SignedOutReason, error: AuthError | null): Promise<void> {
+    const record = this.current()
+    if (record === undefined) return
+    const { generation } = record
+    await this.#deps.tabs.withLock(() => endSession(this.#records, this.#deps.tabs, { reason, generation }))
+    this.#dispatch({ type: 'ended', reason, error, generation })
+  }
+
+  /** When the next refresh (or expiry) is planned, epoch ms. */
+  nextRefreshAt(): number | undefined {
+    return this.#scheduler.dueAt
+  }
+
+  /** Where refreshes run: in the refresh worker, or in this page. */
+  refreshIn(): 'worker' | 'page' {
+    return this.#refresher.value?.where ?? (this.#useWorker ? 'worker' : 'page')
+  }
+
+  dispose(): void {
+    this.#disposed = true
+    this.#scheduler.dispose()
+    if (this.#preload !== undefined) this.#deps.env.clearTimeout(this.#preload)
+    this.#refresher.value?.dispose()
+    this.#stopFollowing()
+    this.#deps.tabs.close()
+  }
+
+  #dispatch(event: SessionEvent): void {
+    if (this.#disposed) return
+    const { config, env } = this.#deps
+    const result = transition(this.#state, event, { leewaySeconds: config.refreshLeewaySeconds, random: env.random() })
+    this.#state = result.state
+    for (const effect of result.effects) {
+      if (effect.type === 'publish') this.#publish()
+      else if (effect.type === 'unplan') this.#scheduler.cancel()
+      else this.#plan(effect)
+    }
+  }
+
+  #publish(): void {
+    const next = toSnapshot(this.#state)
+    const current = this.snapshots.get()
+    const same = (Object.keys(next) as Array<keyof AuthState>).every((name) => next[name] === current[name])
+    if (!same) this.snapshots.set(next)
+  }
+
+  #plan(plan: Plan): void {
+    // Background work: a failure is in the snapshot already.
+    const task = plan.task === 'refresh' ? () => this.refresh({ force: false }) : () => this.expire()
+    this.#scheduler.schedule(plan.at, () => void task().catch(() => {}))
+    if (plan.task !== 'refresh') return
+    // The refresh code (no protocol in it) loads in idle time once a refresh is planned, so the
+    // refresh does not wait for it; the worker or the protocol it needs come shortly before it is due.
+    if (this.#refresher.value === undefined && !this.#loadingRefresher) {
+      this.#loadingRefresher = true
+      this.#deps.env.whenIdle(() => this.#refresher.get().finally(() => (this.#loadingRefresher = false)))
+    }
+    if (this.#preload !== undefined) return
+    // The refresh code (the worker, or the protocol) is fetched in idle time shortly before it is due.
+    const delay = Math.max(0, plan.at - this.#deps.env.now() - PRELOAD_LEAD_MS)
+    this.#preload = this.#deps.env.setTimeout(() => {
+      this.#preload = undefined
+      if (!this.#disposed) this.#deps.env.whenIdle(() => this.#refresher.get().then((refresher) => refresher.warm()))
+    }, delay)
+  }
+
+  async #load(): Promise<void> {
+    const { config, env, tabs } = this.#deps
+    const { store, kind } = await this.#deps.opened
+    // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
+    this.#useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
+    const records = this.#records
+    try {
+      this.#dispatch(await loadSession({ config, env, records, tabs, store, storage: kind }))
+    } catch (error) {
+      this.#dispatch({ type: 'loaded', record: undefined, storage: kind, error: asAuthError(error, 'storage_error') })
+    }
+    if (this.#disposed) return
+    this.#stopFollowing = tabs.listen((message) => this.#receive(message))
+    void this.#settleRefreshInFlight()
+  }
 
   /**
    * A refresh another tab or the refresh worker holds the lock for may be about to replace the
    * record just loaded (the page reloaded in the middle of one): wait for it, then read again.
    * Costs nothing when no refresh is running, the usual case.
    */
-  async function settleRefreshInFlight(): Promise<void> {
+  async #settleRefreshInFlight(): Promise<void> {
+    const { env, tabs, config } = this.#deps
     const locks = await env.locks?.query?.().catch(() => undefined)
-    if (state().record === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
-    await tabs.withLock(async () => void (await reload()))
+    if (this.current() === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
+    await tabs.withLock(async () => void (await this.reload()))
   }
 
-  async function reload(): Promise<SessionRecord | undefined> {
-    const stored = await records.read().catch(() => undefined)
-    if (stored?.kind === 'record') dispatch({ type: 'updated', record: stored.record })
-    return state().record
+  /**
+   * Follows the other tabs: an update is read from the store (the announcement only says that
+   * something changed, unless the store refused it); a sign-out elsewhere ends the session here
+   * with reason `'other-tab'`, and an end the provider caused keeps its reason everywhere.
+   */
+  #receive(message: SessionMessage): void {
+    if (message.type === 'popup-result') return
+    if (message.type === 'signed-out') {
+      const reason = message.reason === 'signed-out' ? 'other-tab' : message.reason
+      return this.#dispatch({ type: 'ended', reason, error: null, generation: message.generation })
+    }
+    if (message.record) {
+      this.#records.accept(message.record)
+      return this.#dispatch({ type: 'adopted', record: message.record })
+    }
+    void this.#records.read().then(
+      (stored) => {
+        if (stored.kind === 'record') this.#dispatch({ type: 'adopted', record: stored.record })
+        else if (stored.kind === 'empty')
+          this.#dispatch({ type: 'ended', reason: 'other-tab', error: null, generation: message.generation })
+      },
+      // The store failed: this tab keeps what it has and tries again at its next refresh.
+      () => {},
+    )
   }
 
-  return {
-    snapshots: runner.snapshots,
-    ready,
-    current: () => state().record,
-    accessToken: createTokenGetter({
-      config,
-      env,
-      state,
-      ready,
-      refresh: (options) => withActions((loaded) => loaded.refresh(options)),
-      expire,
-    }),
-    async reload() {
-      await ready
-      return reload()
-    },
-    refreshIn: () => (worker && actions.value?.inWorker !== false ? 'worker' : 'page'),
-    async commitSignIn(signIn) {
-      await ready
-      await withActions((loaded) => loaded.commitSignIn(signIn))
-    },
-    async signOut() {
-      await ready
-      return withActions((loaded) => loaded.signOut())
-    },
-    async end(reason, error) {
-      const record = state().record
-      if (record !== undefined) await withActions((loaded) => loaded.end(reason, error, record.generation))
-    },
-    nextRefreshAt: runner.nextRefreshAt,
-    dispose() {
-      dispatch({ type: 'disposed' })
-      runner.dispose()
-      actions.value?.dispose()
-      stopFollowing()
-      tabs.close()
-    },
+  async #refreshOnce(request: TokenRequest & { held?: SessionRecord | undefined }): Promise<SessionRecord> {
+    await this.ready
+    const held = request.held ?? this.current()
+    if (held === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+    const own = request.resource === undefined
+    if (own) this.#dispatch({ type: 'refresh-started' })
+    let outcome: RefreshOutcome
+    try {
+      const refresher = await this.#refresher.get()
+      outcome = await refresher.run({ held, force: request.force, resource: request.resource })
+    } catch (failure) {
+      const error = asAuthError(failure)
+      if (error.code === 'chunk_load_failed') this.#codeUnavailable(error)
+      else if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error })
+      throw error
+    }
+    this.#codeFailures = 0
+    return this.#settle(outcome, own)
   }
-}
 
-/** `load`, run once, on the first `get()`; `value` once it resolved. */
-function lazily<T>(load: () => Promise<T>): { get(): Promise<T>; readonly value: T | undefined } {
-  let loading: Promise<T> | undefined
-  let value: T | undefined
-  return {
-    get: () => (loading ??= load().then((loaded) => (value = loaded))),
-    get value() {
-      return value
-    },
+  /** Turns a refresh's outcome into this tab's state; resolves the record, or throws what the caller must hear. */
+  #settle(outcome: RefreshOutcome, own: boolean): SessionRecord {
+    switch (outcome.kind) {
+      case 'adopted':
+      case 'refreshed':
+      case 'failed': {
+        const error = outcome.kind === 'failed' ? outcome.error : null
+        if (own) this.#dispatch({ type: 'refresh-finished', record: outcome.record, error })
+        else this.#dispatch({ type: 'adopted', record: outcome.record })
+        if (outcome.kind === 'refreshed' && outcome.storageError) this.#storageFailed(outcome.storageError)
+        if (outcome.kind === 'failed') throw outcome.error
+        return outcome.record
+      }
+      case 'refused':
+        if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error: null })
+        throw outcome.error
+      case 'ended':
+        this.#dispatch({ type: 'ended', reason: outcome.reason, error: outcome.error, generation: outcome.generation })
+        throw outcome.error
+    }
   }
-}
 
-/** A store whose every call waits for the store to be opened. */
-function lazyStore(opened: Promise<{ store: KeyValueStore }>): KeyValueStore {
-  const store = opened.then((result) => result.store)
-  return {
-    get: async (key) => (await store).get(key),
-    set: async (key, value) => (await store).set(key, value),
-    del: async (key) => (await store).del(key),
-    replace: async (key, value) => (await store).replace(key, value),
-    keys: async () => (await store).keys(),
+  /** The refresh code did not load: the session waits, with the error in the snapshot, and tries again. */
+  #codeUnavailable(error: AuthError): void {
+    const delay = Math.min(CODE_RETRY_CAP_MS, CODE_RETRY_BASE_MS * 2 ** this.#codeFailures++)
+    this.#dispatch({ type: 'code-unavailable', error, retryAt: this.#deps.env.now() + delay })
+  }
+
+  /** Ends a session whose token expired without a refresh token. */
+  async expire(): Promise<void> {
+    const record = this.current()
+    if (record === undefined || record.tokens.refreshToken !== undefined) return
+    if (record.tokens.expiresAt > this.#deps.env.now()) return
+    await this.end('expired', null)
+  }
+
+  /** Revokes a refresh token at sign-out, best effort; resolves the failure (for the snapshot), or `null`. */
+  async #revoke(refreshToken: string | undefined): Promise<AuthError | null> {
+    if (refreshToken === undefined) return null
+    try {
+      await (await this.#deps.provider.get()).revoke(refreshToken)
+      return null
+    } catch (error) {
+      return asAuthError(error)
+    }
+  }
+
+  #storageFailed(error: unknown): void {
+    this.#dispatch({ type: 'storage-failed', error: asAuthError(error, 'storage_error') })
+  }
+
+  #refreshContext(): RefreshContext {
+    const { config, env, tabs, provider } = this.#deps
+    return { config, env, records: this.#records, tabs, provider: () => provider.get() }
   }
 }

@@ -2,14 +2,14 @@ import type { SignInOptions } from '../protocol/authorize.js'
 import { readCallback, withoutCallbackParams } from '../protocol/callback-url.js'
 import type { ResolvedConfig } from '../protocol/config.js'
 import type { TabSync } from '../platform/tab-sync.js'
-import type { AuthEnvironment } from '../platform/environment.js'
+import type { HostEnvironment } from '../platform/environment.js'
 import { AuthError, asAuthError } from '../platform/errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from '../protocol/provider.js'
 import { sameOriginPath } from '../protocol/return-to.js'
 import type { Session } from '../session/session.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { peekSingleUse, putSingleUse, takeSingleUse } from '../platform/single-use.js'
-import type { PopupOutcome, SessionMessage } from '../session/tab-follower.js'
+import type { PopupOutcome, SessionMessage } from '../session/messages.js'
 import type { UserClaims } from '../protocol/token-set.js'
 
 /**
@@ -35,8 +35,10 @@ const TX_PREFIX = 'tx:'
 
 export function createSignInFlow(deps: {
   config: ResolvedConfig
-  env: AuthEnvironment
-  session: Session
+  env: HostEnvironment
+  session: Pick<Session, 'commitSignIn'>
+  /** The store of sign-in transactions (the session's, once open). */
+  store: Promise<KeyValueStore>
   tabs: TabSync<SessionMessage>
   protocol(): Promise<Protocol>
 }): SignInFlow {
@@ -53,7 +55,7 @@ export function createSignInFlow(deps: {
       )
     }
     if (url === env.currentUrl()) env.replaceUrl(withoutCallbackParams(url))
-    const store = await session.ready
+    const store = await deps.store
     const state = params.get('state')!
     const peeked = await peekSingleUse<PendingSignIn>(store, TX_PREFIX, state)
     if (
@@ -98,7 +100,7 @@ export function createSignInFlow(deps: {
     async start({ returnTo, ...options }) {
       const current = new URL(env.currentUrl())
       const path = sameOriginPath(returnTo ?? current.pathname + current.search + current.hash, current.origin)
-      const [store, protocol] = await Promise.all([session.ready, deps.protocol()])
+      const [store, protocol] = await Promise.all([deps.store, deps.protocol()])
       const { url, pending } = await protocol.startSignIn({ ...options, returnTo: path })
       await putSingleUse(store, TX_PREFIX, pending.state, pending, env.now(), TRANSACTION_LIFETIME_MS)
       return { url, state: pending.state }

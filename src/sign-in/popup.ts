@@ -1,10 +1,10 @@
 import type { SignInOptions } from '../protocol/authorize.js'
 import type { TabSync } from '../platform/tab-sync.js'
-import type { AuthEnvironment, PopupWindow } from '../platform/environment.js'
+import type { HostEnvironment, PopupWindow } from '../platform/environment.js'
 import { AuthError } from '../platform/errors.js'
 import type { Session } from '../session/session.js'
 import type { SignInFlow } from './flow.js'
-import type { PopupOutcome, SessionMessage } from '../session/tab-follower.js'
+import type { PopupOutcome, SessionMessage } from '../session/messages.js'
 import type { UserClaims } from '../protocol/token-set.js'
 
 /** Options of `signInWithPopup`: those of `signIn`, and the popup's own. */
@@ -20,10 +20,12 @@ const CLOSED_CHECK_MS = 500
 
 /** What a popup sign-in works with. */
 export interface PopupDeps {
-  env: AuthEnvironment
+  env: HostEnvironment
   tabs: TabSync<SessionMessage>
   flow: SignInFlow
-  session: Session
+  session: Pick<Session, 'reload'>
+  /** Aborted when the client is disposed: the popup closes, the timers stop, the call rejects with `disposed`. */
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -70,12 +72,19 @@ function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, time
     const timers: unknown[] = []
     const finish = (settle: () => void) => {
       stop()
+      deps.signal?.removeEventListener('abort', onAbort)
       for (const timer of timers) env.clearTimeout(timer)
       settle()
     }
     const stop = deps.tabs.listen((message) => {
       if (message.type === 'popup-result' && message.state === state) finish(() => resolve(message.outcome))
     })
+    const onAbort = () => {
+      popup.close()
+      finish(() => reject(new AuthError('disposed', 'This client was disposed; create a new one.')))
+    }
+    if (deps.signal?.aborted) return onAbort()
+    deps.signal?.addEventListener('abort', onAbort, { once: true })
     timers.push(
       env.setTimeout(() => {
         popup.close()

@@ -3,7 +3,8 @@
  * wake events, and tabs whose navigations are recorded instead of performed. Every client the
  * test provider creates is a tab of the same browser, so "another tab" is just another client.
  */
-import type { AuthEnvironment, LockManagerLike, TabChannel } from '../index.js'
+import type { LockManagerLike, TabChannel } from '../index.js'
+import type { HostEnvironment } from '../platform/environment.js'
 
 /** The provider's `fetch`, resolving relative URLs against `base` (the tab's address). */
 export type BrowserFetch = (input: RequestInfo | URL, init: RequestInit | undefined, base: string) => Promise<Response>
@@ -13,7 +14,7 @@ export interface Tab {
   /** The address bar; `replaceUrl` changes it, `navigate` does not (the page never leaves). */
   url: string
   /** The environment a client in this tab runs in. `setTimeout`/`clearTimeout` stay the library's (the globals, read lazily). */
-  readonly environment: Partial<AuthEnvironment>
+  readonly environment: Partial<HostEnvironment>
 }
 
 /**

@@ -1,13 +1,12 @@
 /**
  * The refresh worker: a SharedWorker with `extendedLifetime`, which the browser keeps running after
- * its last page is gone. A page asks it to refresh; it runs exactly the page's refresh (see
- * `refresh-host.ts`) and answers. A reload, a navigation or a closed tab no longer aborts a
- * refresh after the provider rotated the refresh token but before the new one was stored.
+ * its last page is gone. A page asks it to refresh; it runs exactly the page's refresh transaction
+ * (see `host.ts`) and answers. A reload, a navigation or a closed tab no longer aborts a refresh
+ * after the provider rotated the refresh token but before the new one was stored.
  */
 import { createBrowserEnvironment } from '../platform/environment.js'
-import { createRefreshHost } from './host.js'
 import { createIndexedDbStore } from '../platform/storage.js'
-import type { WorkerRequest } from './page.js'
+import { createRefreshHost } from './host.js'
 
 const host = createRefreshHost({ store: createIndexedDbStore(), env: createBrowserEnvironment() })
 
@@ -17,7 +16,7 @@ interface ConnectEvent {
 
 ;(globalThis as unknown as { onconnect: (event: ConnectEvent) => void }).onconnect = (event) => {
   const port = event.ports[0]!
-  port.onmessage = (message: MessageEvent<WorkerRequest>) => {
+  port.onmessage = (message: MessageEvent<unknown>) => {
     // The page may be gone by the time the answer is ready: the work is done either way.
     void host.answer(message.data).then((reply) => port.postMessage(reply))
   }

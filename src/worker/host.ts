@@ -1,86 +1,80 @@
 /**
- * What the refresh worker does, apart from how pages reach it: for each request, the page's own
- * refresh of that session (the Web Lock, the record re-read inside it, oauth4webapi's grant and
- * checks, compare-and-set, the announcement to every tab), and the answer. `refresh-worker.ts`
- * hosts it in the SharedWorker over the browser's IndexedDB; a test hosts it over its own store,
- * locks, channels and clock.
+ * What the refresh worker does, apart from how pages reach it: for each request, the session's
+ * refresh transaction exactly as a page runs it (the Web Lock, the record re-read inside it,
+ * oauth4webapi's grant and checks, compare-and-set, the announcement to every tab), with the
+ * asking page's configuration — the worker outlives deploys, so it keeps none of its own — and
+ * the outcome as the answer. `entry.ts` hosts it in the SharedWorker over the browser's IndexedDB;
+ * a test hosts it over its own store, locks, channels and clock.
  */
-import { resolveConfig, type AuthConfig } from '../protocol/config.js'
-import { createTabSync } from '../platform/tab-sync.js'
-import { randomId, type AuthEnvironment } from '../platform/environment.js'
+import type { AuthEnvironment } from '../platform/environment.js'
 import { asAuthError } from '../platform/errors.js'
-import { createProtocol, type Protocol } from '../protocol/provider.js'
-import { createRecordStore } from '../session/record-store.js'
-import { createRefresher, type RefreshOptions, type Refresher } from '../session/refresher.js'
-import { createCommits } from '../session/commits.js'
-import type { SessionEvent, SignedOutReason } from '../session/machine.js'
 import type { KeyValueStore } from '../platform/storage.js'
-import type { SessionMessage } from '../session/tab-follower.js'
-import type { WorkerAnswer, WorkerRequest } from './page.js'
+import { createTabSync, type TabSync } from '../platform/tab-sync.js'
+import { resolveConfig, type AuthConfig } from '../protocol/config.js'
+import { createProtocol, type Protocol } from '../protocol/provider.js'
+import { randomId } from '../platform/environment.js'
+import type { SessionMessage } from '../session/messages.js'
+import { createRecordStore, type RecordStore } from '../session/record-store.js'
+import { runRefresh, type RefreshContext } from '../session/refresh.js'
+import { toErrorData, toWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
-/** The refresh worker's work: one refresher per session, shared by every page that asks. */
+/** The refresh worker's work. */
 export interface RefreshHost {
-  /** Refreshes the session `request` names and resolves the answer for the page; never rejects. */
-  answer(request: WorkerRequest): Promise<WorkerAnswer>
+  /** Runs the refresh a page asked for and resolves the answer for it; never rejects. */
+  answer(message: unknown): Promise<WorkerAnswer>
 }
 
-/** One session the host refreshes, and the reasons its generations ended with. */
-interface Hosted {
-  refresher: Refresher
-  ended: Map<string, SignedOutReason>
-}
+/** How many configurations keep their protocol (discovery document, DPoP nonces) between requests. */
+const KEPT_CONFIGURATIONS = 8
 
 /** Creates a {@link RefreshHost} over `store`, the database the pages keep their sessions in. */
 export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnvironment }): RefreshHost {
   const { store, env } = deps
-  const hosted = new Map<string, Hosted>()
+  const sessions = new Map<string, { records: RecordStore; tabs: TabSync<SessionMessage> }>()
+  const protocols = new Map<string, Protocol>()
 
-  function hostFor(authConfig: AuthConfig): Hosted {
+  /** The context of one request: the session's store and channel, and a protocol bound to exactly this configuration. */
+  function contextFor(authConfig: AuthConfig): RefreshContext {
     const config = resolveConfig(authConfig)
-    let host = hosted.get(config.sessionName)
-    if (host) return host
-    const tabs = createTabSync<SessionMessage>(env, config.sessionName)
-    const records = createRecordStore(store, config.sessionKey, randomId)
-    const ended = new Map<string, SignedOutReason>()
-    // The ends the worker causes (the provider refused the token: the commits end the session) and
-    // the ones it finds (the record is gone): a page hears the reason with the answer, whether that
-    // or the other tabs' announcement reaches it first. The first reason is the cause; a later
-    // request only finds the session gone.
-    const noteEnd = (event: SessionEvent) => {
-      if (event.type !== 'ended' || event.generation === undefined || ended.has(event.generation)) return
-      ended.set(event.generation, event.reason)
+    let session = sessions.get(config.sessionKey)
+    if (session === undefined) {
+      const records = createRecordStore(store, config.sessionKey, randomId)
+      session = { records, tabs: createTabSync<SessionMessage>(env, config.sessionName) }
+      sessions.set(config.sessionKey, session)
     }
-    let protocol: Protocol | undefined
-    const refresher = createRefresher({
-      config,
-      env,
-      tabs,
-      records,
-      protocol: async () => (protocol ??= createProtocol(config, env, store)),
-      // The worker holds no session of its own: each request names the record it starts from.
-      seen: () => undefined,
-      ending: () => false,
-      dispatch: noteEnd,
-      commits: createCommits({ records, tabs, dispatch: noteEnd, ending: () => false }),
-    })
-    host = { refresher, ended }
-    hosted.set(config.sessionName, host)
-    return host
+    // Two pages of two deploys may configure one session differently (DPoP turned on, a new
+    // endpoint): each is served with its own configuration, never the first one seen.
+    const key = JSON.stringify(config.plain)
+    let protocol = protocols.get(key)
+    if (protocol === undefined) {
+      protocol = createProtocol(config, env, store)
+      protocols.set(key, protocol)
+      if (protocols.size > KEPT_CONFIGURATIONS) protocols.delete(protocols.keys().next().value!)
+    }
+    const bound = protocol
+    return { config, env, ...session, provider: async () => bound }
   }
 
   return {
-    async answer(request) {
-      const { id, options } = request
-      let host: Hosted | undefined
+    async answer(message) {
+      const id = typeof (message as WorkerRequest | undefined)?.id === 'number' ? (message as WorkerRequest).id : -1
+      if (!isRequest(message)) return { v: WORKER_PROTOCOL, id, mismatch: true }
       try {
-        host = hostFor(request.config)
-        await host.refresher.refresh(options as RefreshOptions)
-        return { id, ok: true }
+        const outcome = await runRefresh(contextFor(message.config), message.request)
+        return { v: WORKER_PROTOCOL, id, outcome: toWire(outcome) }
       } catch (error) {
-        const { code, message } = asAuthError(error)
-        const ended = options.seen && host?.ended.get(options.seen.generation)
-        return { id, ok: false, error: { code, message }, ...(ended ? { ended } : {}) }
+        return { v: WORKER_PROTOCOL, id, failed: toErrorData(asAuthError(error)) }
       }
     },
   }
+}
+
+function isRequest(message: unknown): message is WorkerRequest {
+  const request = message as Partial<WorkerRequest> | undefined
+  return (
+    request?.v === WORKER_PROTOCOL &&
+    typeof request.id === 'number' &&
+    typeof request.config === 'object' &&
+    typeof request.request?.held === 'object'
+  )
 }

@@ -1,101 +1,157 @@
-import type { AuthConfig } from '../protocol/config.js'
-import type { WorkerConnection } from '../platform/environment.js'
-import { AuthError, type AuthErrorCode } from '../platform/errors.js'
-import { singleFlight, type RefreshOptions, type Refresher } from '../session/refresher.js'
-import type { SessionEvent, SignedOutReason } from '../session/machine.js'
-import type { SessionRecord } from '../session/record.js'
-
-/** What a page asks the refresh worker. */
-export interface WorkerRequest {
-  id: number
-  type: 'refresh'
-  /** The app's configuration, as given to `createAuthClient`: the worker resolves it itself. */
-  config: AuthConfig
-  options: RefreshOptions & { seen: SessionRecord }
-}
-
-/** What the worker answers; the record itself is read from the store. */
-export type WorkerAnswer =
-  | { id: number; ok: true }
-  | { id: number; ok: false; error: { code: AuthErrorCode; message: string }; ended?: SignedOutReason }
+/**
+ * The page's side of the refresh worker: each refresh is asked of the worker, a SharedWorker the
+ * browser keeps alive after the page (so a reload or a closed tab cannot abort a refresh after the
+ * provider rotated the refresh token), and the page runs the very same transaction itself where the
+ * worker cannot: its script did not load, it did not answer in time, it speaks another version.
+ * Both take the session's Web Lock and re-read the record inside it, so they never both spend one
+ * refresh token.
+ */
+import type { HostEnvironment, WorkerConnection } from '../platform/environment.js'
+import { AuthError } from '../platform/errors.js'
+import type { ResolvedConfig } from '../protocol/config.js'
+import { runRefresh, type RefreshContext, type RefreshOutcome, type RefreshRequest } from '../session/refresh.js'
+import type { Refresher } from '../session/session.js'
+import { fromWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
 /**
- * A {@link Refresher} that has the refresh worker do the work, so that leaving the page cannot
- * abort it; the page then reads the committed record. Where the worker cannot run (its script did
- * not load) or does not answer in time, the page's own refresher takes over: both take the
- * session's Web Lock and re-read the record inside it, so they can never both spend one refresh
- * token.
+ * How many provider round trips a page waits for before refreshing by itself: discovery, the
+ * grant, a key set fetched for a new signing key and a DPoP nonce retry, each within
+ * `requestTimeoutMs`.
  */
-export function createWorkerRefresher(deps: {
-  connection: WorkerConnection
-  config: AuthConfig
-  local: Refresher
-  seen(): SessionRecord | undefined
-  dispatch(event: SessionEvent): void
-  /** Reads the stored record into this page. */
-  reload(): Promise<SessionRecord | undefined>
-  /** How long an answer may take before this page refreshes by itself. */
-  answerTimeoutMs: number
-  setTimeout(callback: () => void, delayMs: number): unknown
-  clearTimeout(handle: unknown): void
-}): Refresher & { readonly inWorker: boolean; close(): void } {
-  const waiting = new Map<number, (answer: WorkerAnswer | undefined) => void>()
-  let broken = false
-  let nextId = 1
+const ROUND_TRIPS_PER_REFRESH = 4
 
-  const stopAnswers = deps.connection.onMessage((message) => {
-    const answer = message as WorkerAnswer
-    waiting.get(answer.id)?.(answer)
-  })
-  const stopErrors = deps.connection.onError(() => {
-    broken = true
-    for (const settle of waiting.values()) settle(undefined)
-  })
+/** The refresher of one page: through the worker when `useWorker`, else (and as the fallback) in the page. */
+export function createRefresher(
+  context: RefreshContext,
+  options: {
+    useWorker: boolean
+    config: Pick<ResolvedConfig, 'plain' | 'requestTimeoutMs'>
+    env: Pick<HostEnvironment, 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'>
+  },
+): Refresher {
+  const { config, env } = options
+  let link: WorkerLink | undefined
+  let broken = !options.useWorker
+  let disposed = false
 
-  /** The worker's answer, or `undefined` when it cannot give one (broken, or too slow). */
-  function ask(options: WorkerRequest['options']): Promise<WorkerAnswer | undefined> {
-    const id = nextId++
-    return new Promise((resolve) => {
-      // A worker that misses an answer is not waited for again: this page refreshes by itself.
-      const timer = deps.setTimeout(() => {
-        broken = true
-        settle(undefined)
-      }, deps.answerTimeoutMs)
-      const settle = (answer: WorkerAnswer | undefined) => {
-        deps.clearTimeout(timer)
-        waiting.delete(id)
-        resolve(answer)
-      }
-      waiting.set(id, settle)
-      deps.connection.postMessage({ id, type: 'refresh', config: deps.config, options } satisfies WorkerRequest)
+  function open(): WorkerLink | undefined {
+    if (broken || disposed) return undefined
+    link ??= connect((env.openRefreshWorker ?? openSharedWorker)(), {
+      ...env,
+      answerTimeoutMs: config.requestTimeoutMs * ROUND_TRIPS_PER_REFRESH,
+      onBroken: () => void (broken = true),
     })
-  }
-
-  async function viaWorker(options: RefreshOptions): Promise<SessionRecord> {
-    const seen = options.seen ?? deps.seen()
-    if (seen === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
-    const answer = broken ? undefined : await ask({ ...options, seen })
-    if (answer === undefined) return deps.local.refresh(options)
-    const record = await deps.reload()
-    if (answer.ok) {
-      if (record === undefined) throw new AuthError('not_signed_in', 'The session was ended while it was refreshed.')
-      return record
-    }
-    const error = new AuthError(answer.error.code, answer.error.message)
-    if (answer.ended) deps.dispatch({ type: 'ended', reason: answer.ended, error, generation: seen.generation })
-    throw error
+    if (link === undefined) broken = true
+    return link
   }
 
   return {
-    get inWorker() {
-      return !broken
+    async run(request) {
+      const worker = open()
+      const answer = worker && (await worker.ask({ v: WORKER_PROTOCOL, id: 0, config: config.plain, request }))
+      // After dispose() nothing more is sent, not even the page's own refresh.
+      if (disposed) throw new AuthError('disposed', 'This client was disposed; create a new one.')
+      return answer ?? runRefresh(context, request)
     },
-    refresh: singleFlight(viaWorker),
+    get where() {
+      return broken ? 'page' : 'worker'
+    },
+    warm() {
+      if (open() === undefined) void context.provider().catch(() => {})
+    },
+    dispose() {
+      disposed = true
+      link?.close()
+    },
+  }
+}
+
+interface WorkerLink {
+  /** The worker's outcome; `undefined` when it cannot give one and the page must refresh itself. */
+  ask(request: WorkerRequest): Promise<RefreshOutcome | undefined>
+  close(): void
+}
+
+function connect(
+  opened: WorkerConnection | undefined,
+  options: Pick<HostEnvironment, 'setTimeout' | 'clearTimeout'> & { answerTimeoutMs: number; onBroken(): void },
+): WorkerLink | undefined {
+  if (opened === undefined) return undefined
+  const connection = opened
+  const waiting = new Map<number, (answer: WorkerAnswer | undefined) => void>()
+  let nextId = 1
+  const breakAll = () => {
+    options.onBroken()
+    for (const settle of [...waiting.values()]) settle(undefined)
+  }
+  const stopAnswers = connection.onMessage((message) => {
+    const answer = message as Partial<WorkerAnswer> | undefined
+    if (typeof answer?.id === 'number') waiting.get(answer.id)?.(answer as WorkerAnswer)
+  })
+  const stopErrors = connection.onError(breakAll)
+
+  function ask(request: WorkerRequest): Promise<RefreshOutcome | undefined> {
+    const id = nextId++
+    return new Promise((resolve) => {
+      // A worker that misses an answer is not waited for again: this page refreshes by itself.
+      const timer = options.setTimeout(breakAll, options.answerTimeoutMs)
+      waiting.set(id, (answer) => {
+        options.clearTimeout(timer)
+        waiting.delete(id)
+        resolve(answer === undefined ? undefined : outcomeOf(answer, options.onBroken))
+      })
+      try {
+        connection.postMessage({ ...request, id })
+      } catch {
+        // What cannot be cloned for the worker is refreshed here, this time.
+        waiting.get(id)?.(undefined)
+      }
+    })
+  }
+
+  return {
+    ask,
     close() {
-      broken = true
+      for (const settle of [...waiting.values()]) settle(undefined)
       stopAnswers()
       stopErrors()
-      deps.connection.close()
+      connection.close()
     },
+  }
+}
+
+/** The outcome an answer carries; `undefined` for one the page must not use (and a worker of another version is left for good). */
+function outcomeOf(answer: WorkerAnswer, onBroken: () => void): RefreshOutcome | undefined {
+  if (answer.v !== WORKER_PROTOCOL || 'mismatch' in answer) {
+    onBroken()
+    return undefined
+  }
+  return 'outcome' in answer ? fromWire(answer.outcome) : undefined
+}
+
+/** Starts (or joins) the SharedWorker the library ships, with `extendedLifetime`. */
+function openSharedWorker(): WorkerConnection | undefined {
+  if (typeof SharedWorker !== 'function') return undefined
+  // Kept as one expression with literal options, so the app's bundler (Vite, webpack 5) finds and
+  // bundles the worker. The name carries WORKER_PROTOCOL: a page never joins a worker of another version.
+  const worker = new SharedWorker(new URL('./entry.ts', import.meta.url), {
+    type: 'module',
+    name: 'spa-auth-refresh@2',
+    extendedLifetime: true,
+  } as WorkerOptions)
+  const { port } = worker
+  port.start()
+  return {
+    postMessage: (message) => port.postMessage(message),
+    onMessage(listener) {
+      const handler = (event: MessageEvent) => listener(event.data)
+      port.addEventListener('message', handler)
+      return () => port.removeEventListener('message', handler)
+    },
+    onError(listener) {
+      worker.addEventListener('error', listener)
+      return () => worker.removeEventListener('error', listener)
+    },
+    close: () => port.close(),
   }
 }

@@ -212,16 +212,16 @@ export async function measureBundle(entry: string, split?: SplitSpec): Promise<B
 }
 
 /**
- * What an app's bundler does with `new SharedWorker(new URL('../worker/entry.ts', import.meta.url), …)`
+ * What an app's bundler does with `new SharedWorker(new URL('./entry.ts', import.meta.url), …)`
  * (Vite and webpack 5 bundle the worker on their own; esbuild leaves the expression alone): the
  * page points at `refresh-worker.js`, which {@link buildBenchPage} writes beside the chunks.
  */
 function refreshWorkerBesideTheChunks(): Plugin {
-  const source = "new URL('../worker/entry.ts', import.meta.url)"
+  const source = "new URL('./entry.ts', import.meta.url)"
   return {
     name: 'refresh-worker-beside-the-chunks',
     setup(build) {
-      build.onLoad({ filter: /[\\/]src[\\/]platform[\\/]environment\.ts$/ }, async ({ path }) => {
+      build.onLoad({ filter: /[\\/]src[\\/]worker[\\/]page\.ts$/ }, async ({ path }) => {
         const code = await readFile(path, 'utf8')
         if (!code.includes(source)) throw new Error(`${path} no longer names its refresh worker as ${source}`)
         return { contents: code.replace(source, "new URL('./refresh-worker.js', import.meta.url)"), loader: 'ts' }

@@ -58,7 +58,7 @@ export const LIBRARIES: readonly BenchLibrary[] = [
         'src/sign-in/flow.ts': 'signIn() and handleRedirectCallback()',
         'src/protocol/provider.ts':
           'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
-        'src/session/actions.ts':
+        'src/worker/page.ts':
           'every change to the session: the sign-in commit, refreshes (fetched 30 s ahead), sign-out',
       },
       features: SPA_AUTH_FEATURES,

@@ -178,7 +178,7 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
       // worker, started by the sign-in, outlived the reload.
       const fetchedBeforeDue = (part: string, since: number) =>
         scripts.some((script) => script.url.includes(part) && script.at >= since && script.at <= dueAt)
-      expect(fetchedBeforeDue('/actions-', reloadedAt)).toBe(true)
+      expect(fetchedBeforeDue('/page-', reloadedAt)).toBe(true)
       if (refreshIn === 'page') {
         expect(fetchedBeforeDue('/provider-', reloadedAt)).toBe(true)
       } else {
@@ -204,7 +204,7 @@ describe.skipIf(skipBrowserSuites)('a warm start in Chromium', () => {
       const fetching = new Promise<void>((resolve) => (requested = resolve))
       let release!: () => void
       const released = new Promise<void>((resolve) => (release = resolve))
-      await second.route('**/actions-*.js', async (route) => {
+      await second.route('**/page-*.js', async (route) => {
         requested()
         await released
         await route.continue()

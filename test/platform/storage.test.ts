@@ -84,34 +84,50 @@ function describeStore(name: string, makeStore: () => KeyValueStore): void {
       expect((await store.keys()).sort()).toEqual(['session:x', 'tx:2'])
     })
 
-    it('replaces a value and hands back the one it replaced', async () => {
+    it('updates a value from the one it holds, and creates a missing one', async () => {
       const store = makeStore()
       await store.set('k', { n: 1 })
 
-      const previous = await store.replace('k', { n: 2 })
+      await store.update<{ n: number }>('k', (current) => ({ n: (current?.n ?? 0) + 1 }))
+      await store.update<{ n: number }>('fresh', (current) => ({ n: (current?.n ?? 0) + 1 }))
 
-      expect(previous).toEqual({ n: 1 })
       expect(await store.get('k')).toEqual({ n: 2 })
+      expect(await store.get('fresh')).toEqual({ n: 1 })
     })
 
-    it('replaces a missing key, handing back undefined and storing the new value', async () => {
+    it('deletes the key when the update returns undefined, and leaves it when it returns what it got', async () => {
       const store = makeStore()
+      await store.set('gone', 1)
+      await store.set('kept', { n: 1 })
 
-      expect(await store.replace('k', 'new')).toBeUndefined()
-      expect(await store.get('k')).toBe('new')
+      await store.update('gone', () => undefined)
+      await store.update('kept', (current) => current)
+
+      expect(await store.get('gone')).toBeUndefined()
+      expect(await store.keys()).toEqual(['kept'])
+      expect(await store.get('kept')).toEqual({ n: 1 })
     })
 
-    it('gives each of 20 concurrent replaces of one key a different previous value, the original to exactly one', async () => {
+    it('runs 20 concurrent updates of one key one after another: each sees the one before', async () => {
       const store = makeStore()
       await store.set('k', 'original')
+      const seen: Array<string | undefined> = []
       const writes = Array.from({ length: 20 }, (_, i) => `write-${i}`)
 
-      const previous = await Promise.all(writes.map((value) => store.replace<string>('k', value)))
+      await Promise.all(
+        writes.map((value) =>
+          store.update<string>('k', (current) => {
+            seen.push(current)
+            return value
+          }),
+        ),
+      )
       const last = await store.get<string>('k')
 
-      expect(previous.filter((value) => value === 'original')).toHaveLength(1)
-      expect(new Set(previous).size).toBe(20)
-      expect([...previous, last].sort()).toEqual(['original', ...writes].sort())
+      // A compare-and-set needs exactly this: no two updates saw the same value.
+      expect(seen.filter((value) => value === 'original')).toHaveLength(1)
+      expect(new Set(seen).size).toBe(20)
+      expect([...seen, last].sort()).toEqual(['original', ...writes].sort())
     })
   })
 }

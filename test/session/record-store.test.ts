@@ -27,6 +27,11 @@ function flakyStore() {
     get: (key) => (failing.get ? Promise.reject(new Error('read failed')) : inner.get(key)),
     set: (key, value) => (failing.set ? Promise.reject(new Error('quota exceeded')) : inner.set(key, value)),
     del: (key) => (failing.del ? Promise.reject(new Error('blocked')) : inner.del(key)),
+    async update(key, updater) {
+      const deletes = updater(await inner.get(key)) === undefined
+      if (deletes ? failing.del : failing.set) throw new Error(deletes ? 'blocked' : 'quota exceeded')
+      return inner.update(key, updater)
+    },
   }
   return { store, inner, failing }
 }
@@ -37,7 +42,8 @@ describe('the session record store', () => {
     const records = createRecordStore(store, KEY, () => 'g')
     await records.write(first)
     failing.set = true
-    await expect(records.write(rotated)).rejects.toSatisfy((error) => isAuthError(error, 'storage_error'))
+    const committed = await records.commit(rotated, first)
+    expect(committed.kind === 'unpersisted' && isAuthError(committed.error, 'storage_error')).toBe(true)
     expect(records.unpersisted).toBe(rotated)
     // Memory first: the rotated refresh token is what this tab reads, though the store is behind.
     expect(await records.read()).toMatchObject({ kind: 'record', record: { tokens: { refreshToken: 'rt2' } } })
@@ -53,7 +59,7 @@ describe('the session record store', () => {
     const records = createRecordStore(store, KEY, () => 'g')
     await records.write(first)
     failing.set = true
-    await records.write(rotated).catch(() => {})
+    await records.commit(rotated, first)
     failing.set = false
     await inner.del(KEY)
     expect(await records.read()).toEqual({ kind: 'empty' })
@@ -74,7 +80,7 @@ describe('the session record store', () => {
     const records = createRecordStore(store, KEY, () => 'g')
     await records.write(first)
     failing.set = true
-    await records.write(rotated).catch(() => {})
+    await records.commit(rotated, first)
     await inner.set(KEY, createRecord({ generation: 'g2', tokens, claims, dpopKey: undefined }))
     expect(await records.read()).toMatchObject({ kind: 'record', record: { generation: 'g2' } })
     expect(records.unpersisted).toBeUndefined()
@@ -97,6 +103,61 @@ describe('the session record store', () => {
     await records.write(first)
     failing.del = true
     await expect(records.remove()).rejects.toSatisfy((error) => isAuthError(error, 'storage_error'))
+  })
+
+  it('commits only over the revision the change started from, in one store step', async () => {
+    const inner = createMemoryStore()
+    const records = createRecordStore(inner, KEY, () => 'g')
+    await records.write(first)
+    const theirs = reviseRecord(first, { tokens: { ...tokens, refreshToken: 'rt-theirs' } })
+    // Another tab (without the lock) committed first: the store holds revision 1 now.
+    expect(await createRecordStore(inner, KEY, () => 'g').commit(theirs, first)).toEqual({ kind: 'committed' })
+
+    expect(await records.commit(rotated, first)).toEqual({ kind: 'stale' })
+    expect(await inner.get(KEY)).toMatchObject({ revision: 1, tokens: { refreshToken: 'rt-theirs' } })
+  })
+
+  it('lets exactly one of 10 concurrent commits from the same revision through', async () => {
+    const inner = createMemoryStore()
+    await createRecordStore(inner, KEY, () => 'g').write(first)
+    const tabs = Array.from({ length: 10 }, () => createRecordStore(inner, KEY, () => 'g'))
+
+    const results = await Promise.all(
+      tabs.map((records, i) =>
+        records.commit(reviseRecord(first, { tokens: { ...tokens, refreshToken: `rt-${i}` } }), first),
+      ),
+    )
+
+    expect(results.filter((result) => result.kind === 'committed')).toHaveLength(1)
+    expect(results.filter((result) => result.kind === 'stale')).toHaveLength(9)
+  })
+
+  it('deletes only the sign-in it names, and remembers why it ended', async () => {
+    const inner = createMemoryStore()
+    const records = createRecordStore(inner, KEY, () => 'g')
+    await records.write(first)
+    await records.remove('another-sign-in', 'refresh-rejected')
+    expect(await inner.get(KEY)).toMatchObject({ generation: 'g1' })
+
+    await records.remove('g1', 'refresh-rejected')
+    expect(await inner.get(KEY)).toBeUndefined()
+    expect(records.endReason('g1')).toBe('refresh-rejected')
+    expect(records.endReason('another-sign-in')).toBeUndefined()
+  })
+
+  it('gives a record of the 0.1 format one identity: it is written back when first read', async () => {
+    const inner = createMemoryStore()
+    await inner.set(KEY, { tokens, claims })
+    let generations = 0
+    const tabs = [1, 2].map(() => createRecordStore(inner, KEY, () => `migrated-${++generations}`))
+
+    const [a, b] = await Promise.all(tabs.map((records) => records.read()))
+    const again = await tabs[0]!.read()
+
+    const generationOf = (stored: typeof a) => (stored?.kind === 'record' ? stored.record.generation : undefined)
+    expect(generationOf(a)).toBe(generationOf(b))
+    expect(generationOf(again)).toBe(generationOf(a))
+    expect(await inner.get(KEY)).toMatchObject({ v: 1, generation: generationOf(a), tokens: { refreshToken: 'rt1' } })
   })
 
   it("takes another tab's unpersisted record only when it is newer", async () => {

@@ -10,7 +10,7 @@
 import { createBrowserEnvironment, type WorkerConnection } from '../../src/platform/environment.js'
 import { createRefreshHost } from '../../src/worker/host.js'
 import { createIndexedDbStore } from '../../src/platform/storage.js'
-import type { WorkerAnswer, WorkerRequest } from '../../src/worker/page.js'
+import type { WorkerAnswer, WorkerRequest } from '../../src/worker/messages.js'
 import { flushEventLoop } from './fake-clock.js'
 import { createNetwork, type Network, type World } from './world.js'
 

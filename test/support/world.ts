@@ -129,7 +129,7 @@ export function countingStore(inner: KeyValueStore = createMemoryStore()) {
     get: (key) => (calls++, inner.get(key)),
     set: (key, value) => (calls++, inner.set(key, value)),
     del: (key) => (calls++, inner.del(key)),
-    replace: (key, value) => (calls++, inner.replace(key, value)),
+    update: (key, updater) => (calls++, inner.update(key, updater)),
     keys: () => (calls++, inner.keys()),
   }
   return { store, calls: () => calls, reset: () => void (calls = 0) }

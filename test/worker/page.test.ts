@@ -22,6 +22,7 @@ import {
 import { expectNoSecretInErrors, watchErrors } from '../support/error-collector.js'
 import { flushEventLoop } from '../support/fake-clock.js'
 import { createFakeRefreshWorker, type FakeRefreshWorker } from '../support/fake-refresh-worker.js'
+import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   APP,
@@ -104,8 +105,7 @@ function openPage(
         currentUrl: () => `${APP}/orders`,
         replaceUrl: () => {},
         navigate: () => {},
-        refreshWorkerAvailable: () => true,
-        openRefreshWorker: () => worker.connect(),
+        ...hostHooks({ refreshWorkerAvailable: () => true, openRefreshWorker: () => worker.connect() }),
         ...options.environment,
       },
     },
@@ -205,7 +205,7 @@ describe('refreshes in the refresh worker', () => {
     expect(refreshGrants(worker.network)).toEqual([expect.objectContaining({ status: 200 })])
     expect(strict.countRequests({ grantType: 'refresh_token' })).toBe(1)
     expect(worker.requests).toEqual([
-      expect.objectContaining({ type: 'refresh', options: expect.objectContaining({ force: true }) }),
+      expect.objectContaining({ v: 2, request: expect.objectContaining({ force: true }) }),
     ])
     expect(signedIn(page.auth).expiresAt).toBe(signedInUntil + 10_000)
     expect(await page.auth.getAccessToken()).toBe(issuedToken(refreshGrants(worker.network)[0]))
