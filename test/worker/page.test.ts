@@ -12,6 +12,7 @@ import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
 import { createStore, get } from 'idb-keyval'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { reactive } from 'vue'
 import {
   createAuthClient,
   isAuthError,
@@ -83,33 +84,38 @@ function startBrowser(): { world: World; worker: FakeRefreshWorker } {
 function openPage(
   world: World,
   worker: FakeRefreshWorker,
-  options: { environment?: Partial<AuthEnvironment>; config?: Partial<AuthConfig> } = {},
+  options: {
+    environment?: Partial<AuthEnvironment>
+    config?: Partial<AuthConfig>
+    provider?: TestProvider
+    /** The configuration object itself, as the app hands it over (a Vue proxy, say). */
+    configObject?: (config: AuthConfig) => AuthConfig
+  } = {},
 ): Page {
   const network = createNetwork(world.clock)
-  const auth = createAuthClient(
-    {
-      issuer: strict.issuer,
-      clientId: strict.clientId,
-      redirectUri: `${APP}/callback`,
-      postLogoutRedirectUri: `${APP}/`,
-      ...options.config,
+  const provider = options.provider ?? strict
+  const config: AuthConfig = {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    redirectUri: `${APP}/callback`,
+    postLogoutRedirectUri: `${APP}/`,
+    ...options.config,
+  }
+  const auth = createAuthClient(options.configObject ? options.configObject(config) : config, {
+    environment: {
+      now: world.clock.now,
+      setTimeout: world.clock.setTimeout,
+      clearTimeout: world.clock.clearTimeout,
+      random: () => 0.5,
+      fetch: network.fetch,
+      ...world.browser.environment(),
+      currentUrl: () => `${APP}/orders`,
+      replaceUrl: () => {},
+      navigate: () => {},
+      ...hostHooks({ refreshWorkerAvailable: () => true, openRefreshWorker: () => worker.connect() }),
+      ...options.environment,
     },
-    {
-      environment: {
-        now: world.clock.now,
-        setTimeout: world.clock.setTimeout,
-        clearTimeout: world.clock.clearTimeout,
-        random: () => 0.5,
-        fetch: network.fetch,
-        ...world.browser.environment(),
-        currentUrl: () => `${APP}/orders`,
-        replaceUrl: () => {},
-        navigate: () => {},
-        ...hostHooks({ refreshWorkerAvailable: () => true, openRefreshWorker: () => worker.connect() }),
-        ...options.environment,
-      },
-    },
-  )
+  })
   pages.push(auth)
   watchErrors(auth)
   return { auth, network }
@@ -440,3 +446,126 @@ describe("refreshIn: 'page'", () => {
     expectAllAnswered(page.network)
   })
 })
+
+describe('a deploy while the worker lives', () => {
+  let optionalDpop: TestProvider
+
+  beforeAll(async () => {
+    optionalDpop = await startTestProvider({
+      profile: 'strict',
+      accessTokenTtlSeconds: 120,
+      redirectUris: [`${APP}/callback`],
+      dpop: 'optional',
+    })
+  })
+  afterAll(() => optionalDpop?.close())
+
+  /** A page of a deploy with `dpop` on or off, signed in against the DPoP-capable provider. */
+  async function deployedPage(world: World, worker: FakeRefreshWorker, dpop: boolean): Promise<Page> {
+    const page = openPage(world, worker, { provider: optionalDpop, config: { dpop } })
+    await page.auth.ready()
+    await signIn(optionalDpop, page.auth)
+    return page
+  }
+
+  it.each([
+    ['turned DPoP off', true, false],
+    ['turned DPoP on', false, true],
+  ])(
+    'refreshes the session of a page of a deploy that %s, with that page’s own configuration',
+    async (_, before, after) => {
+      const { world, worker } = startBrowser()
+      // A page of the earlier deploy refreshes through the worker, which lives on.
+      const earlier = await deployedPage(world, worker, before)
+      await earlier.auth.refresh()
+      await earlier.auth.signOut({ redirect: false })
+      earlier.auth.dispose()
+
+      const later = await deployedPage(world, worker, after)
+      await later.auth.refresh()
+
+      expect(later.auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null })
+      expect(refreshGrants(worker.network).map(({ status }) => status)).toEqual([200, 200])
+      expect(refreshGrants(later.network)).toEqual([])
+      const token = await later.auth.getAccessToken()
+      expect(token).toBe(issuedToken(refreshGrants(worker.network)[1]))
+    },
+  )
+
+  it('refreshes by itself when the worker speaks another version, and asks it no more', async () => {
+    const { world, worker } = startBrowser()
+    const older = olderWorker()
+    const page = openPage(world, worker, { environment: hostHooks({ openRefreshWorker: older.connect }) })
+    await page.auth.ready()
+    await signIn(strict, page.auth)
+    const signedInUntil = signedIn(page.auth).expiresAt
+
+    await world.clock.advance(signedInUntil - world.clock.now() + 1_000)
+    const token = await page.auth.getAccessToken()
+
+    expect(token).toBe(issuedToken(refreshGrants(page.network)[0]))
+    expect(refreshGrants(page.network)).toHaveLength(1)
+    expect(older.asked).toBe(1)
+    expect(page.auth.refreshIn).toBe('page')
+  })
+
+  it.each([
+    ['a Vue reactive() proxy', (config: AuthConfig) => reactive(config)],
+    ['an object with a function-valued property', (config: AuthConfig) => ({ ...config, onReady: () => {} })],
+  ])('sends the worker a configuration it can take when the app passed %s', async (_, shape) => {
+    const { world, worker } = startBrowser()
+    const page = openPage(world, worker, { configObject: shape })
+    await page.auth.ready()
+    await signIn(strict, page.auth)
+
+    await page.auth.refresh()
+
+    expect(refreshGrants(worker.network).map(({ status }) => status)).toEqual([200])
+    expect(refreshGrants(page.network)).toEqual([])
+    expect(page.auth.refreshIn).toBe('worker')
+  })
+})
+
+describe('dispose() while the worker refreshes', () => {
+  it('settles the pending refresh with disposed, arms no timer, and never refreshes in the page afterwards', async () => {
+    const { world, worker } = startBrowser()
+    const page = await signedInPage(world, worker)
+    worker.pause()
+    const refreshing = rejection(page.auth.refresh())
+    await eventually(() => worker.requests.length === 1, 'the page asks the worker')
+
+    page.auth.dispose()
+
+    expect(isAuthError(await refreshing, 'disposed')).toBe(true)
+    expect(world.clock.pending()).toBe(0)
+    await world.clock.advance(ANSWER_TIMEOUT_MS)
+    await world.browser.idle()
+    expect(refreshGrants(page.network)).toEqual([])
+  })
+})
+
+/** A refresh worker of an older deploy: it answers every request the way its own version did, and refreshes nothing. */
+function olderWorker() {
+  let asked = 0
+  return {
+    get asked() {
+      return asked
+    },
+    connect: () => {
+      const listeners = new Set<(message: unknown) => void>()
+      return {
+        postMessage(message: unknown) {
+          asked++
+          const { id } = structuredClone(message) as { id: number }
+          queueMicrotask(() => listeners.forEach((listener) => listener({ id, ok: true })))
+        },
+        onMessage(listener: (message: unknown) => void) {
+          listeners.add(listener)
+          return () => void listeners.delete(listener)
+        },
+        onError: () => () => {},
+        close: () => listeners.clear(),
+      }
+    },
+  }
+}
