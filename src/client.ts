@@ -6,6 +6,7 @@ import {
   type HostEnvironment,
 } from './platform/environment.js'
 import { AuthError } from './platform/errors.js'
+import { createCalls, type Calls } from './platform/calls.js'
 import { lazy, type Lazy } from './platform/lazy.js'
 import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
 import { createTabSync } from './platform/tab-sync.js'
@@ -196,67 +197,21 @@ function compose(config: ResolvedConfig, options: AuthClientOptions): Parts {
   }
 }
 
-/**
- * The client's calls in flight, so that `dispose()` settles every one of them with `disposed`;
- * after it, every call rejects at once.
- */
-function createCalls() {
-  const pending = new Set<(error: AuthError) => void>()
-  const cleanups = new Set<() => void>()
-  let disposed = false
-  const ifLive = <R>(call: () => Promise<R>): Promise<R> => (disposed ? Promise.reject(disposedError()) : call())
-  function track<R>(work: Promise<R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      pending.add(reject)
-      work.then(resolve, reject).finally(() => pending.delete(reject))
-    })
-  }
-  return {
-    ifLive,
-    track,
-    live:
-      <A extends unknown[], R>(action: (...args: A) => Promise<R>) =>
-      (...args: A) =>
-        ifLive(() => track(action(...args))),
-    /** Runs `cleanup` at `dispose()` (a popup to close), until the returned function is called. */
-    onDispose(cleanup: () => void): () => void {
-      cleanups.add(cleanup)
-      return () => cleanups.delete(cleanup)
-    },
-    get disposed() {
-      return disposed
-    },
-    dispose() {
-      disposed = true
-      for (const cleanup of [...cleanups]) cleanup()
-      for (const reject of [...pending]) reject(disposedError())
-      pending.clear()
-    },
-  }
-}
-
-type Calls = ReturnType<typeof createCalls>
-
-/** `signInWithPopup`: the popup opens before any await (in the task of the user's click). */
+/** `signInWithPopup`: the popup opens before any await (in the task of the user's click), then its code loads. */
 function signInWithPopup(parts: Parts, calls: Calls, options: PopupSignInOptions): Promise<{ user: UserClaims }> {
   const { env, tabs, session } = parts
   const popup = env.openPopup(options.popupFeatures)
   if (popup === undefined) return Promise.reject(popupBlocked())
-  const controller = new AbortController()
-  const stop = calls.onDispose(() => controller.abort())
-  const run = async () => {
-    try {
-      const [{ runPopupSignIn }, flow] = await Promise.all([parts.popup.get(), parts.signInFlow.get()])
-      return await runPopupSignIn({ env, tabs, flow, session, signal: controller.signal }, popup, options)
-    } catch (error) {
-      // Whatever failed (the popup's code did not load, the client was disposed), no blank popup stays open.
+  const deps = { env, tabs, session, flow: () => parts.signInFlow.get(), signal: calls.signal }
+  const run = parts.popup.get().then(
+    ({ runPopupSignIn }) => runPopupSignIn(deps, popup, options),
+    (error: unknown) => {
+      // No blank popup stays open because its code did not load.
       popup.close()
       throw error
-    } finally {
-      stop()
-    }
-  }
-  return calls.track(run())
+    },
+  )
+  return calls.track(run)
 }
 
 /** The signed-in user's credentials, with an access token that is valid now. */
@@ -284,10 +239,6 @@ async function signOut(parts: Parts, { redirect = true }: SignOutOptions = {}): 
     .then((provider) => provider.endSessionUrl(ended?.tokens.idToken))
     .catch(() => undefined)
   if (url !== undefined) parts.env.navigate(url)
-}
-
-function disposedError(): AuthError {
-  return new AuthError('disposed', 'This client was disposed; create a new one.')
 }
 
 function popupBlocked(): AuthError {

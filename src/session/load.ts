@@ -64,3 +64,13 @@ async function migrate(deps: LoadDeps, record: SessionRecord): Promise<SessionRe
   if (committed?.kind === 'committed') await store.del(config.legacyDpopKey).catch(() => {})
   return committed?.kind === 'stale' ? record : migrated
 }
+
+/**
+ * Whether another tab or the refresh worker holds the session's lock right now: then a refresh may
+ * be about to replace the record just loaded (the page reloaded in the middle of one). Asks the
+ * browser's lock manager, which costs nothing; `false` where it cannot tell.
+ */
+export async function refreshInFlight(env: Pick<AuthEnvironment, 'locks'>, lockName: string): Promise<boolean> {
+  const locks = await env.locks?.query?.().catch(() => undefined)
+  return locks?.held?.some((lock) => lock.name === lockName) === true
+}

@@ -21,6 +21,32 @@ export type SessionMessage =
 export type PopupOutcome =
   { signedIn: true } | { signedIn: false; reason: string } | { error: { code: AuthErrorCode; message: string } }
 
+/** What a message from another tab means for this one. */
+export type News =
+  /** That tab ended the session (a sign-out there is `other-tab` here; an end the provider caused keeps its reason). */
+  | { kind: 'ended'; reason: SignedOutReason; generation: string | undefined }
+  /** A record that tab could not store: take it as it is. */
+  | { kind: 'record'; record: SessionRecord }
+  /** The stored record changed: read it. */
+  | { kind: 'changed'; generation: string }
+  | { kind: 'none' }
+
+/** Reads a message from another tab. */
+export function newsOf(message: SessionMessage): News {
+  switch (message.type) {
+    case 'popup-result':
+      return { kind: 'none' }
+    case 'signed-out': {
+      const reason = message.reason === 'signed-out' ? 'other-tab' : message.reason
+      return { kind: 'ended', reason, generation: message.generation }
+    }
+    case 'session-updated':
+      return message.record
+        ? { kind: 'record', record: message.record }
+        : { kind: 'changed', generation: message.generation }
+  }
+}
+
 /** The announcement of a committed `record`; with the record itself when the store did not take it. */
 export function updateMessage(record: SessionRecord, unpersisted: boolean): SessionMessage {
   const { generation, revision } = record

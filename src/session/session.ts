@@ -8,7 +8,7 @@
  */
 import type { HostEnvironment } from '../platform/environment.js'
 import { asAuthError, AuthError } from '../platform/errors.js'
-import { lazy, type Lazy } from '../platform/lazy.js'
+import type { Lazy } from '../platform/lazy.js'
 import { createScheduler, type Scheduler } from '../platform/scheduler.js'
 import { createSnapshotStore, type SnapshotStore } from '../platform/snapshot-store.js'
 import { deferredStore, type KeyValueStore, type StorageKind } from '../platform/storage.js'
@@ -17,7 +17,7 @@ import type { ResolvedConfig } from '../protocol/config.js'
 import type { Protocol } from '../protocol/provider.js'
 import type { TokenSet, UserClaims } from '../protocol/token-set.js'
 import { endSession, removeSession } from './ending.js'
-import { loadSession } from './load.js'
+import { loadSession, refreshInFlight } from './load.js'
 import {
   initialState,
   toSnapshot,
@@ -27,23 +27,16 @@ import {
   type SessionState,
   type SignedOutReason,
 } from './machine.js'
-import { updateMessage, type SessionMessage } from './messages.js'
+import { newsOf, updateMessage, type SessionMessage } from './messages.js'
 import { createRecordStore, type RecordStore } from './record-store.js'
-import { createRecord, failureError, type SessionRecord } from './record.js'
-import type { RefreshContext, RefreshOutcome, RefreshRequest } from './refresh.js'
-import { readToken, type TokenRequest } from './token-getter.js'
-import { tokenStatus, type Plan } from './token-status.js'
+import { createRecord, type SessionRecord } from './record.js'
+import { settle } from './outcome.js'
+import { createRefreshCode, type RefreshCode, type Refresher } from './refresh-code.js'
+import type { RefreshContext, RefreshOutcome } from './refresh.js'
+import { accessToken, freshToken, type TokenRequest, type TokenSource } from './token-getter.js'
+import type { Plan } from './token-status.js'
 
-/** Runs refresh transactions for this tab: in the refresh worker, or in the page. */
-export interface Refresher {
-  run(request: RefreshRequest): Promise<RefreshOutcome>
-  /** Where the next refresh runs. */
-  readonly where: 'worker' | 'page'
-  /** Gets the next refresh ready: the worker started, or the protocol code loaded. */
-  warm(): void
-  /** Leaves the worker; pending runs reject with `disposed` and nothing more is sent. */
-  dispose(): void
-}
+export type { Refresher } from './refresh-code.js'
 
 /** What the owner is made of; `client.ts` composes it. */
 export interface SessionDeps {
@@ -57,12 +50,6 @@ export interface SessionDeps {
   newGeneration(): string
 }
 
-/** The code of the next refresh is fetched this long before it is due (in idle time), never on a page load. */
-const PRELOAD_LEAD_MS = 30_000
-/** After the refresh code failed to load: 5 s, 10 s, 20 s … up to 5 minutes before the next attempt. */
-const CODE_RETRY_BASE_MS = 5_000
-const CODE_RETRY_CAP_MS = 5 * 60_000
-
 export class Session {
   readonly snapshots: SnapshotStore<AuthState>
   /** Resolves once the stored session is loaded; never rejects. */
@@ -70,14 +57,12 @@ export class Session {
   readonly #deps: SessionDeps
   readonly #records: RecordStore
   readonly #scheduler: Scheduler
-  readonly #refresher: Lazy<Refresher>
+  readonly #refresher: RefreshCode
   readonly #flights = new Map<string, Promise<SessionRecord>>()
+  readonly #tokens: TokenSource
   #state: SessionState = initialState
   #disposed = false
   #useWorker = false
-  #codeFailures = 0
-  #loadingRefresher = false
-  #preload: unknown
   #stopFollowing = () => {}
 
   constructor(deps: SessionDeps) {
@@ -86,11 +71,18 @@ export class Session {
     this.#records = createRecordStore(deferredStore(store), deps.config.sessionKey, deps.newGeneration)
     this.snapshots = createSnapshotStore(toSnapshot(initialState))
     this.#scheduler = createScheduler(deps.env)
-    this.#refresher = lazy(
+    this.#refresher = createRefreshCode(
       () => deps.loadRefresher(this.#refreshContext(), { useWorker: this.#useWorker }),
-      'the refresh code',
+      deps.env,
     )
     this.ready = this.#load()
+    this.#tokens = {
+      ...{ ready: this.ready, snapshots: this.snapshots, now: deps.env.now },
+      leewaySeconds: deps.config.refreshLeewaySeconds,
+      current: () => this.current(),
+      refresh: (request) => this.refresh(request),
+      expire: () => this.expire(),
+    }
   }
 
   /** The record this tab holds while signed in (not while signing out). */
@@ -106,22 +98,12 @@ export class Session {
    * @throws AuthError `not_signed_in`, or the failure of a refresh once the token it holds expired.
    */
   accessToken(request: TokenRequest): Promise<string> {
-    const record = this.current()
-    const token = request.force ? undefined : this.freshToken(request.resource)
-    if (token !== undefined) return Promise.resolve(token)
-    // Refreshes are failing, no tab tries before the shared retry time, and the token has expired.
-    if (!request.force && record?.failure !== undefined && this.#deps.env.now() < record.failure.retryAt) {
-      return Promise.reject(failureError(record)!)
-    }
-    return readToken(this, request, record, this.#deps.env.now)
+    return accessToken(this.#tokens, request)
   }
 
-  /** The token in memory for `resource` when it can go out as it is (no refresh due, or none allowed yet), else `undefined`. */
+  /** The token in memory for `resource` when it can go out as it is, else `undefined`: the hot path. */
   freshToken(resource: string | undefined): string | undefined {
-    const record = this.current()
-    if (record === undefined) return undefined
-    const status = tokenStatus(record, resource, this.#deps.env.now(), this.#deps.config.refreshLeewaySeconds)
-    return status.kind === 'fresh' || status.kind === 'waiting' ? status.token : undefined
+    return freshToken(this.#tokens, resource)
   }
 
   /**
@@ -206,8 +188,7 @@ export class Session {
   dispose(): void {
     this.#disposed = true
     this.#scheduler.dispose()
-    if (this.#preload !== undefined) this.#deps.env.clearTimeout(this.#preload)
-    this.#refresher.value?.dispose()
+    this.#refresher.dispose()
     this.#stopFollowing()
     this.#deps.tabs.close()
   }
@@ -235,20 +216,7 @@ export class Session {
     // Background work: a failure is in the snapshot already.
     const task = plan.task === 'refresh' ? () => this.refresh({ force: false }) : () => this.expire()
     this.#scheduler.schedule(plan.at, () => void task().catch(() => {}))
-    if (plan.task !== 'refresh') return
-    // The refresh code (no protocol in it) loads in idle time once a refresh is planned, so the
-    // refresh does not wait for it; the worker or the protocol it needs come shortly before it is due.
-    if (this.#refresher.value === undefined && !this.#loadingRefresher) {
-      this.#loadingRefresher = true
-      this.#deps.env.whenIdle(() => this.#refresher.get().finally(() => (this.#loadingRefresher = false)))
-    }
-    if (this.#preload !== undefined) return
-    // The refresh code (the worker, or the protocol) is fetched in idle time shortly before it is due.
-    const delay = Math.max(0, plan.at - this.#deps.env.now() - PRELOAD_LEAD_MS)
-    this.#preload = this.#deps.env.setTimeout(() => {
-      this.#preload = undefined
-      if (!this.#disposed) this.#deps.env.whenIdle(() => this.#refresher.get().then((refresher) => refresher.warm()))
-    }, delay)
+    if (plan.task === 'refresh') this.#refresher.planned(plan.at)
   }
 
   async #load(): Promise<void> {
@@ -264,41 +232,31 @@ export class Session {
     }
     if (this.#disposed) return
     this.#stopFollowing = tabs.listen((message) => this.#receive(message))
-    void this.#settleRefreshInFlight()
-  }
-
-  /**
-   * A refresh another tab or the refresh worker holds the lock for may be about to replace the
-   * record just loaded (the page reloaded in the middle of one): wait for it, then read again.
-   * Costs nothing when no refresh is running, the usual case.
-   */
-  async #settleRefreshInFlight(): Promise<void> {
-    const { env, tabs, config } = this.#deps
-    const locks = await env.locks?.query?.().catch(() => undefined)
-    if (this.current() === undefined || !locks?.held?.some((lock) => lock.name === config.sessionName)) return
-    await tabs.withLock(async () => void (await this.reload()))
+    // The page may have reloaded in the middle of a refresh another tab or the worker still holds
+    // the lock for: the record just loaded is then about to be replaced. Wait for it, read again.
+    if (this.current() === undefined) return
+    void refreshInFlight(env, config.sessionName).then(
+      (inFlight) => inFlight && tabs.withLock(async () => void (await this.reload())),
+    )
   }
 
   /**
    * Follows the other tabs: an update is read from the store (the announcement only says that
-   * something changed, unless the store refused it); a sign-out elsewhere ends the session here
-   * with reason `'other-tab'`, and an end the provider caused keeps its reason everywhere.
+   * something changed, unless the store refused it); an end there is an end here.
    */
   #receive(message: SessionMessage): void {
-    if (message.type === 'popup-result') return
-    if (message.type === 'signed-out') {
-      const reason = message.reason === 'signed-out' ? 'other-tab' : message.reason
-      return this.#dispatch({ type: 'ended', reason, error: null, generation: message.generation })
+    const news = newsOf(message)
+    if (news.kind === 'ended') return this.#dispatch({ type: 'ended', error: null, ...news })
+    if (news.kind === 'record') {
+      this.#records.accept(news.record)
+      return this.#dispatch({ type: 'adopted', record: news.record })
     }
-    if (message.record) {
-      this.#records.accept(message.record)
-      return this.#dispatch({ type: 'adopted', record: message.record })
-    }
+    if (news.kind !== 'changed') return
     void this.#records.read().then(
       (stored) => {
         if (stored.kind === 'record') this.#dispatch({ type: 'adopted', record: stored.record })
         else if (stored.kind === 'empty')
-          this.#dispatch({ type: 'ended', reason: 'other-tab', error: null, generation: message.generation })
+          this.#dispatch({ type: 'ended', reason: 'other-tab', error: null, generation: news.generation })
       },
       // The store failed: this tab keeps what it has and tries again at its next refresh.
       () => {},
@@ -317,40 +275,20 @@ export class Session {
       outcome = await refresher.run({ held, force: request.force, resource: request.resource })
     } catch (failure) {
       const error = asAuthError(failure)
-      if (error.code === 'chunk_load_failed') this.#codeUnavailable(error)
-      else if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error })
+      if (error.code === 'chunk_load_failed') {
+        // The session waits, with the error in the snapshot, and tries again later.
+        this.#dispatch({
+          type: 'code-unavailable',
+          error,
+          retryAt: this.#deps.env.now() + this.#refresher.retryDelay(),
+        })
+      } else if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error })
       throw error
     }
-    this.#codeFailures = 0
-    return this.#settle(outcome, own)
-  }
-
-  /** Turns a refresh's outcome into this tab's state; resolves the record, or throws what the caller must hear. */
-  #settle(outcome: RefreshOutcome, own: boolean): SessionRecord {
-    switch (outcome.kind) {
-      case 'adopted':
-      case 'refreshed':
-      case 'failed': {
-        const error = outcome.kind === 'failed' ? outcome.error : null
-        if (own) this.#dispatch({ type: 'refresh-finished', record: outcome.record, error })
-        else this.#dispatch({ type: 'adopted', record: outcome.record })
-        if (outcome.kind === 'refreshed' && outcome.storageError) this.#storageFailed(outcome.storageError)
-        if (outcome.kind === 'failed') throw outcome.error
-        return outcome.record
-      }
-      case 'refused':
-        if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error: null })
-        throw outcome.error
-      case 'ended':
-        this.#dispatch({ type: 'ended', reason: outcome.reason, error: outcome.error, generation: outcome.generation })
-        throw outcome.error
-    }
-  }
-
-  /** The refresh code did not load: the session waits, with the error in the snapshot, and tries again. */
-  #codeUnavailable(error: AuthError): void {
-    const delay = Math.min(CODE_RETRY_CAP_MS, CODE_RETRY_BASE_MS * 2 ** this.#codeFailures++)
-    this.#dispatch({ type: 'code-unavailable', error, retryAt: this.#deps.env.now() + delay })
+    const { events, result } = settle(outcome, own)
+    for (const event of events) this.#dispatch(event)
+    if ('error' in result) throw result.error
+    return result.record
   }
 
   /** Ends a session whose token expired without a refresh token. */

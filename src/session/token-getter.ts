@@ -1,13 +1,14 @@
 /**
- * The token getter's slow path, for a token that is due, expired or missing: join (or start) the
- * one refresh, and while refreshes fail, hand out the token the tab holds as long as it is valid.
- * The hot path — a valid token in memory, handed out without awaiting anything — is the owner's
- * (`Session.accessToken`), decided by `tokenStatus`.
+ * The token getter: the token in memory while it is outside the refresh leeway, handed out without
+ * awaiting anything (the hot path, decided by `tokenStatus`); else the one refresh in flight. While
+ * refreshes fail, every tab waits for the shared retry time and hands out the token it holds as
+ * long as that is valid.
  */
 import { AuthError } from '../platform/errors.js'
 import type { SnapshotStore } from '../platform/snapshot-store.js'
 import type { AuthState } from './machine.js'
-import { tokensFor, type SessionRecord } from './record.js'
+import { failureError, tokensFor, type SessionRecord } from './record.js'
+import { tokenStatus } from './token-status.js'
 
 /** What `getAccessToken()` asks for. */
 export interface TokenRequest {
@@ -17,7 +18,7 @@ export interface TokenRequest {
   resource?: string | undefined
 }
 
-/** What the slow path needs of the session. */
+/** What the token getter needs of the session. */
 export interface TokenSource {
   readonly ready: Promise<void>
   readonly snapshots: SnapshotStore<AuthState>
@@ -25,22 +26,49 @@ export interface TokenSource {
   refresh(request: TokenRequest & { held: SessionRecord }): Promise<SessionRecord>
   /** Ends a session whose token expired without a refresh token. */
   expire(): Promise<void>
+  now(): number
+  leewaySeconds: number
+}
+
+/** The token in memory for `resource` when it can go out as it is (no refresh due, or none allowed yet), else `undefined`. */
+export function freshToken(source: TokenSource, resource: string | undefined): string | undefined {
+  const record = source.current()
+  if (record === undefined) return undefined
+  const status = tokenStatus(record, resource, source.now(), source.leewaySeconds)
+  return status.kind === 'fresh' || status.kind === 'waiting' ? status.token : undefined
 }
 
 /**
- * A valid access token for `request`, after a refresh when needed. `decided` is the record the
+ * A valid access token (for one API with `resource`). Not async on purpose: a valid token in
+ * memory is handed out without waiting for anything.
+ *
+ * @throws AuthError `not_signed_in`, or the failure of a refresh once the token it holds expired.
+ */
+export function accessToken(source: TokenSource, request: TokenRequest): Promise<string> {
+  const record = source.current()
+  const token = request.force ? undefined : freshToken(source, request.resource)
+  if (token !== undefined) return Promise.resolve(token)
+  // Refreshes are failing, no tab tries before the shared retry time, and the token has expired.
+  if (!request.force && record?.failure !== undefined && source.now() < record.failure.retryAt) {
+    return Promise.reject(failureError(record)!)
+  }
+  return readToken(source, request, record)
+}
+
+/**
+ * The slow path: a valid access token for `request`, after a refresh when needed. `decided` is the record the
  * caller found due: inside the lock the refresh is compared with it rather than with the record
  * held by then, so a refresh another tab made while this tab's code was loading is adopted, not
  * repeated.
  *
  * @throws AuthError `not_signed_in`, or the failure of a refresh once the token held expired.
  */
-export async function readToken(
+async function readToken(
   source: TokenSource,
   request: TokenRequest,
   decided: SessionRecord | undefined,
-  now: () => number,
 ): Promise<string> {
+  const now = () => source.now()
   await source.ready
   const record = source.current()
   if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')

@@ -1,6 +1,7 @@
 import type { SignInOptions } from '../protocol/authorize.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { HostEnvironment, PopupWindow } from '../platform/environment.js'
+import { disposedError } from '../platform/calls.js'
 import { AuthError } from '../platform/errors.js'
 import type { Session } from '../session/session.js'
 import type { SignInFlow } from './flow.js'
@@ -22,7 +23,8 @@ const CLOSED_CHECK_MS = 500
 export interface PopupDeps {
   env: HostEnvironment
   tabs: TabSync<SessionMessage>
-  flow: SignInFlow
+  /** The redirect sign-in's code: the popup runs the same flow. */
+  flow(): Promise<SignInFlow>
   session: Pick<Session, 'reload'>
   /** Aborted when the client is disposed: the popup closes, the timers stop, the call rejects with `disposed`. */
   signal?: AbortSignal | undefined
@@ -48,7 +50,7 @@ export async function runPopupSignIn(
   const { timeoutSeconds = 300 } = options
   let state: string
   try {
-    const started = await deps.flow.start({ ...options, display: 'popup' })
+    const started = await (await deps.flow()).start({ ...options, display: 'popup' })
     state = started.state
     popup.navigate(started.url)
   } catch (error) {
@@ -81,7 +83,7 @@ function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, time
     })
     const onAbort = () => {
       popup.close()
-      finish(() => reject(new AuthError('disposed', 'This client was disposed; create a new one.')))
+      finish(() => reject(disposedError()))
     }
     if (deps.signal?.aborted) return onAbort()
     deps.signal?.addEventListener('abort', onAbort, { once: true })

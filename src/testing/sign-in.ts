@@ -12,8 +12,12 @@ import type { TestServer } from './server.js'
 /** What a completed sign-in resolves: `auth.handleRedirectCallback()`'s result, signed in. */
 export type SignedInResult = Extract<SignInResult, { signedIn: true }>
 
-/** How many quiet rounds `completeSignIn` waits for the app's `signIn()` to reach the provider. */
+/**
+ * How long `completeSignIn` waits for the app's `signIn()` to reach the provider: this many quiet
+ * rounds, and at least this long on a slow machine (real time: a test's fake clock does not move it).
+ */
 const SIGN_IN_WAIT_ROUNDS = 2_000
+const SIGN_IN_WAIT_MS = 10_000
 
 /** Creates the sign-in steps for the clients of `browser`; `tabs` knows the tab of each client the provider made. */
 export function createSignInFlow(deps: {
@@ -45,7 +49,8 @@ export function createSignInFlow(deps: {
    */
   async function pendingSignIn(client: AuthClient): Promise<string> {
     const tab = tabs.get(client)
-    for (let attempt = 0; attempt < SIGN_IN_WAIT_ROUNDS; attempt++) {
+    const started = performance.now()
+    for (let attempt = 0; attempt < SIGN_IN_WAIT_ROUNDS || performance.now() - started < SIGN_IN_WAIT_MS; attempt++) {
       for (const { tab: from, url } of [...browser.navigations].reverse()) {
         const mine = tab === undefined || from === tab
         if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url

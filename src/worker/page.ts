@@ -7,10 +7,10 @@
  * refresh token.
  */
 import type { HostEnvironment, WorkerConnection } from '../platform/environment.js'
-import { AuthError } from '../platform/errors.js'
+import { disposedError } from '../platform/calls.js'
 import type { ResolvedConfig } from '../protocol/config.js'
 import { runRefresh, type RefreshContext, type RefreshOutcome, type RefreshRequest } from '../session/refresh.js'
-import type { Refresher } from '../session/session.js'
+import type { Refresher } from '../session/refresh-code.js'
 import { fromWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
 /**
@@ -50,7 +50,7 @@ export function createRefresher(
       const worker = open()
       const answer = worker && (await worker.ask({ v: WORKER_PROTOCOL, id: 0, config: config.plain, request }))
       // After dispose() nothing more is sent, not even the page's own refresh.
-      if (disposed) throw new AuthError('disposed', 'This client was disposed; create a new one.')
+      if (disposed) throw disposedError()
       return answer ?? runRefresh(context, request)
     },
     get where() {
