@@ -78,6 +78,14 @@ export type AuthErrorCode =
   | 'not_signed_in'
   /** The client was disposed. */
   | 'disposed'
+  /** A signed userinfo answer's signature does not verify against the provider's JWKS. */
+  | 'userinfo_signature_invalid'
+  /** A userinfo answer is signed with an algorithm other than RS256 or ES256 (`HS*`, `none`, …). */
+  | 'userinfo_alg_unsupported'
+  /** A signed userinfo answer's `iss` or `aud` is wrong or missing, or it has expired. */
+  | 'userinfo_claims_invalid'
+  /** The provider encrypts its userinfo answers (JWE), which a browser app cannot decrypt. */
+  | 'userinfo_encrypted'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {

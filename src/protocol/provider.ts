@@ -223,7 +223,9 @@ async function userInfo(bound: Bound, credentials: Credentials): Promise<UserInf
   const { tokens, claims, generation, dpopKey } = credentials
   const dpop = tokens.tokenType === 'dpop' ? await bound.dpopHandle(generation, dpopKey) : undefined
   const input = { accessToken: tokens.accessToken, subject: claims.sub, dpop }
-  return requestUserInfo(as, bound.client(), input, bound.transport)
+  const answer = await requestUserInfo(as, bound.client(), input, bound.transport)
+  bound.metadata.adopt(as, answer.as)
+  return answer.claims
 }
 
 /** The sign-in to keep until the callback: the transaction, bound to this client, and what the callback must know. */

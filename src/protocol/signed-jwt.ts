@@ -7,6 +7,12 @@ import * as oauth from 'oauth4webapi'
 import type { Transport } from './transport.js'
 
 /**
+ * The signing algorithms accepted from the provider: asymmetric, so the browser needs no secret to
+ * verify them, and the two every provider offers. `HS*` and `none` are never accepted.
+ */
+export const SIGNING_ALGORITHMS: readonly string[] = ['RS256', 'ES256']
+
+/**
  * Verifies the signature of the JWT in a response oauth4webapi has processed (the ID token of a
  * token response, or a userinfo response that was a JWT) against the provider's JWKS; oauth4webapi
  * refuses `HS*` there (a browser holds no secret to check them with). A `kid` the cached key set has

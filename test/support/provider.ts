@@ -16,7 +16,7 @@
  * Other shapes of provider through options: Pushed Authorization Requests (`par`), resource
  * indicators with JWT access tokens per API (`resourceServers`), a COOP-isolated sign-in page
  * (`coop`), a discovery document without `revocation_endpoint` (`revocationInDiscovery`) or with
- * other `scopes_supported` (`scopesSupported`).
+ * other `scopes_supported` (`scopesSupported`), signed userinfo answers (`signedUserinfo`).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -107,6 +107,11 @@ export interface TestProviderOptions {
    * Default: oidc-provider's own list.
    */
   scopesSupported?: string[]
+  /**
+   * The userinfo endpoint answers the client with a JWT signed RS256 (`application/jwt`, OIDC Core
+   * §5.3.2): the client is registered with `userinfo_signed_response_alg: 'RS256'`. Default false.
+   */
+  signedUserinfo?: boolean
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -218,6 +223,7 @@ interface ResolvedOptions {
   coop: boolean
   revocationInDiscovery: boolean
   scopesSupported: string[] | undefined
+  signedUserinfo: boolean
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -241,6 +247,7 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     coop: options.coop ?? false,
     revocationInDiscovery: options.revocationInDiscovery ?? true,
     scopesSupported: options.scopesSupported,
+    signedUserinfo: options.signedUserinfo ?? false,
   }
 }
 
@@ -390,6 +397,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         redirect_uris: options.redirectUris,
         post_logout_redirect_uris: options.postLogoutRedirectUris,
         ...(options.dpop === 'required' ? { dpop_bound_access_tokens: true } : {}),
+        ...(options.signedUserinfo ? { userinfo_signed_response_alg: 'RS256' } : {}),
       },
     ],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -432,6 +440,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         },
       },
       userinfo: { enabled: true },
+      jwtUserinfo: { enabled: options.signedUserinfo },
       dPoP:
         options.dpop === 'required'
           ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
