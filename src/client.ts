@@ -151,7 +151,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
       await session.accessToken({ force: false })
       const record = session.current()
       if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
-      return (await loadProtocol()).userInfo(record)
+      return (await loadProtocol()).userInfo(record, session)
     }),
     fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await loadApiFetch())(input, init)),
     refresh: live(async () => {

@@ -86,6 +86,8 @@ export type AuthErrorCode =
   | 'userinfo_claims_invalid'
   /** The provider encrypts its userinfo answers (JWE), which a browser app cannot decrypt. */
   | 'userinfo_encrypted'
+  /** A resource server (the userinfo endpoint) refused the access token (`invalid_token`), also once refreshed. */
+  | 'token_rejected'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {

@@ -13,6 +13,7 @@ import {
 } from './authorize.js'
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
+import { renewRejectedToken } from './challenge.js'
 import { discover } from './discovery.js'
 import type { ResourceRequestInit } from './dpop.js'
 import type { AuthEnvironment } from '../platform/environment.js'
@@ -84,10 +85,20 @@ export interface Protocol {
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
   /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the sign-in's key. */
   dpopRequest(credentials: Credentials, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
-  /** The userinfo claims for the signed-in user. */
-  userInfo(credentials: Credentials): Promise<UserInfo>
+  /**
+   * The userinfo claims for the signed-in user. With `session`, a token the endpoint refuses
+   * (`invalid_token`) is renewed through it once (see `renewRejectedToken`) and the call made once more.
+   */
+  userInfo(credentials: Credentials, session?: SessionTokens): Promise<UserInfo>
   /** Whether the provider answers at all (its discovery document), bypassing every cache. */
   answers(): Promise<boolean>
+}
+
+/** The session, as a step that must renew a refused access token sees it. */
+export interface SessionTokens {
+  current(): Credentials | undefined
+  /** The session's token getter: single flight in the tab and across tabs; `force` refreshes regardless. */
+  accessToken(options: { force: boolean }): Promise<string>
 }
 
 /** {@link RefreshOutcome}, with a `refreshed` answer turned into the session's new tokens and claims. */
@@ -151,7 +162,7 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
       const handle = (await bound.dpopHandle(credentials.generation, credentials.dpopKey))!
       return (await bound.dpop()).dpopResourceRequest(handle, accessToken, url, init, env.fetch)
     },
-    userInfo: (credentials) => userInfo(bound, credentials),
+    userInfo: (credentials, session) => userInfo(bound, credentials, session),
     answers: () =>
       discover(config.issuer, transport).then(
         () => true,
@@ -218,7 +229,23 @@ async function refresh(bound: Bound, credentials: Credentials, resource: string 
   return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
 }
 
-async function userInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
+async function userInfo(bound: Bound, credentials: Credentials, session?: SessionTokens): Promise<UserInfo> {
+  try {
+    return await askUserInfo(bound, credentials)
+  } catch (error) {
+    if (session === undefined || !isAuthError(error, 'token_rejected')) throw error
+    const rejected = credentials.tokens.accessToken
+    const renewed = await renewRejectedToken(rejected, {
+      held: () => session.current()?.tokens.accessToken,
+      accessToken: (options) => session.accessToken(options),
+    })
+    const current = session.current()
+    if (renewed === undefined || current?.tokens.accessToken !== renewed) throw error
+    return askUserInfo(bound, current)
+  }
+}
+
+async function askUserInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
   const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), import('./userinfo.js')])
   const { tokens, claims, generation, dpopKey } = credentials
   const dpop = tokens.tokenType === 'dpop' ? await bound.dpopHandle(generation, dpopKey) : undefined

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
+import { challengeError, readChallenge } from './challenge.js'
 import { classifyJwtFailure, SIGNING_ALGORITHMS, verifySignature } from './signed-jwt.js'
 import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
@@ -17,8 +18,8 @@ export type UserInfo = oauth.UserInfoResponse
  *
  * @throws AuthError `userinfo_subject_mismatch`; `userinfo_signature_invalid`,
  *   `userinfo_alg_unsupported`, `userinfo_claims_invalid`, `userinfo_encrypted` for a signed answer;
- *   `invalid_response` when the provider has no userinfo endpoint; `client_rejected` for a refused
- *   token; and the transport codes.
+ *   `token_rejected` when the endpoint refuses the access token (`invalid_token`, RFC 6750 §3.1);
+ *   `invalid_response` when the provider has no userinfo endpoint; and the transport codes.
  */
 export async function requestUserInfo(
   as: oauth.AuthorizationServer,
@@ -51,8 +52,15 @@ export async function requestUserInfo(
         { cause: error },
       )
     }
-    throw toSignedUserInfoError(error) ?? toAuthError(error, 'reading userinfo', seen)
+    throw toChallengeError(error) ?? toSignedUserInfoError(error) ?? toAuthError(error, 'reading userinfo', seen)
   }
+}
+
+/** The error for a challenge of the userinfo endpoint (see {@link readChallenge}); `undefined` for anything else. */
+function toChallengeError(error: unknown): AuthError | undefined {
+  if (!(error instanceof oauth.WWWAuthenticateChallengeError)) return undefined
+  const challenge = readChallenge(error.cause)
+  return challenge && challengeError(challenge, 'The userinfo endpoint', error)
 }
 
 /**

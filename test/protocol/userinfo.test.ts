@@ -154,3 +154,57 @@ async function signedInAtHostile(misbehaviour: Misbehaviour = 'none'): Promise<A
   await auth.handleRedirectCallback(await hostile.authorize(await auth.createSignInUrl()))
   return auth
 }
+
+describe('getUserInfo() with an access token the provider no longer accepts (RFC 6750 §3.1)', () => {
+  const refreshes = (at: TestProvider) => at.countRequests({ grantType: 'refresh_token' })
+
+  it.each([
+    { kind: 'a bearer token', at: () => provider, config: {} },
+    { kind: 'a DPoP-bound token', at: () => dpop, config: { dpop: true } },
+  ])('refreshes once and asks again when the provider refuses $kind with invalid_token', async ({ at, config }) => {
+    const { auth, network } = openTab(at(), createWorld(), {}, config)
+    await signIn(at(), auth)
+    const refused = await auth.getAccessToken()
+    await at().forgetAccessToken(refused)
+    const before = refreshes(at())
+
+    expect(await auth.getUserInfo()).toMatchObject({ sub: 'alice' })
+    expect(refreshes(at())).toBe(before + 1)
+    // (With DPoP, a first 401 asks for a nonce.)
+    const statuses = network.exchanges.filter(({ url }) => url.endsWith('/me')).map(({ status }) => status)
+    expect(statuses.slice(-2)).toEqual([401, 200])
+    expect(await auth.getAccessToken()).not.toBe(refused)
+  })
+
+  it('rejects with token_rejected, not client_rejected, when the refreshed token is refused too, and keeps the session', async () => {
+    const { auth, network } = openTab(provider, createWorld())
+    await signIn(provider, auth)
+    const before = refreshes(provider)
+    network.intercept(({ url }) =>
+      url.endsWith('/me')
+        ? new Response(null, { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+        : undefined,
+    )
+
+    const error = await rejection(auth.getUserInfo())
+    expect(isAuthError(error, 'token_rejected'), String(error)).toBe(true)
+    expect((error as Error).message).not.toMatch(/client|registration/i)
+    expect(refreshes(provider)).toBe(before + 1)
+    expect(network.exchanges.filter(({ url }) => url.endsWith('/me'))).toHaveLength(2)
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice' } })
+  })
+
+  it('makes one refresh for two tabs whose calls are refused at once', async () => {
+    const world = createWorld()
+    const first = openTab(provider, world)
+    await signIn(provider, first.auth)
+    const second = openTab(provider, world)
+    await second.auth.ready()
+    await provider.forgetAccessToken(await first.auth.getAccessToken())
+    const before = refreshes(provider)
+
+    const answers = await Promise.all([first, second, first].map(({ auth }) => auth.getUserInfo()))
+    expect(answers).toMatchObject([{ sub: 'alice' }, { sub: 'alice' }, { sub: 'alice' }])
+    expect(refreshes(provider)).toBe(before + 1)
+  })
+})

@@ -249,7 +249,9 @@ declare module 'oidc-provider' {
     proxy: boolean
     readonly Grant: GrantConstructor
     /** Issued access tokens; `jkt` is the DPoP key thumbprint a token is bound to. */
-    readonly AccessToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
+    readonly AccessToken: {
+      find(value: string): Promise<{ jkt?: string; accountId?: string; destroy(): Promise<void> } | undefined>
+    }
     readonly RefreshToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
     /** Node request listener (Koa's application callback). */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>

@@ -177,6 +177,12 @@ export interface TestProvider {
   holdNext(filter?: HoldFilter): ProviderHold
   /** The DPoP key thumbprint (`cnf.jkt`) an issued access token is bound to, `null` when unbound, `undefined` when unknown. */
   accessTokenBinding(accessToken: string): Promise<string | null | undefined>
+  /**
+   * Makes the provider forget one access token before it expires (its grant and refresh token stay),
+   * as a provider that lost or revoked it does: userinfo then answers it `401` with
+   * `WWW-Authenticate: Bearer error="invalid_token"` (`DPoP` for a DPoP-bound token).
+   */
+  forgetAccessToken(accessToken: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -860,6 +866,9 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     async accessTokenBinding(accessToken) {
       const token = await host!.provider.AccessToken.find(accessToken)
       return token === undefined ? undefined : (token.jkt ?? null)
+    },
+    async forgetAccessToken(accessToken) {
+      await (await host!.provider.AccessToken.find(accessToken))?.destroy()
     },
     close() {
       host!.releaseHolds()
