@@ -15,11 +15,11 @@ import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
 import { renewRejectedToken } from './challenge.js'
 import { discover } from './discovery.js'
-import type { ResourceRequestInit } from './dpop.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { isAuthError } from '../platform/errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
 import { refreshGrant, type RefreshOutcome } from './refresh-grant.js'
+import { sendResourceRequest, type ResourceAnswer, type ResourceRequestInit } from './resource-request.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import { createTransport, type Transport } from './transport.js'
@@ -83,8 +83,16 @@ export interface Protocol {
   revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
-  /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the sign-in's key. */
-  dpopRequest(credentials: Credentials, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
+  /**
+   * Sends a request to a resource server at `url` with `token` (a DPoP-bound one with a proof from
+   * the sign-in's key) and reads the challenge of its answer (see `sendResourceRequest`).
+   */
+  resourceRequest(
+    credentials: Credentials,
+    token: { accessToken: string; tokenType: string },
+    url: string,
+    init: ResourceRequestInit,
+  ): Promise<ResourceAnswer>
   /**
    * The userinfo claims for the signed-in user. With `session`, a token the endpoint refuses
    * (`invalid_token`) is renewed through it once (see `renewRejectedToken`) and the call made once more.
@@ -158,9 +166,10 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
       const { clientId, postLogoutRedirectUri } = config
       return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
     },
-    async dpopRequest(credentials, accessToken, url, init) {
-      const handle = (await bound.dpopHandle(credentials.generation, credentials.dpopKey))!
-      return (await bound.dpop()).dpopResourceRequest(handle, accessToken, url, init, env.fetch)
+    async resourceRequest(credentials, { accessToken, tokenType }, url, init) {
+      const dpop =
+        tokenType === 'dpop' ? await bound.dpopHandle(credentials.generation, credentials.dpopKey) : undefined
+      return sendResourceRequest(accessToken, url, init, { dpop, send: env.fetch })
     },
     userInfo: (credentials, session) => userInfo(bound, credentials, session),
     answers: () =>

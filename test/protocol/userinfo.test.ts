@@ -208,3 +208,32 @@ describe('getUserInfo() with an access token the provider no longer accepts (RFC
     expect(refreshes(provider)).toBe(before + 1)
   })
 })
+
+describe('getUserInfo() with a challenge only a new sign-in answers', () => {
+  it.each([
+    {
+      challenge: 'Bearer error="insufficient_scope", scope="openid profile email"',
+      code: 'insufficient_scope',
+      carries: { scope: 'openid profile email' },
+    },
+    {
+      challenge: 'Bearer error="insufficient_user_authentication", acr_values="urn:spa-auth:mfa", max_age=60',
+      code: 'step_up_required',
+      carries: { acrValues: 'urn:spa-auth:mfa', maxAge: 60 },
+    },
+  ] as const)('rejects a $code challenge with $code, carrying what it asks for, without refreshing', async (row) => {
+    const { auth, network } = openTab(provider, createWorld())
+    await signIn(provider, auth)
+    const before = provider.countRequests({ grantType: 'refresh_token' })
+    network.intercept(({ url }) =>
+      url.endsWith('/me')
+        ? new Response(null, { status: 403, headers: { 'www-authenticate': row.challenge } })
+        : undefined,
+    )
+
+    const error = await rejection(auth.getUserInfo())
+    expect(isAuthError(error, row.code), String(error)).toBe(true)
+    expect(error).toMatchObject(row.carries)
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(before)
+  })
+})
