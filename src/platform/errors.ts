@@ -92,6 +92,8 @@ export type AuthErrorCode =
   | 'insufficient_scope'
   /** A resource server asks for a stronger or more recent sign-in (RFC 9470); `acrValues` and `maxAge` say which. */
   | 'step_up_required'
+  /** The ID token's `acr` is none of the `acr_values` the sign-in asked for (a step-up that did not happen). */
+  | 'acr_not_satisfied'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {

@@ -35,6 +35,8 @@ export interface PendingSignIn extends SignInTransaction {
   dpopKey?: CryptoKeyPair
   /** `max_age` sent on the authorization request (seconds). */
   maxAgeSeconds?: number
+  /** `acr_values` sent on the authorization request: the ID token's `acr` must be one of them. */
+  acrValues?: string[]
   /** The sign-in's `prompt`: with `'none'`, a "not signed in at the provider" answer is an outcome, not an error. */
   prompt?: string
   /** The sign-in runs in a popup: its callback page tells the opener and closes itself. */
@@ -282,5 +284,7 @@ function pendingSignIn(
   if (prompt !== null) pending.prompt = prompt
   const maxAge = params.get('max_age')
   if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
+  const acrValues = params.get('acr_values')?.split(' ').filter(Boolean)
+  if (acrValues?.length) pending.acrValues = acrValues
   return pending
 }

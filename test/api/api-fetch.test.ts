@@ -22,12 +22,17 @@ import {
 const API = 'https://api.example.com'
 
 let provider: TestProvider
+/** A provider that offers two authentication levels and steps up to the one asked for. */
+let levels: TestProvider
 const clients: AuthClient[] = []
 
 beforeAll(async () => {
-  provider = await startTestProvider({ redirectUris: [`${APP}/callback`] })
+  ;[provider, levels] = await Promise.all([
+    startTestProvider({ redirectUris: [`${APP}/callback`] }),
+    startTestProvider({ redirectUris: [`${APP}/callback`], acrValues: ['urn:spa-auth:password', 'urn:spa-auth:mfa'] }),
+  ])
 })
-afterAll(() => provider.close())
+afterAll(() => Promise.all([provider.close(), levels.close()]))
 afterEach(() => {
   for (const client of clients.splice(0)) client.dispose()
   disposeOpenTabs()
@@ -327,5 +332,31 @@ describe("auth.fetch answers the API's challenge (RFC 6750 §3, RFC 9470)", () =
     expect(isAuthError(error, 'step_up_required'), String(error)).toBe(true)
     expect(error).toMatchObject({ acrValues: 'urn:spa-auth:mfa urn:spa-auth:hwk', maxAge: 300 })
     expect(api.received).toHaveLength(1)
+  })
+
+  it("leads, through the README's lines, to a sign-in whose ID token carries the acr the API asked for", async () => {
+    const api = createApi(() =>
+      challenge(401, 'Bearer error="insufficient_user_authentication", acr_values="urn:spa-auth:mfa", max_age=300'),
+    )
+    const navigations: string[] = []
+    const navigate = (url: string) => void navigations.push(url)
+    const { auth } = openTab(levels, createWorld(), { fetch: api.fetch, navigate }, { apiOrigins: [API] })
+    await signInAtProvider(levels, auth)
+
+    try {
+      await auth.fetch(`${API}/transfers`, { method: 'POST', body: '{}' })
+    } catch (error) {
+      if (!isAuthError(error, 'step_up_required')) throw error
+      const authorizeParams: Record<string, string> = {}
+      if (error.acrValues) authorizeParams.acr_values = error.acrValues
+      if (error.maxAge !== undefined) authorizeParams.max_age = String(error.maxAge)
+      await auth.signIn({ returnTo: '/transfers', authorizeParams })
+    }
+    const { returnTo } = await auth.handleRedirectCallback(await levels.authorize(navigations.at(-1)!))
+
+    expect(returnTo).toBe('/transfers')
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-in', user: { sub: 'alice', acr: 'urn:spa-auth:mfa' } })
+    const { user } = auth.getSnapshot()
+    expect(user!.auth_time).toBeGreaterThan(Date.now() / 1000 - 300)
   })
 })
