@@ -81,10 +81,9 @@ function providerSaid(params: URLSearchParams): string {
  * Exchanges the one-time code for tokens (RFC 6749 §4.1.3 with the PKCE verifier, RFC 7636 §4.5),
  * validates the ID token's claims (OIDC Core §3.1.3.7: `nonce`, `azp`, `iat`, `auth_time` when
  * `max_age` was asked, `acr` when `acr_values` were) and verifies its signature against the
- * provider's JWKS. With `dpop`, the
- * request carries a DPoP proof (RFC 9449 §5), is retried once on `use_dpop_nonce`, and a token that
- * is not DPoP-bound is refused. Resolves the discovery document to use from now on (see
- * `checkTokenResponse`).
+ * provider's JWKS. With `dpop`, the request carries a DPoP proof (RFC 9449 §5), is retried once on
+ * `use_dpop_nonce`, and a token that is not DPoP-bound is refused. Resolves the discovery document
+ * to use from now on (see `checkTokenResponse`).
  *
  * @throws AuthError `grant_rejected`, `client_rejected`, `token_type_mismatch`, `id_token_invalid`,
  *   `id_token_expired`, `id_token_signature_invalid`, `id_token_alg_unsupported`,
