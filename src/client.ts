@@ -134,7 +134,7 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
           ? Promise.resolve(token)
           : calls.track(session.accessToken({ force: forceRefresh, resource }))
       }),
-    getUserInfo: live(async () => (await provider.get()).userInfo(await credentials(session))),
+    getUserInfo: live(async () => (await provider.get()).userInfo(await credentials(session), session)),
     fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await parts.apiFetch.get())(input, init)),
     refresh: live(() => refresh(session)),
     signOut: live((signOutOptions?: SignOutOptions) => signOut(parts, signOutOptions)),

@@ -1,10 +1,14 @@
+import { challengeError, renewRejectedToken } from '../protocol/challenge.js'
 import { isLoopback, type ResolvedConfig } from '../protocol/config.js'
-import type { ResourceRequestInit } from '../protocol/dpop.js'
+import type { ResourceAnswer, ResourceRequestInit } from '../protocol/resource-request.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { AuthError } from '../platform/errors.js'
 import type { Protocol } from '../protocol/provider.js'
 import type { Session } from '../session/session.js'
 import { tokensFor } from '../session/record.js'
+
+/** `fetch`'s signature: what `auth.fetch` is. */
+export type ApiFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 
 /**
  * `auth.fetch`: `fetch` with an access token attached, to the allow-listed origins only
@@ -12,11 +16,14 @@ import { tokensFor } from '../session/record.js'
  * a resource gets that API's own token (RFC 8707). The request keeps its method, headers, body and
  * options; a DPoP-bound token goes with a proof (RFC 9449 §7).
  *
- * @throws AuthError `origin_not_allowed` before anything is sent; `not_signed_in` and the refresh codes.
+ * The API's challenge is answered (RFC 6750 §3, RFC 9449 §7.1): `invalid_token` → one refresh
+ * (shared by every caller and tab; none when the session already holds a newer token) and the
+ * request sent once more, its body held; a second refusal resolves as it came.
+ *
+ * @throws AuthError `origin_not_allowed` before anything is sent; `insufficient_scope` (with
+ *   `scope`) and `step_up_required` (with `acrValues`, `maxAge`, RFC 9470) for those challenges;
+ *   `not_signed_in`, `dpop_key_unavailable` and the refresh codes.
  */
-/** `fetch`'s signature: what `auth.fetch` is. */
-export type ApiFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
-
 export function createApiFetch(deps: {
   config: Pick<ResolvedConfig, 'apiOrigins'>
   env: Pick<AuthEnvironment, 'fetch' | 'currentUrl'>
@@ -24,6 +31,25 @@ export function createApiFetch(deps: {
   protocol(): Promise<Protocol>
 }): ApiFetch {
   const { config, env, session } = deps
+
+  /** Sends the request with `accessToken` (the session's for `resource`, unless given). */
+  async function send(url: string, sent: ResourceRequestInit, resource: string | undefined, accessToken?: string) {
+    const token = accessToken ?? (await session.accessToken({ force: false, resource }))
+    const record = session.current()
+    const tokenType = (record && tokensFor(record, resource))?.tokenType ?? 'bearer'
+    if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+    if (tokenType === 'dpop' && record.dpopKey === undefined) {
+      const error = new AuthError(
+        'dpop_key_unavailable',
+        'The DPoP key this session is bound to is gone. Sign in again.',
+      )
+      await session.end('dpop-key-lost', error)
+      throw error
+    }
+    const answer = await (await deps.protocol()).resourceRequest(record, { accessToken: token, tokenType }, url, sent)
+    return { answer, token }
+  }
+
   return async (input, init) => {
     const page = new URL(env.currentUrl())
     const request =
@@ -32,24 +58,27 @@ export function createApiFetch(deps: {
     const apis = config.apiOrigins ?? new Map([[page.origin, undefined]])
     assertAllowed(url, apis)
     const resource = apis.get(url.origin)
-    const accessToken = await session.accessToken({ force: false, resource })
-    const record = session.current()
-    const tokens = record && tokensFor(record, resource)
+    // The body is read once and held: the request can go out again after a refresh.
     const sent = await initOf(request)
-    if (record !== undefined && tokens?.tokenType === 'dpop') {
-      if (record.dpopKey === undefined) {
-        const error = new AuthError(
-          'dpop_key_unavailable',
-          'The DPoP key this session is bound to is gone. Sign in again.',
-        )
-        await session.end('dpop-key-lost', error)
-        throw error
-      }
-      return (await deps.protocol()).dpopRequest(record, accessToken, request.url, sent)
-    }
-    sent.headers.set('authorization', `Bearer ${accessToken}`)
-    return env.fetch(request.url, sent)
+    const first = await send(request.url, sent, resource)
+    if (first.answer.challenge?.error !== 'invalid_token') return settle(first.answer, url)
+    const renewed = await renewRejectedToken(first.token, {
+      held: () => {
+        const record = session.current()
+        return record && tokensFor(record, resource)?.accessToken
+      },
+      accessToken: ({ force }) => session.accessToken({ force, resource }),
+    })
+    if (renewed === undefined) return first.answer.response
+    // One retry per call: a second invalid_token resolves as the API sent it.
+    return settle((await send(request.url, sent, resource, renewed)).answer, url)
   }
+}
+
+/** The API's answer, or the error for a challenge only a new sign-in can satisfy. */
+function settle({ response, challenge }: ResourceAnswer, url: URL): Response {
+  if (challenge === undefined || challenge.error === 'invalid_token') return response
+  throw challengeError(challenge, url.origin, { status: response.status, challenge })
 }
 
 /**

@@ -80,10 +80,32 @@ export type AuthErrorCode =
   | 'disposed'
   /** A part of the library's code could not be loaded (offline, or a deploy removed the file); it is tried again at the next use. */
   | 'chunk_load_failed'
+  /** A signed userinfo answer's signature does not verify against the provider's JWKS. */
+  | 'userinfo_signature_invalid'
+  /** A userinfo answer is signed with an algorithm other than RS256 or ES256 (`HS*`, `none`, …). */
+  | 'userinfo_alg_unsupported'
+  /** A signed userinfo answer's `iss` or `aud` is wrong or missing, or it has expired. */
+  | 'userinfo_claims_invalid'
+  /** The provider encrypts its userinfo answers (JWE), which a browser app cannot decrypt. */
+  | 'userinfo_encrypted'
+  /** A resource server (the userinfo endpoint, an API) refused the access token (`invalid_token`), also once refreshed. */
+  | 'token_rejected'
+  /** A resource server needs a scope the access token lacks (`insufficient_scope`); `scope` names it. */
+  | 'insufficient_scope'
+  /** A resource server asks for a stronger or more recent sign-in (RFC 9470); `acrValues` and `maxAge` say which. */
+  | 'step_up_required'
+  /** The ID token's `acr` is none of the `acr_values` the sign-in asked for (a step-up that did not happen). */
+  | 'acr_not_satisfied'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {
   cause?: unknown
+  /** With `insufficient_scope`: the scope the server asked for (space-separated, RFC 6750 §3). */
+  scope?: string | undefined
+  /** With `step_up_required`: the `acr_values` the server asked for (space-separated, RFC 9470 §3). */
+  acrValues?: string | undefined
+  /** With `step_up_required`: the `max_age` the server asked for, in seconds (RFC 9470 §3). */
+  maxAge?: number | undefined
 }
 
 const brand = Symbol.for('spa-auth.AuthError')
@@ -96,10 +118,20 @@ const brand = Symbol.for('spa-auth.AuthError')
 export class AuthError extends Error {
   override readonly name = 'AuthError'
   readonly code: AuthErrorCode
+  // `declare`d: an error that carries none of these has no such property at all.
+  /** With `insufficient_scope`: the scope the server asked for, to request at the next sign-in. */
+  declare readonly scope?: string
+  /** With `step_up_required`: the `acr_values` to send at the next sign-in (`signIn({ authorizeParams })`). */
+  declare readonly acrValues?: string
+  /** With `step_up_required`: the `max_age` (seconds) to send at the next sign-in. */
+  declare readonly maxAge?: number
 
   constructor(code: AuthErrorCode, message: string, options?: AuthErrorOptions) {
     super(message, options && 'cause' in options ? { cause: redactCause(options.cause) } : undefined)
     this.code = code
+    if (options?.scope !== undefined) this.scope = options.scope
+    if (options?.acrValues !== undefined) this.acrValues = options.acrValues
+    if (options?.maxAge !== undefined) this.maxAge = options.maxAge
     Object.defineProperty(this, brand, { value: true })
   }
 }

@@ -54,6 +54,8 @@ export interface ExchangeInput {
   nonce: string
   /** The `max_age` the authorization request carried (seconds): `auth_time` must then be recent enough. */
   maxAgeSeconds?: number | undefined
+  /** The `acr_values` the authorization request carried: the ID token's `acr` must then be one of them. */
+  acrValues?: string[] | undefined
   clientId: string
   /** This client's clock, epoch seconds, and the tolerance for the ID token's `iat`. */
   nowSeconds: number
@@ -77,14 +79,15 @@ function providerSaid(params: URLSearchParams): string {
 
 /**
  * Exchanges the one-time code for tokens (RFC 6749 §4.1.3 with the PKCE verifier, RFC 7636 §4.5),
- * validates the ID token's claims (OIDC Core §3.1.3.7: `nonce`, `azp`, `iat`, and `auth_time` when
- * `max_age` was asked) and verifies its signature against the provider's JWKS. With `dpop`, the
- * request carries a DPoP proof (RFC 9449 §5), is retried once on `use_dpop_nonce`, and a token that
- * is not DPoP-bound is refused. Resolves the discovery document to use from now on (see
- * `checkTokenResponse`).
+ * validates the ID token's claims (OIDC Core §3.1.3.7: `nonce`, `azp`, `iat`, `auth_time` when
+ * `max_age` was asked, `acr` when `acr_values` were) and verifies its signature against the
+ * provider's JWKS. With `dpop`, the request carries a DPoP proof (RFC 9449 §5), is retried once on
+ * `use_dpop_nonce`, and a token that is not DPoP-bound is refused. Resolves the discovery document
+ * to use from now on (see `checkTokenResponse`).
  *
  * @throws AuthError `grant_rejected`, `client_rejected`, `token_type_mismatch`, `id_token_invalid`,
- *   `id_token_expired`, `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
+ *   `id_token_expired`, `id_token_signature_invalid`, `id_token_alg_unsupported`,
+ *   `acr_not_satisfied`, and the transport codes.
  */
 export async function exchangeCode(
   as: oauth.AuthorizationServer,
@@ -113,9 +116,28 @@ export async function exchangeCode(
       })
       const checked = await checkTokenResponse(as, raw, response, input, transport)
       // requireIdToken: oauth4webapi has refused an answer without one.
-      return { response, claims: checked.claims!, as: checked.as }
+      const claims = checked.claims!
+      if (input.acrValues) assertAcr(claims, input.acrValues)
+      return { response, claims, as: checked.as }
     })
   } catch (error) {
     throw toIdTokenError(error) ?? toAuthError(error, 'exchanging the sign-in code', seen)
   }
+}
+
+/**
+ * A sign-in that asked for `acr_values` — a step-up an API asked for (RFC 9470) — is only what it
+ * claims when the ID token's `acr` is one of them: the values are a voluntary request (OIDC Core
+ * §3.1.2.1), and a provider that cannot meet them signs the user in at the level it can.
+ *
+ * @throws AuthError `acr_not_satisfied`.
+ */
+function assertAcr(claims: UserClaims, acrValues: readonly string[]): void {
+  const { acr } = claims
+  if (typeof acr === 'string' && acrValues.includes(acr)) return
+  const got = typeof acr === 'string' ? `with acr "${acr}"` : 'without an "acr" claim'
+  throw new AuthError(
+    'acr_not_satisfied',
+    `The provider signed the user in ${got}, which is none of the acr_values this sign-in asked for ("${acrValues.join(' ')}"): the stronger sign-in did not happen, so it was refused. Check that the provider offers these values (acr_values_supported).`,
+  )
 }

@@ -1,5 +1,4 @@
 import * as oauth from 'oauth4webapi'
-import { isLoopback } from './config.js'
 import { AuthError } from '../platform/errors.js'
 
 /**
@@ -29,45 +28,4 @@ export function assertDpopSupported(as: oauth.AuthorizationServer): void {
 /** The oauth4webapi DPoP handle for `keyPair`: it signs the proofs and remembers server nonces per origin. */
 export function createDpopHandle(client: oauth.Client, keyPair: CryptoKeyPair): oauth.DPoPHandle {
   return oauth.DPoP(client, keyPair)
-}
-
-/** A request to a resource server as `fetch` options: headers a copy to add to, the body read once. */
-export type ResourceRequestInit = RequestInit & { headers: Headers; body: ArrayBuffer | null }
-
-/**
- * Sends a request to a resource server, `init` as `fetch` takes it, with `Authorization: DPoP
- * <token>` and a proof bound to the token (`ath`, RFC 9449 §7), retrying once when the server asks
- * for a nonce (§9). Like `fetch`, it resolves with any HTTP answer, including a 401 with its
- * `WWW-Authenticate` challenge.
- */
-export async function dpopResourceRequest(
-  handle: oauth.DPoPHandle,
-  accessToken: string,
-  href: string,
-  init: ResourceRequestInit,
-  send: (url: string, init: RequestInit) => Promise<Response>,
-): Promise<Response> {
-  const url = new URL(href)
-  const attempt = () =>
-    oauth.protectedResourceRequest(accessToken, init.method ?? 'GET', url, new Headers(init.headers), init.body, {
-      DPoP: handle,
-      [oauth.allowInsecureRequests]: url.protocol === 'http:' && isLoopback(url),
-      // oauth4webapi asks for redirect: 'manual'; a resource call keeps the app's own fetch options,
-      // with the method and headers (authorization, proof) oauth4webapi sends.
-      [oauth.customFetch]: (target, sent) => send(target, { ...init, method: sent.method, headers: sent.headers }),
-    })
-  try {
-    return await attempt()
-  } catch (error) {
-    if (oauth.isDPoPNonceError(error)) {
-      try {
-        return await attempt()
-      } catch (retryError) {
-        if (retryError instanceof oauth.WWWAuthenticateChallengeError) return retryError.response
-        throw retryError
-      }
-    }
-    if (error instanceof oauth.WWWAuthenticateChallengeError) return error.response
-    throw error
-  }
 }

@@ -13,12 +13,13 @@ import {
 } from './authorize.js'
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
+import { renewRejectedToken } from './challenge.js'
 import { discover } from './discovery.js'
-import type { ResourceRequestInit } from './dpop.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { isAuthError } from '../platform/errors.js'
 import { endSessionUrl, revokeToken } from './logout.js'
 import { refreshGrant, type RefreshOutcome } from './refresh-grant.js'
+import { sendResourceRequest, type ResourceAnswer, type ResourceRequestInit } from './resource-request.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
 import { createTransport, type Transport } from './transport.js'
@@ -34,6 +35,8 @@ export interface PendingSignIn extends SignInTransaction {
   dpopKey?: CryptoKeyPair
   /** `max_age` sent on the authorization request (seconds). */
   maxAgeSeconds?: number
+  /** `acr_values` sent on the authorization request: the ID token's `acr` must be one of them. */
+  acrValues?: string[]
   /** The sign-in's `prompt`: with `'none'`, a "not signed in at the provider" answer is an outcome, not an error. */
   prompt?: string
   /** The sign-in runs in a popup: its callback page tells the opener and closes itself. */
@@ -82,12 +85,30 @@ export interface Protocol {
   revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
-  /** Sends a request to `url` with a DPoP-bound `accessToken` and a proof from the sign-in's key. */
-  dpopRequest(credentials: Credentials, accessToken: string, url: string, init: ResourceRequestInit): Promise<Response>
-  /** The userinfo claims for the signed-in user. */
-  userInfo(credentials: Credentials): Promise<UserInfo>
+  /**
+   * Sends a request to a resource server at `url` with `token` (a DPoP-bound one with a proof from
+   * the sign-in's key) and reads the challenge of its answer (see `sendResourceRequest`).
+   */
+  resourceRequest(
+    credentials: Credentials,
+    token: { accessToken: string; tokenType: string },
+    url: string,
+    init: ResourceRequestInit,
+  ): Promise<ResourceAnswer>
+  /**
+   * The userinfo claims for the signed-in user. With `session`, a token the endpoint refuses
+   * (`invalid_token`) is renewed through it once (see `renewRejectedToken`) and the call made once more.
+   */
+  userInfo(credentials: Credentials, session?: SessionTokens): Promise<UserInfo>
   /** Whether the provider answers at all (its discovery document), bypassing every cache. */
   answers(): Promise<boolean>
+}
+
+/** The session, as a step that must renew a refused access token sees it. */
+export interface SessionTokens {
+  current(): Credentials | undefined
+  /** The session's token getter: single flight in the tab and across tabs; `force` refreshes regardless. */
+  accessToken(options: { force: boolean }): Promise<string>
 }
 
 /** {@link RefreshOutcome}, with a `refreshed` answer turned into the session's new tokens and claims. */
@@ -147,11 +168,12 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
       const { clientId, postLogoutRedirectUri } = config
       return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
     },
-    async dpopRequest(credentials, accessToken, url, init) {
-      const handle = (await bound.dpopHandle(credentials.generation, credentials.dpopKey))!
-      return (await bound.dpop()).dpopResourceRequest(handle, accessToken, url, init, env.fetch)
+    async resourceRequest(credentials, { accessToken, tokenType }, url, init) {
+      const dpop =
+        tokenType === 'dpop' ? await bound.dpopHandle(credentials.generation, credentials.dpopKey) : undefined
+      return sendResourceRequest(accessToken, url, init, { dpop, send: env.fetch })
     },
-    userInfo: (credentials) => userInfo(bound, credentials),
+    userInfo: (credentials, session) => userInfo(bound, credentials, session),
     answers: () =>
       discover(config.issuer, transport).then(
         () => true,
@@ -218,12 +240,30 @@ async function refresh(bound: Bound, credentials: Credentials, resource: string 
   return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
 }
 
-async function userInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
+async function userInfo(bound: Bound, credentials: Credentials, session?: SessionTokens): Promise<UserInfo> {
+  try {
+    return await askUserInfo(bound, credentials)
+  } catch (error) {
+    if (session === undefined || !isAuthError(error, 'token_rejected')) throw error
+    const rejected = credentials.tokens.accessToken
+    const renewed = await renewRejectedToken(rejected, {
+      held: () => session.current()?.tokens.accessToken,
+      accessToken: (options) => session.accessToken(options),
+    })
+    const current = session.current()
+    if (renewed === undefined || current?.tokens.accessToken !== renewed) throw error
+    return askUserInfo(bound, current)
+  }
+}
+
+async function askUserInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
   const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), import('./userinfo.js')])
   const { tokens, claims, generation, dpopKey } = credentials
   const dpop = tokens.tokenType === 'dpop' ? await bound.dpopHandle(generation, dpopKey) : undefined
   const input = { accessToken: tokens.accessToken, subject: claims.sub, dpop }
-  return requestUserInfo(as, bound.client(), input, bound.transport)
+  const answer = await requestUserInfo(as, bound.client(), input, bound.transport)
+  bound.metadata.adopt(as, answer.as)
+  return answer.claims
 }
 
 /** The sign-in to keep until the callback: the transaction, bound to this client, and what the callback must know. */
@@ -244,5 +284,7 @@ function pendingSignIn(
   if (prompt !== null) pending.prompt = prompt
   const maxAge = params.get('max_age')
   if (maxAge !== null && /^\d+$/.test(maxAge)) pending.maxAgeSeconds = Number(maxAge)
+  const acrValues = params.get('acr_values')?.split(' ').filter(Boolean)
+  if (acrValues?.length) pending.acrValues = acrValues
   return pending
 }

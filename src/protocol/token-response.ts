@@ -5,12 +5,13 @@
  */
 import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
+import { classifyJwtFailure, verifySignature } from './signed-jwt.js'
 import type { UserClaims } from './token-set.js'
 import type { Transport } from './transport.js'
 
 /**
  * Checks a token response oauth4webapi has processed, for what it leaves to the application: the
- * ID token's signature (see {@link verifyIdTokenSignature}) and claims (see
+ * ID token's signature (see {@link verifySignature}) and claims (see
  * {@link checkIdTokenClaims}) when there is an ID token, and with `dpop` that the token is
  * DPoP-bound. Resolves the ID token's claims and the discovery document to use from now on.
  *
@@ -24,42 +25,10 @@ export async function checkTokenResponse(
   transport: Transport,
 ): Promise<{ claims: UserClaims | undefined; as: oauth.AuthorizationServer }> {
   const claims = oauth.getValidatedIdTokenClaims(response)
-  const verifiedBy = claims ? await verifyIdTokenSignature(as, raw, transport) : as
+  const verifiedBy = claims ? await verifySignature(as, raw, transport) : as
   if (claims) checkIdTokenClaims(claims, expected)
   if (expected.dpop && response.token_type !== 'dpop') throw tokenTypeMismatch(response.token_type)
   return { claims, as: verifiedBy }
-}
-
-/**
- * Verifies the signature of the ID token in a processed token response against the provider's
- * JWKS (oauth4webapi leaves it to us). A `kid` the cached key set has never seen makes one
- * immediate re-fetch: oauth4webapi re-fetches only a copy older than 60 s, and a provider that
- * rotates its signing key between two refreshes must not end the session. Resolves the discovery
- * document to use from now on (a copy that carries the new key set when one was fetched).
- *
- * @throws AuthError `id_token_signature_invalid`, `id_token_alg_unsupported`, and the transport codes.
- */
-async function verifyIdTokenSignature(
-  as: oauth.AuthorizationServer,
-  raw: Response,
-  transport: Transport,
-): Promise<oauth.AuthorizationServer> {
-  try {
-    await oauth.validateApplicationLevelSignature(as, raw, transport.options())
-    return as
-  } catch (error) {
-    if (!isUnseenKey(error)) throw error
-  }
-  // oauth4webapi caches key sets per discovery object: a copy starts with none.
-  const fresh = { ...as }
-  await oauth.validateApplicationLevelSignature(fresh, raw, transport.options())
-  return fresh
-}
-
-function isUnseenKey(error: unknown): boolean {
-  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.KEY_SELECTION) return false
-  const cause = error.cause as { header?: { kid?: unknown }; candidates?: unknown[] } | undefined
-  return typeof cause?.header?.kid === 'string' && cause.candidates?.length === 0
 }
 
 /** What the ID token's claims are checked against; `previous` is the session's user, for a refresh. */
@@ -101,58 +70,51 @@ function checkIdTokenClaims(claims: UserClaims, expected: ExpectedClaims): void 
 }
 
 /**
- * Names an ID-token failure oauth4webapi reported, by its error class, code and the structured
- * `cause` it attaches; `undefined` for anything else.
+ * Names an ID-token failure oauth4webapi reported (see {@link classifyJwtFailure}); `undefined`
+ * for anything else.
  */
 export function toIdTokenError(error: unknown): AuthError | undefined {
-  const cause = (error as { cause?: Record<string, unknown> } | undefined)?.cause
-  const header = cause?.['header'] as { alg?: unknown } | undefined
-  const alg = cause?.['alg'] ?? header?.alg
-  const unsupported = error instanceof oauth.UnsupportedOperationError && typeof alg === 'string'
-  const unexpected = error instanceof oauth.OperationProcessingError && typeof alg === 'string' && 'expected' in cause!
-  if (unsupported || unexpected) {
-    const what =
-      alg === 'none'
-        ? 'sent an unsigned ID token (alg "none")'
-        : `signed the ID token with ${String(alg)}, which a browser cannot verify safely`
-    return new AuthError(
-      'id_token_alg_unsupported',
-      `The provider ${what}. Set the application's ID-token signing algorithm to RS256 (or ES256) at the provider.`,
-      { cause: error },
-    )
+  const failure = classifyJwtFailure(error)
+  switch (failure?.kind) {
+    case 'algorithm': {
+      const what =
+        failure.alg === 'none'
+          ? 'sent an unsigned ID token (alg "none")'
+          : `signed the ID token with ${failure.alg}, which a browser cannot verify safely`
+      return new AuthError(
+        'id_token_alg_unsupported',
+        `The provider ${what}. Set the application's ID-token signing algorithm to RS256 (or ES256) at the provider.`,
+        { cause: error },
+      )
+    }
+    case 'expired':
+      return new AuthError(
+        'id_token_expired',
+        "The provider sent an ID token that has already expired. Check that this device's clock is right, then sign in again.",
+        { cause: error },
+      )
+    case 'claim': {
+      const { claim } = failure
+      const advice = ['iss', 'aud', 'azp'].includes(claim ?? '')
+        ? "Check that issuer and clientId match the provider's application."
+        : claim === 'auth_time'
+          ? 'The sign-in is older than max_age allows; sign in again.'
+          : 'The token was not issued for this sign-in; sign in again.'
+      return new AuthError(
+        'id_token_invalid',
+        `The ID token's "${claim ?? 'a'}" claim is wrong (${failure.detail}), so it was refused. ${advice}`,
+        { cause: error },
+      )
+    }
+    case 'signature':
+      return new AuthError(
+        'id_token_signature_invalid',
+        `The ID token's signature does not verify against the provider's published keys (${failure.detail}); it was refused.`,
+        { cause: error },
+      )
+    default:
+      return undefined
   }
-  if (!(error instanceof oauth.OperationProcessingError)) return undefined
-  const claim = typeof cause?.['claim'] === 'string' ? cause['claim'] : undefined
-  if (error.code === oauth.JWT_TIMESTAMP_CHECK && claim === 'exp') {
-    return new AuthError(
-      'id_token_expired',
-      "The provider sent an ID token that has already expired. Check that this device's clock is right, then sign in again.",
-      { cause: error },
-    )
-  }
-  if (error.code === oauth.JWT_TIMESTAMP_CHECK || error.code === oauth.JWT_CLAIM_COMPARISON) {
-    const advice = ['iss', 'aud', 'azp'].includes(claim ?? '')
-      ? "Check that issuer and clientId match the provider's application."
-      : claim === 'auth_time'
-        ? 'The sign-in is older than max_age allows; sign in again.'
-        : 'The token was not issued for this sign-in; sign in again.'
-    return new AuthError(
-      'id_token_invalid',
-      `The ID token's "${claim ?? 'a'}" claim is wrong (${error.message}), so it was refused. ${advice}`,
-      {
-        cause: error,
-      },
-    )
-  }
-  const signatureFailed = cause !== undefined && 'signature' in cause && 'key' in cause
-  if (error.code === oauth.KEY_SELECTION || signatureFailed) {
-    return new AuthError(
-      'id_token_signature_invalid',
-      `The ID token's signature does not verify against the provider's published keys (${error.message}); it was refused.`,
-      { cause: error },
-    )
-  }
-  return undefined
 }
 
 /** With DPoP on, a bearer token is a downgrade (RFC 9449 §5): the error that refuses it. */

@@ -136,6 +136,22 @@ describe('DPoP against oidc-provider with bound tokens and nonces required', () 
     expect(refused.status).toBe(401)
   })
 
+  it('refreshes once and sends auth.fetch again with a new proof when the server refuses a forgotten token', async () => {
+    const store = createMemoryStore()
+    const { auth, page } = tab(provider, store)
+    await signIn(provider, auth, page)
+    const refused = (await store.get<Stored>(sessionKey(provider)))!.tokens.accessToken
+    await provider.forgetAccessToken(refused)
+    const before = provider.countRequests({ grantType: 'refresh_token' })
+
+    const response = await auth.fetch(as.userinfo_endpoint!)
+    expect(response.status).toBe(200)
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(before + 1)
+    const renewed = (await store.get<Stored>(sessionKey(provider)))!.tokens
+    expect(renewed).toMatchObject({ tokenType: 'dpop' })
+    expect(renewed.accessToken).not.toBe(refused)
+  })
+
   it('sends a POST through auth.fetch with its method, headers, body and fetch options, and a proof for it', async () => {
     const api = `${new URL(provider.issuer).origin}/api/orders`
     const sent: { url: string; init: RequestInit }[] = []

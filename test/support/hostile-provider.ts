@@ -3,15 +3,19 @@
  * provider never does: ID tokens with the wrong `nonce`, `aud`, `iss` or `azp`, issued in the
  * future, for a sign-in too long ago, expired or badly signed, `HS256` and `alg: none`, token
  * endpoints that fail, hang, answer HTML or leave a field out, a discovery document naming another
- * issuer, and Authing's non-standard token shapes. It remembers every code and token it issued.
+ * issuer, Authing's non-standard token shapes, and signed userinfo answers (OIDC Core §5.3.2) that
+ * are badly signed, unsigned, encrypted or for someone else. It remembers every code and token it
+ * issued, and can rotate its signing key.
  *
  * It is a node:http server on 127.0.0.1 (random port) with its issuer at `/oidc`, like Authing.
  * Tokens are signed with `jose`; the RS256 key is generated at start and published at `/oidc/jwks`.
+ * The userinfo endpoint (`/oidc/me`) answers every access token it issued with a signed JWT
+ * (`application/jwt`, RS256, `iss` and `aud` set), as a provider configured for signed userinfo does.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose'
+import { CompactEncrypt, SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose'
 
 /** How the provider should misbehave from now on; `'none'` is a well-behaved provider. */
 export type Misbehaviour =
@@ -48,6 +52,22 @@ export type Misbehaviour =
   | 'authing-envelope'
   | 'authing-expire-in'
   | 'jwt-access-token-exp-only'
+  /** Signed userinfo (the ID tokens stay well-formed) signed with a key nobody published. */
+  | 'userinfo-bad-signature'
+  /** Signed userinfo with HS256, which the discovery document lists for userinfo too. */
+  | 'userinfo-hs256-advertised'
+  /** Unsigned userinfo (`alg: none`), which the discovery document lists for userinfo too. */
+  | 'userinfo-alg-none-advertised'
+  /** Signed userinfo with PS256 (the published key, which says RS256), listed for userinfo too. */
+  | 'userinfo-ps256-advertised'
+  /** Signed userinfo whose `iss` names another issuer. */
+  | 'userinfo-wrong-iss'
+  /** Signed userinfo whose `aud` names another client. */
+  | 'userinfo-wrong-aud'
+  /** Signed userinfo with neither `iss` nor `aud`, so it could be anyone's answer. */
+  | 'userinfo-without-iss-and-aud'
+  /** Encrypted userinfo: a compact JWE (to a key of the provider's own) as `application/jwt`. */
+  | 'userinfo-encrypted'
 
 export interface HostileProvider {
   /** `http://127.0.0.1:PORT/oidc` */
@@ -64,6 +84,13 @@ export interface HostileProvider {
   readonly issued: readonly string[]
   /** Requests received by the discovery endpoint since start. */
   readonly discoveryRequests: number
+  /** Requests received by the JWKS endpoint since start. */
+  readonly jwksRequests: number
+  /**
+   * From now on signs with a new RS256 key under a new `kid`, published first in the JWKS beside
+   * the previous one (a key rotation).
+   */
+  rotateSigningKey(): Promise<void>
   /**
    * Answers an authorization request as if the user approved it: returns the redirect URI with
    * `code`, the request's `state` and `iss`. The provider remembers the request's `nonce` and
@@ -102,6 +129,12 @@ const advertisedAlgs: Partial<Record<Misbehaviour, string[]>> = {
   'hs256-advertised': ['RS256', 'HS256'],
   'alg-none-advertised': ['RS256', 'none'],
 }
+/** What the discovery document lists for signed userinfo, where it is not just RS256. */
+const advertisedUserinfoAlgs: Partial<Record<Misbehaviour, string[]>> = {
+  'userinfo-hs256-advertised': ['RS256', 'HS256'],
+  'userinfo-alg-none-advertised': ['RS256', 'none'],
+  'userinfo-ps256-advertised': ['RS256', 'PS256'],
+}
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'authorization, content-type, dpop',
@@ -139,16 +172,21 @@ function oauthError(response: ServerResponse, status: number, error: string, des
 export async function startHostileProvider(options: HostileProviderOptions = {}): Promise<HostileProvider> {
   const clientId = options.clientId ?? 'spa-test'
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:5173/callback'
-  const kid = randomUUID()
-  const signing = await generateKeyPair('RS256')
+  let kid = randomUUID()
+  let signing = await generateKeyPair('RS256')
   // Signs with a key nobody published, under the published key's `kid`.
   const impostor = await generateKeyPair('RS256')
+  // An RSA-PSS key for PS256 (WebCrypto keeps RS256 and PS256 keys apart), also unpublished.
+  const pss = await generateKeyPair('PS256')
   const sharedSecret = randomBytes(32)
-  const publicJwk = { ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' }
+  const publishedJwks = [{ ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' }]
+  // The key encrypted userinfo is encrypted to: the provider's own, so no client can read it.
+  const encryption = await generateKeyPair('RSA-OAEP-256')
 
   let misbehaviour: Misbehaviour = 'none'
   let tokenRequests = 0
   let discoveryRequests = 0
+  let jwksRequests = 0
   const codes = new Map<string, IssuedCode>()
   const issued: string[] = []
   const sockets = new Set<Socket>()
@@ -162,6 +200,8 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       jwks_uri: `${issuer}/jwks`,
       revocation_endpoint: `${issuer}/revoke`,
       end_session_endpoint: `${issuer}/session/end`,
+      userinfo_endpoint: `${issuer}/me`,
+      userinfo_signing_alg_values_supported: advertisedUserinfoAlgs[misbehaviour] ?? ['RS256'],
       response_types_supported: ['code'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
       subject_types_supported: ['public'],
@@ -340,6 +380,43 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     sendJson(response, 200, body)
   }
 
+  /** The userinfo answer for the user of every token, as a JWT signed (or not) as the misbehaviour says. */
+  async function userinfoJwt(): Promise<string> {
+    const claims: JWTPayload = { sub: SUBJECT, name: 'Mallory Example' }
+    if (misbehaviour !== 'userinfo-without-iss-and-aud') {
+      claims.iss = misbehaviour === 'userinfo-wrong-iss' ? OTHER_ISSUER : issuer
+      claims.aud = misbehaviour === 'userinfo-wrong-aud' ? 'someone-else' : clientId
+    }
+    switch (misbehaviour) {
+      case 'userinfo-alg-none-advertised':
+        return `${base64url(JSON.stringify({ alg: 'none' }))}.${base64url(JSON.stringify(claims))}.`
+      case 'userinfo-hs256-advertised':
+        return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(sharedSecret)
+      case 'userinfo-bad-signature':
+        return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(impostor.privateKey)
+      case 'userinfo-ps256-advertised':
+        return new SignJWT(claims).setProtectedHeader({ alg: 'PS256', kid }).sign(pss.privateKey)
+      case 'userinfo-encrypted': {
+        const signed = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(signing.privateKey)
+        return new CompactEncrypt(new TextEncoder().encode(signed))
+          .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A128GCM', cty: 'JWT' })
+          .encrypt(encryption.publicKey)
+      }
+      default:
+        return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(signing.privateKey)
+    }
+  }
+
+  async function handleUserinfo(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
+    if (token === undefined || !issued.includes(token)) {
+      response.writeHead(401, { ...CORS_HEADERS, 'www-authenticate': 'Bearer error="invalid_token"' })
+      response.end()
+      return
+    }
+    send(response, 200, 'application/jwt', await userinfoJwt())
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', issuer)
     if (request.method === 'OPTIONS') {
@@ -353,7 +430,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         sendJson(response, 200, discoveryDocument())
         return
       case `GET ${MOUNT_PATH}/jwks`:
-        sendJson(response, 200, { keys: [publicJwk] })
+        jwksRequests++
+        sendJson(response, 200, { keys: publishedJwks })
+        return
+      case `GET ${MOUNT_PATH}/me`:
+        await handleUserinfo(request, response)
         return
       case `GET ${MOUNT_PATH}/auth`:
         handleAuthorize(url, response)
@@ -401,6 +482,14 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     },
     get discoveryRequests() {
       return discoveryRequests
+    },
+    get jwksRequests() {
+      return jwksRequests
+    },
+    async rotateSigningKey() {
+      kid = randomUUID()
+      signing = await generateKeyPair('RS256')
+      publishedJwks.unshift({ ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' })
     },
     async authorize(authorizeUrl) {
       const response = await fetch(authorizeUrl, { redirect: 'manual' })

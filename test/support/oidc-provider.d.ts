@@ -31,6 +31,10 @@ declare module 'oidc-provider' {
     readonly body?: Record<string, string | string[] | undefined>
     readonly params?: Record<string, unknown>
     readonly client?: Client
+    /** The authentication context class of the session's sign-in. */
+    readonly acr?: string
+    /** What the interaction finished with, in the request that resumes after it. */
+    readonly result?: InteractionResults
     readonly entities: {
       readonly RotatedRefreshToken?: BaseToken
       readonly [name: string]: unknown
@@ -175,6 +179,26 @@ declare module 'oidc-provider' {
     ) => ResourceServerInfo | Promise<ResourceServerInfo>
   }
 
+  /** One reason a prompt (login, consent) is needed: `check` returns `Check.REQUEST_PROMPT` when it is. */
+  export class Check {
+    constructor(reason: string, description: string, check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>)
+    static readonly REQUEST_PROMPT: true
+    static readonly NO_NEED_TO_PROMPT: false
+  }
+
+  export interface Prompt {
+    readonly name: string
+    readonly checks: Check[] & { add(check: Check, index?: number): void }
+  }
+
+  /** The prompts an authorization request may need, in order (`interactions.policy`). */
+  export type InteractionPolicy = Prompt[] & { get(name: string): Prompt | undefined }
+
+  export const interactionPolicy: {
+    readonly Check: typeof Check
+    base(): InteractionPolicy
+  }
+
   /** oidc-provider's OAuth error classes (`error` is the OAuth error code). */
   export class OIDCProviderError extends Error {
     readonly error: string
@@ -224,7 +248,9 @@ declare module 'oidc-provider' {
     }
     interactions?: {
       url?: (ctx: KoaContextWithOIDC, interaction: Interaction) => string | Promise<string>
+      policy?: InteractionPolicy
     }
+    acrValues?: string[]
     issueRefreshToken?: (ctx: KoaContextWithOIDC, client: Client, code: BaseToken) => boolean | Promise<boolean>
     rotateRefreshToken?: boolean | ((ctx: KoaContextWithOIDC) => boolean | Promise<boolean>)
     clientBasedCORS?: (ctx: KoaContextWithOIDC, origin: string, client: Client) => boolean
@@ -249,7 +275,9 @@ declare module 'oidc-provider' {
     proxy: boolean
     readonly Grant: GrantConstructor
     /** Issued access tokens; `jkt` is the DPoP key thumbprint a token is bound to. */
-    readonly AccessToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
+    readonly AccessToken: {
+      find(value: string): Promise<{ jkt?: string; accountId?: string; destroy(): Promise<void> } | undefined>
+    }
     readonly RefreshToken: { find(value: string): Promise<{ jkt?: string; accountId?: string } | undefined> }
     /** Node request listener (Koa's application callback). */
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>

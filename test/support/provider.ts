@@ -16,7 +16,8 @@
  * Other shapes of provider through options: Pushed Authorization Requests (`par`), resource
  * indicators with JWT access tokens per API (`resourceServers`), a COOP-isolated sign-in page
  * (`coop`), a discovery document without `revocation_endpoint` (`revocationInDiscovery`) or with
- * other `scopes_supported` (`scopesSupported`).
+ * other `scopes_supported` (`scopesSupported`), signed userinfo answers (`signedUserinfo`),
+ * authentication context classes and step-up logins (`acrValues`).
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -26,10 +27,12 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   errors,
+  interactionPolicy,
   Provider,
   type Adapter,
   type AdapterPayload,
   type Configuration,
+  type InteractionPolicy,
   type InteractionResults,
   type KoaContextWithOIDC,
   type ResourceIndicatorsFeature,
@@ -107,6 +110,20 @@ export interface TestProviderOptions {
    * Default: oidc-provider's own list.
    */
   scopesSupported?: string[]
+  /**
+   * The userinfo endpoint answers the client with a JWT signed RS256 (`application/jwt`, OIDC Core
+   * §5.3.2): the client is registered with `userinfo_signed_response_alg: 'RS256'`. Default false.
+   */
+  signedUserinfo?: boolean
+  /**
+   * Authentication context classes the provider offers (`acr_values_supported`), weakest first. The
+   * auto-approving login signs the user in with the first of a request's `acr_values` that is
+   * offered, else with the first offered; a request whose offered `acr_values` the session's `acr`
+   * does not satisfy asks for a new login, as a provider that steps up does. An `acr_values` the
+   * provider does not offer is ignored (OIDC Core §3.1.2.1: it is a voluntary request). Default:
+   * none, and ID tokens carry no `acr`.
+   */
+  acrValues?: string[]
 }
 
 /** Endpoint paths, relative to the issuer (see oidc-provider's `routes` configuration). */
@@ -172,6 +189,12 @@ export interface TestProvider {
   holdNext(filter?: HoldFilter): ProviderHold
   /** The DPoP key thumbprint (`cnf.jkt`) an issued access token is bound to, `null` when unbound, `undefined` when unknown. */
   accessTokenBinding(accessToken: string): Promise<string | null | undefined>
+  /**
+   * Makes the provider forget one access token before it expires (its grant and refresh token stay),
+   * as a provider that lost or revoked it does: userinfo then answers it `401` with
+   * `WWW-Authenticate: Bearer error="invalid_token"` (`DPoP` for a DPoP-bound token).
+   */
+  forgetAccessToken(accessToken: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -218,6 +241,8 @@ interface ResolvedOptions {
   coop: boolean
   revocationInDiscovery: boolean
   scopesSupported: string[] | undefined
+  signedUserinfo: boolean
+  acrValues: string[] | undefined
 }
 
 function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string): ResolvedOptions {
@@ -241,6 +266,8 @@ function resolveOptions(options: TestProviderOptions, defaultRedirectUri: string
     coop: options.coop ?? false,
     revocationInDiscovery: options.revocationInDiscovery ?? true,
     scopesSupported: options.scopesSupported,
+    signedUserinfo: options.signedUserinfo ?? false,
+    acrValues: options.acrValues,
   }
 }
 
@@ -390,6 +417,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         redirect_uris: options.redirectUris,
         post_logout_redirect_uris: options.postLogoutRedirectUris,
         ...(options.dpop === 'required' ? { dpop_bound_access_tokens: true } : {}),
+        ...(options.signedUserinfo ? { userinfo_signed_response_alg: 'RS256' } : {}),
       },
     ],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -432,6 +460,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
         },
       },
       userinfo: { enabled: true },
+      jwtUserinfo: { enabled: options.signedUserinfo },
       dPoP:
         options.dpop === 'required'
           ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
@@ -472,8 +501,33 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
   if (options.interactions === 'auto') {
     configuration.interactions = { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` }
   }
+  if (options.acrValues) {
+    configuration.acrValues = options.acrValues
+    configuration.interactions = { ...configuration.interactions, policy: stepUpPolicy(options.acrValues) }
+  }
   if (options.routes) configuration.routes = options.routes
   return configuration
+}
+
+/**
+ * oidc-provider's prompts, with one more reason to log in: the request asks for `acr_values` the
+ * provider offers and the session's `acr` is none of them (oidc-provider alone only steps up for an
+ * essential `acr` of the claims parameter).
+ */
+function stepUpPolicy(offered: string[]): InteractionPolicy {
+  const policy = interactionPolicy.base()
+  const check = new interactionPolicy.Check('acr_values', 'the requested acr_values are not satisfied', (ctx) => {
+    const asked = offeredAcrValues(ctx.oidc.params?.['acr_values'], offered)
+    const satisfied = asked.length === 0 || asked.includes(ctx.oidc.acr ?? '') || ctx.oidc.result?.login !== undefined
+    return satisfied ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT
+  })
+  policy.get('login')!.checks.add(check)
+  return policy
+}
+
+/** The values of a request's `acr_values` parameter that the provider offers, in the request's order. */
+function offeredAcrValues(acrValues: unknown, offered: string[]): string[] {
+  return typeof acrValues === 'string' ? acrValues.split(' ').filter((value) => offered.includes(value)) : []
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -640,7 +694,8 @@ async function autoInteraction(
       sendContinuationPage(res, await provider.interactionResult(req, res, result, { mergeWithLastSubmission }))
     }
     if (prompt.name === 'login') {
-      await finish({ login: { accountId: options.accountId } }, false)
+      const acr = offeredAcrValues(params['acr_values'], options.acrValues ?? [])[0] ?? options.acrValues?.[0]
+      await finish({ login: { accountId: options.accountId, ...(acr === undefined ? {} : { acr }) } }, false)
       return
     }
     if (prompt.name === 'consent') {
@@ -851,6 +906,9 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     async accessTokenBinding(accessToken) {
       const token = await host!.provider.AccessToken.find(accessToken)
       return token === undefined ? undefined : (token.jkt ?? null)
+    },
+    async forgetAccessToken(accessToken) {
+      await (await host!.provider.AccessToken.find(accessToken))?.destroy()
     },
     close() {
       host!.releaseHolds()

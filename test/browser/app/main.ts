@@ -18,10 +18,14 @@ const auth = createAuthClient({
   postLogoutRedirectUri: `${location.origin}/`,
   dpop: localStorage.getItem(CONFIG_KEYS.dpop) === 'true',
   refreshIn: localStorage.getItem(CONFIG_KEYS.refreshIn) === 'page' ? 'page' : 'worker',
-  // The tests call the provider's userinfo endpoint as the app's API.
-  apiOrigins: [new URL(issuer).origin],
+  // The tests call the provider's userinfo endpoint as the app's API, and their own APIs.
+  apiOrigins: [
+    new URL(issuer).origin,
+    ...(localStorage.getItem(CONFIG_KEYS.apiOrigins) ?? '').split(' ').filter(Boolean),
+  ],
 })
 window.auth = auth
+window.isAuthError = isAuthError
 window.lastError = null
 window.popupOptions = undefined
 window.popupOutcome = null

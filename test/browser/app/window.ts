@@ -1,4 +1,4 @@
-import type { AuthClient, PopupSignInOptions, UserClaims } from '../../../src/index.js'
+import type { AuthClient, PopupSignInOptions, UserClaims, isAuthError } from '../../../src/index.js'
 
 /** localStorage keys the tests set before the app starts. */
 export const CONFIG_KEYS = {
@@ -6,6 +6,8 @@ export const CONFIG_KEYS = {
   clientId: 'spa-auth-test:client-id',
   dpop: 'spa-auth-test:dpop',
   refreshIn: 'spa-auth-test:refresh-in',
+  /** More origins for `apiOrigins`, space-separated, beside the provider's. */
+  apiOrigins: 'spa-auth-test:api-origins',
 } as const
 
 /** An AuthError as the tests read it back from the page. */
@@ -21,6 +23,8 @@ declare global {
   interface Window {
     /** The app's client, for the tests' `page.evaluate`. */
     auth: AuthClient
+    /** The package's `isAuthError`, so the tests run the README's lines as they are written. */
+    isAuthError: typeof isAuthError
     /** Resolves once the stored session is loaded and a callback in the address bar was handled. */
     appReady: Promise<void>
     /** The failure of the last `handleRedirectCallback()`, or `null`. */

@@ -5,21 +5,22 @@
 import type { BrowserContext, Page } from 'playwright-core'
 import { CONFIG_KEYS } from '../app/window.js'
 
-/** Makes every page of `context` on `appOrigin` use this provider. */
+/** Makes every page of `context` on `appOrigin` use this provider (and send tokens to `apiOrigins` too). */
 export async function configureApp(
   context: BrowserContext,
   appOrigin: string,
   issuer: string,
   clientId: string,
-  options: { dpop?: boolean; refreshIn?: 'worker' | 'page' } = {},
+  options: { dpop?: boolean; refreshIn?: 'worker' | 'page'; apiOrigins?: string[] } = {},
 ): Promise<void> {
   await context.addInitScript(
-    ({ keys, issuer, clientId, dpop, refreshIn }) => {
+    ({ keys, issuer, clientId, dpop, refreshIn, apiOrigins }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
         localStorage.setItem(keys.clientId, clientId)
         localStorage.setItem(keys.dpop, String(dpop))
         localStorage.setItem(keys.refreshIn, refreshIn)
+        localStorage.setItem(keys.apiOrigins, apiOrigins)
       }
     },
     {
@@ -28,6 +29,7 @@ export async function configureApp(
       clientId,
       dpop: options.dpop === true,
       refreshIn: options.refreshIn ?? 'worker',
+      apiOrigins: (options.apiOrigins ?? []).join(' '),
     },
   )
 }
