@@ -77,6 +77,11 @@ export interface HostEnvironment extends AuthEnvironment {
   openPopup(features: string | undefined): PopupWindow | undefined
   /** Whether this page has the focus. */
   hasFocus(): boolean
+  /**
+   * Whether this page is being unloaded (a reload, a navigation, a closed tab): a request that
+   * fails now was cut off by the page itself, not by the network or the provider.
+   */
+  unloading(): boolean
   /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
   closeWindow(): void
   /**
@@ -96,6 +101,7 @@ export interface HostEnvironment extends AuthEnvironment {
 
 /** The browser's environment, reading every global lazily. */
 export function createBrowserEnvironment(): HostEnvironment {
+  watchUnload()
   return {
     now: () => Date.now(),
     random: () => Math.random(),
@@ -142,6 +148,7 @@ export function createBrowserEnvironment(): HostEnvironment {
       }
     },
     hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
+    unloading: () => unloading,
     closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
     whenIdle(task) {
@@ -162,6 +169,18 @@ export function createBrowserEnvironment(): HostEnvironment {
       }
     },
   }
+}
+
+/** Set from `pagehide` until a `pageshow` (a page restored from the back/forward cache). */
+let unloading = false
+let watchingUnload = false
+
+/** Follows whether the page is going away; from the first environment on, once per page. */
+function watchUnload(): void {
+  if (watchingUnload || typeof window === 'undefined' || typeof window.addEventListener !== 'function') return
+  watchingUnload = true
+  window.addEventListener('pagehide', () => void (unloading = true))
+  window.addEventListener('pageshow', () => void (unloading = false))
 }
 
 /** A 500 × 640 popup centred on the current window. */

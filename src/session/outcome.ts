@@ -31,6 +31,7 @@ export function settle(outcome: RefreshOutcome, own: boolean): Settlement {
       return { events, result: outcome.kind === 'failed' ? { error: outcome.error } : { record } }
     }
     case 'refused':
+    case 'interrupted':
       return {
         events: own ? [{ type: 'refresh-finished', record: undefined, error: null }] : [],
         result: { error: outcome.error },

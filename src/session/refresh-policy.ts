@@ -61,6 +61,8 @@ export type AfterGrant =
   | { kind: 'refuse'; error: AuthError }
   /** End the session, and revoke `revoke` (a refresh token the provider issued that cannot be trusted). */
   | { kind: 'end'; reason: SignedOutReason; error: AuthError; revoke: string | undefined }
+  /** The page's own unload cut the request off: no failure of the network or the provider, nothing to record. */
+  | { kind: 'abandon'; error: AuthError }
 
 /** Whether the answer to the grant from `latest` calls for a second read of the store before deciding. */
 export function needsReread(result: RefreshResult): boolean {
@@ -86,8 +88,13 @@ export function afterGrant(input: {
   random: number
   reread?: SessionRecord | undefined
   providerAnswers?: boolean | undefined
+  /** The page is being unloaded (see `HostEnvironment.unloading`). */
+  unloading?: boolean | undefined
 }): AfterGrant {
   const { latest, result, reread } = input
+  if (result.kind === 'failed' && result.unanswered && input.unloading === true) {
+    return { kind: 'abandon', error: result.error }
+  }
   switch (result.kind) {
     case 'refreshed':
       return { kind: 'commit', record: refreshedRecord(latest, result, input.resource) }

@@ -38,6 +38,8 @@ export type RefreshOutcome =
   /** The provider refused the token of one API; the session is untouched. */
   | { kind: 'refused'; error: AuthError }
   | { kind: 'ended'; reason: SignedOutReason; error: AuthError; generation: string }
+  /** The page's own unload cut the request off: nothing was recorded, the next page goes on from the stored record. */
+  | { kind: 'interrupted'; error: AuthError }
 
 /** What the transaction works with: the session's store, lock and channel, the clock, and the provider. */
 export interface RefreshContext {
@@ -47,6 +49,8 @@ export interface RefreshContext {
   tabs: Pick<TabSync<SessionMessage>, 'withLock' | 'announce'>
   /** The protocol steps; their code may load now (rejects with `chunk_load_failed`). */
   provider(): Promise<Protocol>
+  /** Whether the page is being unloaded; a worker, which outlives pages, has none. */
+  unloading?: (() => boolean) | undefined
 }
 
 /**
@@ -95,7 +99,17 @@ async function grant(
   const reread = !retried && needsReread(result) ? await readLatest(context.records, from) : undefined
   const providerAnswers = needsProbe(from, result) ? await provider.answers() : undefined
   const { now, random } = context.env
-  const after = afterGrant({ latest: from, result, resource, now: now(), random: random(), reread, providerAnswers })
+  const unloading = context.unloading?.()
+  const after = afterGrant({
+    latest: from,
+    result,
+    resource,
+    now: now(),
+    random: random(),
+    reread,
+    providerAnswers,
+    unloading,
+  })
   switch (after.kind) {
     case 'commit':
       return commit(context, provider, after.record, from, (record, storageError) => ({
@@ -109,6 +123,8 @@ async function grant(
       return grant(context, provider, after.record, resource, true)
     case 'refuse':
       return { kind: 'refused', error: after.error }
+    case 'abandon':
+      return { kind: 'interrupted', error: after.error }
     case 'end': {
       const outcome = await end(context, after.reason, after.error, from.generation)
       // The provider replaced the refresh token with one that cannot be trusted: it must not stay usable.

@@ -316,6 +316,6 @@ export class Session {
 
   #refreshContext(): RefreshContext {
     const { config, env, tabs, provider } = this.#deps
-    return { config, env, records: this.#records, tabs, provider: () => provider.get() }
+    return { config, env, records: this.#records, tabs, provider: () => provider.get(), unloading: env.unloading }
   }
 }

@@ -59,6 +59,7 @@ export function toWire(outcome: RefreshOutcome): WireOutcome {
     case 'failed':
     case 'refused':
     case 'ended':
+    case 'interrupted':
       return { ...outcome, error: toErrorData(outcome.error) } as WireOutcome
   }
 }
@@ -73,6 +74,7 @@ export function fromWire(outcome: WireOutcome): RefreshOutcome {
     case 'failed':
     case 'refused':
     case 'ended':
+    case 'interrupted':
       return { ...outcome, error: error(outcome.error) } as RefreshOutcome
   }
 }

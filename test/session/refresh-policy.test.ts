@@ -189,3 +189,19 @@ describe('afterGrant: what the answer means', () => {
     })
   })
 })
+
+describe('afterGrant on a page that is unloading', () => {
+  it('abandons a request the unload cut off, and records a real failure otherwise', () => {
+    const cutOff = {
+      kind: 'failed',
+      error: new AuthError('network_error', 'n'),
+      retry: 'backoff',
+      unanswered: true,
+    } as const
+    const base = { latest: record(), resource: undefined, now: T0, random: 0.5 }
+    expect(afterGrant({ ...base, result: cutOff, unloading: true })).toMatchObject({ kind: 'abandon' })
+    expect(afterGrant({ ...base, result: cutOff, unloading: false })).toMatchObject({ kind: 'backoff' })
+    const answered = { ...cutOff, error: new AuthError('provider_unavailable', '503'), unanswered: false }
+    expect(afterGrant({ ...base, result: answered, unloading: true })).toMatchObject({ kind: 'backoff' })
+  })
+})

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { SignJWT, importJWK, type JWK } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isAuthError, type AuthErrorCode } from '../../src/index.js'
+import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   APP,
@@ -384,5 +385,28 @@ describe('a refreshed ID token', () => {
     })
     expect(await world.store.get(sessionKey(medium))).toBeUndefined()
     expect(isAuthError(await rejection(auth.getAccessToken()), 'not_signed_in')).toBe(true)
+  })
+})
+
+describe('a refresh the page cuts off by unloading', () => {
+  it('records no failure: the stored session is as it was, with no error for the next page', async () => {
+    const world = createWorld()
+    let unloading = false
+    const { auth, network } = openTab(medium, world, hostHooks({ unloading: () => unloading }))
+    await signIn(medium, auth)
+    const before = await world.store.get(sessionKey(medium))
+    // The reload cuts the request off: the browser reports it as a failed fetch.
+    network.intercept(({ params }) => {
+      if (params.get('grant_type') !== 'refresh_token') return undefined
+      unloading = true
+      throw new TypeError('NetworkError when attempting to fetch resource.')
+    })
+
+    await rejection(auth.refresh())
+
+    expect(await world.store.get(sessionKey(medium))).toEqual(before)
+    const next = openTab(medium, world)
+    await next.auth.ready()
+    expect(next.auth.getSnapshot()).toMatchObject({ status: 'signed-in', error: null })
   })
 })
