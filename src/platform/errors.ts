@@ -78,6 +78,8 @@ export type AuthErrorCode =
   | 'not_signed_in'
   /** The client was disposed. */
   | 'disposed'
+  /** The app's `onRedirectCallback` threw or rejected after a successful sign-in; the user is signed in. */
+  | 'redirect_callback_failed'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {
