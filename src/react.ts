@@ -4,6 +4,8 @@
  * Thin by design: the redirect handling is the core's `createRedirectController`, read through
  * `useSyncExternalStore` (tear-free under concurrent rendering), and the actions are the client's.
  * Written without JSX so the package needs no JSX runtime.
+ *
+ * @packageDocumentation
  */
 import {
   createContext,
@@ -36,7 +38,12 @@ import {
 /** What `handleRedirectCallback()` resolved: the path to go back to and the signed-in user. */
 export type RedirectCallbackResult = SignInResult
 
-interface AuthProviderBaseProps {
+/**
+ * Either an existing `client` (create it once, at module level), or a `config` (and `options`)
+ * from which the provider creates its own client on mount and disposes it on unmount. `config` is
+ * read once: to switch providers, give `<AuthProvider>` a new `key`.
+ */
+export type AuthProviderProps = {
   /** The tree that calls `useAuth()`. */
   children?: ReactNode
   /**
@@ -46,18 +53,21 @@ interface AuthProviderBaseProps {
    * AuthError whose `cause` is what it threw; the user stays signed in and the status leaves `loading`.
    */
   onRedirectCallback?: (result: RedirectCallbackResult) => void | Promise<unknown>
-}
-
-/**
- * Either an existing `client` (create it once, at module level), or a `config` (and `options`)
- * from which the provider creates its own client on mount and disposes it on unmount. `config` is
- * read once: to switch providers, give `<AuthProvider>` a new `key`.
- */
-export type AuthProviderProps = AuthProviderBaseProps &
-  (
-    | { client: AuthClient; config?: never; options?: never }
-    | { config: AuthConfig; options?: AuthClientOptions; client?: never }
-  )
+} & (
+  | {
+      /** The client to provide: create it once, at module level. */
+      client: AuthClient
+      config?: never
+      options?: never
+    }
+  | {
+      /** The configuration of the client the provider creates on mount (read once). */
+      config: AuthConfig
+      /** The options of that client (`store`, `environment`). */
+      options?: AuthClientOptions
+      client?: never
+    }
+)
 
 /**
  * What `useAuth()` returns: the snapshot (narrow on `status`), the client's actions bound (they
@@ -96,8 +106,8 @@ const NO_CLIENT_YET: Pick<RedirectController, 'getSnapshot' | 'subscribe'> = {
 
 /**
  * Provides an `AuthClient` to `useAuth()`. When the page is the redirect URI with a sign-in
- * response, exchanges the code once (also under StrictMode's double effects), reports `status:
- * 'loading'` meanwhile, then calls `onRedirectCallback`.
+ * response, exchanges the code once (also under StrictMode's double effects), reports
+ * `status: 'loading'` meanwhile, then calls `onRedirectCallback`.
  *
  * Safe to render on a server (`react-dom/server`): rendering touches no browser global, and the
  * address bar is read only in an effect. Until that effect has run — on the server, and in the

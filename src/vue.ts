@@ -2,6 +2,8 @@
  * `spa-auth/vue`: a plugin, a `useAuth()` composable and a vue-router guard over the public API
  * of `spa-auth`. The snapshot lives in one `shallowRef`, replaced (never mutated) on every change.
  * vue-router is not a dependency: the guard only reads the route fields it needs.
+ *
+ * @packageDocumentation
  */
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type ShallowRef } from 'vue'
 import {
@@ -21,7 +23,7 @@ import {
 /** What `handleRedirectCallback()` resolved: the path to go back to and the signed-in user. */
 export type RedirectCallbackResult = SignInResult
 
-/** Options of {@link createAuthPlugin}. */
+/** Options of `createAuthPlugin`. */
 export interface AuthPluginOptions {
   /**
    * Called once the redirect callback succeeded. Default: `router.replace(returnTo)` when the app
