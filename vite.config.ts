@@ -70,6 +70,9 @@ export default defineConfig({
     testTimeout: 15_000,
     hookTimeout: 30_000,
     projects: [
+      // The example apps, each with its own configuration, as an app has.
+      'examples/react/vite.config.ts',
+      'examples/vue/vite.config.ts',
       {
         extends: true,
         test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/examples/**'] },
