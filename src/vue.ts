@@ -78,6 +78,7 @@ const AUTH_KEY: InjectionKey<UseAuthResult> = Symbol('spa-auth')
  * resolves at once there.
  */
 export function createAuthPlugin(client: AuthClient, options?: AuthPluginOptions): AuthPlugin
+/** Creates the plugin and its own client, from `config` and the client's `options` (`store`, `environment`). */
 export function createAuthPlugin(config: AuthConfig, options?: AuthPluginOptions & AuthClientOptions): AuthPlugin
 export function createAuthPlugin(
   clientOrConfig: AuthClient | AuthConfig,
@@ -134,7 +135,9 @@ export function useAuth(): UseAuthResult {
 
 /** The parts of a vue-router route location the guard reads (`RouteLocationNormalized` fits). */
 export interface GuardedRoute {
+  /** The path with query and hash, where the user comes back after signing in. */
   fullPath: string
+  /** The route's merged `meta`, where `requiresAuth: true` asks for a signed-in user. */
   meta: Record<PropertyKey, unknown>
 }
 
