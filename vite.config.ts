@@ -1,41 +1,11 @@
-import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
+import { embeddedProvider } from './dev/embedded-provider.js'
+import { PACKAGE_ALIASES } from './dev/package-aliases.js'
 
-const DEV_ORIGIN = 'http://127.0.0.1:5173'
 /** Dependencies and peer dependencies: imported by the built package, never bundled into it. */
 const PACKAGE_EXTERNALS = ['oauth4webapi', 'idb-keyval', 'react', 'react-dom', 'vue']
 const ADAPTERS = /[\\/]src[\\/](react|vue|testing)\.ts$/
-/** The package's own entries by name, as an app imports them (tsconfig.json's `paths` says the same to tsc). */
-const PACKAGE_ALIASES = [
-  { find: /^spa-auth$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
-  { find: /^spa-auth\/(react|vue|testing)$/, replacement: fileURLToPath(new URL('./src/$1.ts', import.meta.url)) },
-]
-
-/**
- * Mounts a real OpenID Provider (oidc-provider) under /oidc on the dev server, so the playground
- * signs in with no account anywhere. Skipped when VITE_AUTH_ISSUER points at a real provider.
- */
-function embeddedProvider(): Plugin {
-  return {
-    name: 'spa-auth:embedded-provider',
-    apply: 'serve',
-    async configureServer(server) {
-      if (process.env['VITE_AUTH_ISSUER'] || process.env['VITEST']) return
-      const { createProviderMiddleware } = await import('./test/support/provider.js')
-      server.middlewares.use(
-        createProviderMiddleware(DEV_ORIGIN, {
-          profile: 'authing-like',
-          interactions: 'dev',
-          accessTokenTtlSeconds: 60,
-          redirectUris: [`${DEV_ORIGIN}/callback`, `${DEV_ORIGIN}/`],
-          postLogoutRedirectUris: [`${DEV_ORIGIN}/`],
-        }),
-      )
-    },
-  }
-}
-
 /**
  * The library build must leave `new SharedWorker(new URL('./entry.ts', import.meta.url), …)`
  * to the app's bundler: Vite would bundle the worker itself, as a classic script at an absolute
@@ -64,14 +34,12 @@ function refreshWorkerForTheApp(): Plugin {
 
 export default defineConfig({
   plugins: [embeddedProvider(), refreshWorkerForTheApp()],
-  server: { host: '127.0.0.1', port: 5173, strictPort: true },
+  // The embedded provider takes the origin the server gets: another port when 5173 is taken.
+  server: { host: '127.0.0.1', port: 5173 },
   // The dev server serves the playground only: the dependency scan starts from its page, not from
   // every HTML file under the root (the Chromium test app imports 'spa-auth' as a consumer does and
   // is built on its own, see test/browser/support/app-server.ts).
   optimizeDeps: { entries: ['index.html'] },
-  define: {
-    __DEV_ISSUER__: JSON.stringify(`${DEV_ORIGIN}/oidc`),
-  },
   build: {
     lib: {
       entry: {
@@ -102,6 +70,9 @@ export default defineConfig({
     testTimeout: 15_000,
     hookTimeout: 30_000,
     projects: [
+      // The example apps, each with its own configuration, as an app has.
+      'examples/react/vite.config.ts',
+      'examples/vue/vite.config.ts',
       {
         extends: true,
         test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/examples/**'] },

@@ -6,7 +6,8 @@
 import { createAuthClient, isAuthError, type AuthState } from '../src/index.js'
 import { createTokenRequestLog, tabName, type TokenRequest } from './refresh-log.js'
 
-const issuer = import.meta.env.VITE_AUTH_ISSUER ?? __DEV_ISSUER__
+// The provider `npm run dev` embeds under /oidc, unless VITE_AUTH_ISSUER names another.
+const issuer = import.meta.env.VITE_AUTH_ISSUER ?? `${location.origin}/oidc`
 const clientId = import.meta.env.VITE_AUTH_CLIENT_ID ?? 'spa-test'
 const tab = tabName()
 const tokenRequests = createTokenRequestLog(tab)

@@ -2,65 +2,62 @@
  * `spa-auth/vue`: a plugin, a `useAuth()` composable and a vue-router guard over the public API
  * of `spa-auth`. The snapshot lives in one `shallowRef`, replaced (never mutated) on every change.
  * vue-router is not a dependency: the guard only reads the route fields it needs.
+ *
+ * @packageDocumentation
  */
 import { computed, inject, shallowRef, type App, type ComputedRef, type InjectionKey, type ShallowRef } from 'vue'
 import {
-  AuthError,
+  bindAuthActions,
   createAuthClient,
-  isAuthError,
+  createRedirectController,
+  type AuthActions,
   type AuthClient,
   type AuthClientOptions,
   type AuthConfig,
+  type AuthError,
   type AuthState,
-  type SignInOptions,
-  type SignOutOptions,
-  type PopupSignInOptions,
-  type UserInfo,
+  type SignInResult,
   type UserClaims,
 } from './index.js'
 
 /** What `handleRedirectCallback()` resolved: the path to go back to and the signed-in user. */
-export type RedirectCallbackResult = Awaited<ReturnType<AuthClient['handleRedirectCallback']>>
+export type RedirectCallbackResult = SignInResult
 
-/** Options of {@link createAuthPlugin}. */
+/** Options of `createAuthPlugin`. */
 export interface AuthPluginOptions {
   /**
    * Called once the redirect callback succeeded. Default: `router.replace(returnTo)` when the app
    * uses vue-router (`app.config.globalProperties.$router`), else `history.replaceState`.
    * If it throws or its promise rejects (the default's `router.replace` included), `callbackError`
-   * becomes an `invalid_config` AuthError whose `cause` is what it threw; the user stays signed in
-   * and the status leaves `loading` regardless. Its promise is not awaited (the router's guard may
+   * becomes a `redirect_callback_failed` AuthError whose `cause` is what it threw; the user stays
+   * signed in and the status leaves `loading`. Its promise is not awaited (the router's guard may
    * itself be waiting for `settled()`).
    */
   onRedirectCallback?: (result: RedirectCallbackResult, app: App | undefined) => void | Promise<unknown>
 }
 
-/** What `useAuth()` returns; refs for the template, the client's actions bound. */
-export interface UseAuthResult {
+/** What `useAuth()` returns: refs for the template, and the client's actions bound. */
+export interface UseAuthResult extends AuthActions {
   /** The snapshot; `status: 'loading'` while a redirect callback is handled. */
   readonly state: Readonly<ShallowRef<AuthState>>
+  /** `state.status`: `'loading'`, `'signed-out'` or `'signed-in'`. */
   readonly status: ComputedRef<AuthState['status']>
+  /** `state.user`: the validated ID-token claims of the signed-in user, else `null`. */
   readonly user: ComputedRef<UserClaims | null>
   /** The last background failure (see `AuthState.error`). */
   readonly error: ComputedRef<AuthError | null>
   /**
    * Why the redirect callback failed (`callback_replayed`, `state_mismatch`, …), else `null`;
-   * `invalid_config` when the app's `onRedirectCallback` failed (the sign-in itself succeeded).
+   * `redirect_callback_failed` when the app's `onRedirectCallback` failed (the sign-in itself succeeded).
    */
   readonly callbackError: Readonly<ShallowRef<AuthError | null>>
+  /** The client the plugin was created with (or created from its `config`). */
   readonly client: AuthClient
-  signIn(options?: SignInOptions): Promise<void>
-  /** Sign-in in a popup; call it straight from a click handler (see `AuthClient.signInWithPopup`). */
-  signInWithPopup(options?: PopupSignInOptions): Promise<{ user: UserClaims }>
-  signOut(options?: SignOutOptions): Promise<void>
-  refresh(): Promise<void>
-  getAccessToken(options?: { forceRefresh?: boolean; resource?: string }): Promise<string>
-  getUserInfo(): Promise<UserInfo>
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
 }
 
 /** The plugin: `app.use(auth)`; also what {@link createAuthGuard} takes. */
 export interface AuthPlugin extends UseAuthResult {
+  /** Installs the plugin (`app.use` calls it): provides `useAuth()` and handles the redirect callback. */
   install(app: App): void
   /**
    * Resolves once the stored session is loaded and a redirect callback in the address bar was
@@ -81,6 +78,7 @@ const AUTH_KEY: InjectionKey<UseAuthResult> = Symbol('spa-auth')
  * resolves at once there.
  */
 export function createAuthPlugin(client: AuthClient, options?: AuthPluginOptions): AuthPlugin
+/** Creates the plugin and its own client, from `config` and the client's `options` (`store`, `environment`). */
 export function createAuthPlugin(config: AuthConfig, options?: AuthPluginOptions & AuthClientOptions): AuthPlugin
 export function createAuthPlugin(
   clientOrConfig: AuthClient | AuthConfig,
@@ -88,39 +86,17 @@ export function createAuthPlugin(
 ): AuthPlugin {
   const owned = !isClient(clientOrConfig)
   const client = isClient(clientOrConfig) ? clientOrConfig : createAuthClient(clientOrConfig, clientOptions(options))
-  const server = onServer()
-  // On a server nothing is handled and no session is known: hold the state at `loading`, which is
-  // also what the browser's first render shows while it reads the stored session.
-  const redirectPending = shallowRef(server)
-  const state = shallowRef<AuthState>(client.getSnapshot())
-  const callbackError = shallowRef<AuthError | null>(null)
-  const update = () => void (state.value = whileRedirecting(client.getSnapshot(), redirectPending.value))
-  const failed = (error: AuthError) => void (callbackError.value = error)
-  const unsubscribe = client.subscribe(update)
   let app: App | undefined
-  let settling: Promise<void> | undefined
-
-  /** Loads the session and handles a callback in the address bar, once per plugin. */
-  function settle(): Promise<void> {
-    if (server) return Promise.resolve()
-    settling ??= (async () => {
-      if (client.isRedirectCallback()) {
-        redirectPending.value = true
-        update()
-        try {
-          const result = await client.handleRedirectCallback()
-          callRedirectCallback(() => (options.onRedirectCallback ?? navigateBack)(result, app), failed)
-        } catch (error) {
-          failed(isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error }))
-        } finally {
-          redirectPending.value = false
-          update()
-        }
-      }
-      await client.ready()
-    })()
-    return settling
-  }
+  const redirect = createRedirectController(client, {
+    onRedirectCallback: (result) => (options.onRedirectCallback ?? navigateBack)(result, app),
+  })
+  const state = shallowRef(redirect.getSnapshot().state)
+  const callbackError = shallowRef(redirect.getSnapshot().callbackError)
+  const unsubscribe = redirect.subscribe(() => {
+    const snapshot = redirect.getSnapshot()
+    state.value = snapshot.state
+    callbackError.value = snapshot.callbackError
+  })
 
   const auth: AuthPlugin = {
     state,
@@ -129,23 +105,18 @@ export function createAuthPlugin(
     error: computed(() => state.value.error),
     callbackError,
     client,
-    signIn: (signInOptions) => client.signIn(signInOptions),
-    signInWithPopup: (popupOptions) => client.signInWithPopup(popupOptions),
-    getUserInfo: () => client.getUserInfo(),
-    signOut: (signOutOptions) => client.signOut(signOutOptions),
-    refresh: () => client.refresh(),
-    getAccessToken: (tokenOptions) => client.getAccessToken(tokenOptions),
-    fetch: (input, init) => client.fetch(input, init),
-    settled: settle,
+    ...bindAuthActions(client),
+    settled: () => redirect.start(),
     install(target) {
       app = target
       target.provide(AUTH_KEY, auth)
       // `onUnmount` exists since Vue 3.5, the peer range's floor.
       target.onUnmount(() => {
+        redirect.stop()
         unsubscribe()
         if (owned) client.dispose()
       })
-      void settle()
+      void redirect.start()
     },
   }
   return auth
@@ -164,7 +135,9 @@ export function useAuth(): UseAuthResult {
 
 /** The parts of a vue-router route location the guard reads (`RouteLocationNormalized` fits). */
 export interface GuardedRoute {
+  /** The path with query and hash, where the user comes back after signing in. */
   fullPath: string
+  /** The route's merged `meta`, where `requiresAuth: true` asks for a signed-in user. */
   meta: Record<PropertyKey, unknown>
 }
 
@@ -211,39 +184,6 @@ function isClient(value: AuthClient | AuthConfig): value is AuthClient {
 
 function clientOptions({ store, environment }: AuthClientOptions): AuthClientOptions {
   return { ...(store ? { store } : {}), ...(environment ? { environment } : {}) }
-}
-
-/** A `status: 'loading'` view of `snapshot` while the callback is handled, so no "signed out" flashes. */
-function whileRedirecting(snapshot: AuthState, pending: boolean): AuthState {
-  if (!pending || snapshot.status === 'loading') return snapshot
-  return {
-    status: 'loading',
-    user: null,
-    expiresAt: null,
-    reason: null,
-    storage: snapshot.storage,
-    error: snapshot.error,
-  }
-}
-
-/**
- * Calls the app's `onRedirectCallback`; what it throws, or what its promise rejects with, is
- * reported as an `invalid_config` AuthError instead of escaping as an unhandled rejection.
- */
-function callRedirectCallback(callback: () => unknown, failed: (error: AuthError) => void): void {
-  const report = (cause: unknown) =>
-    failed(
-      new AuthError(
-        'invalid_config',
-        "Going back to returnTo failed: onRedirectCallback (or, without one, router.replace) threw or rejected (see this error's cause). The sign-in itself succeeded and the user is signed in; fix the callback or the route.",
-        { cause },
-      ),
-    )
-  try {
-    Promise.resolve(callback()).catch(report)
-  } catch (cause) {
-    report(cause)
-  }
 }
 
 function navigateBack({ returnTo }: RedirectCallbackResult, app: App | undefined): Promise<unknown> | undefined {

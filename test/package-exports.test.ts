@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 
 const ENTRIES = {
-  index: ['AuthError', 'createAuthClient', 'createMemoryStore', 'isAuthError'],
+  index: [
+    'AuthError',
+    'bindAuthActions',
+    'createAuthClient',
+    'createMemoryStore',
+    'createRedirectController',
+    'isAuthError',
+  ],
   react: ['AuthProvider', 'useAuth'],
   vue: ['createAuthGuard', 'createAuthPlugin', 'useAuth'],
   testing: ['createTestProvider'],

@@ -285,7 +285,7 @@ describe('spa-auth/react against oidc-provider', () => {
     ],
     ['returns a rejected promise', (): Promise<void> => Promise.reject(new Error('the router is not ready'))],
   ])(
-    'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
+    'an onRedirectCallback that %s becomes callbackError (redirect_callback_failed), and the app leaves loading',
     async (_, onRedirectCallback) => {
       const unhandled = recordUnhandledRejections()
       const store = createMemoryStore()
@@ -296,11 +296,11 @@ describe('spa-auth/react against oidc-provider', () => {
       await actUntil(() => auth.getSnapshot().status === 'signed-in', 'the code exchange')
       await actUntil(() => hook?.callbackError != null, 'the failing onRedirectCallback to be reported')
 
-      expect(hook?.callbackError).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+      expect(hook?.callbackError).toMatchObject({ name: 'AuthError', code: 'redirect_callback_failed' })
       expect(hook?.callbackError?.message).toContain('onRedirectCallback')
       expect((hook?.callbackError?.cause as Error).message).toBe('the router is not ready')
       expect(hook?.status).toBe('signed-in')
-      expect(text()).toBe('invalid_configSigned in as Alice ExampleSign out')
+      expect(text()).toBe('redirect_callback_failedSigned in as Alice ExampleSign out')
       expect(await unhandled.after(20)).toEqual([])
       auth.dispose()
     },

@@ -223,16 +223,16 @@ describe('spa-auth/vue against oidc-provider', () => {
     ],
     ['returns a rejected promise', (): Promise<void> => Promise.reject(new Error('the router is not ready'))],
   ])(
-    'an onRedirectCallback that %s becomes callbackError (invalid_config), and the app leaves loading',
+    'an onRedirectCallback that %s becomes callbackError (redirect_callback_failed), and the app leaves loading',
     async (_, onRedirectCallback) => {
       const unhandled = recordUnhandledRejections()
       const store = createMemoryStore()
       history.replaceState(null, '', await startSignIn('/orders', store))
       const auth = createAuthPlugin(config(), { ...clientOptions(store), onRedirectCallback })
       mount(auth)
-      await waitForText('invalid_configSigned in as Alice ExampleSign out')
+      await waitForText('redirect_callback_failedSigned in as Alice ExampleSign out')
 
-      expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'invalid_config' })
+      expect(auth.callbackError.value).toMatchObject({ name: 'AuthError', code: 'redirect_callback_failed' })
       expect(auth.callbackError.value?.message).toContain('onRedirectCallback')
       expect((auth.callbackError.value?.cause as Error).message).toBe('the router is not ready')
       expect(auth.status.value).toBe('signed-in')
@@ -250,7 +250,7 @@ describe('spa-auth/vue against oidc-provider', () => {
         replace: () => Promise.reject(new Error('navigation aborted')),
       }
     })
-    await waitForText('invalid_configSigned in as Alice ExampleSign out')
+    await waitForText('redirect_callback_failedSigned in as Alice ExampleSign out')
 
     expect((auth.callbackError.value?.cause as Error).message).toBe('navigation aborted')
     expect(await unhandled.after(20)).toEqual([])

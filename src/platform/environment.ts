@@ -33,8 +33,8 @@ export interface WorkerConnection {
 }
 
 /**
- * Everything the library reads from its host: pass parts of it as `createAuthClient(config, {
- * environment })` in tests and unusual hosts. The defaults read the browser's globals lazily, at
+ * Everything the library reads from its host: tests and unusual hosts pass parts of it as the
+ * `environment` option of `createAuthClient`. The defaults read the browser's globals lazily, at
  * call time, so fake timers and polyfills installed later still apply. Times are epoch
  * milliseconds everywhere.
  */

@@ -96,6 +96,8 @@ export type AuthErrorCode =
   | 'step_up_required'
   /** The ID token's `acr` is none of the `acr_values` the sign-in asked for (a step-up that did not happen). */
   | 'acr_not_satisfied'
+  /** The app's `onRedirectCallback` threw or rejected after a successful sign-in; the user is signed in. */
+  | 'redirect_callback_failed'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {

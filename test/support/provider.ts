@@ -39,6 +39,8 @@ import {
 } from 'oidc-provider'
 
 export type ProviderProfile = 'authing-like' | 'strict'
+/** Who answers the provider's login and consent prompts; see {@link TestProviderOptions.interactions}. */
+export type Interactions = 'auto' | 'dev' | 'sign-in-page'
 
 export interface TestProviderOptions {
   /** Default 'strict'. */
@@ -52,8 +54,10 @@ export interface TestProviderOptions {
   /**
    * 'auto' (default): /interaction/:uid approves login (as `accountId`) and consent without any UI.
    * 'dev': oidc-provider's devInteractions login and consent forms (for a human).
+   * 'sign-in-page': a sign-in form of our own for a person (any name signs in, consent is given at
+   * once), quiet and offline: no notice on the console, nothing fetched from outside 127.0.0.1.
    */
-  interactions?: 'auto' | 'dev'
+  interactions?: Interactions
   /** Default 'spa-test'. */
   clientId?: string
   /** Default 'alice'. */
@@ -230,7 +234,7 @@ interface ResolvedOptions {
   accessTokenTtlSeconds: number
   redirectUris: string[]
   postLogoutRedirectUris: string[]
-  interactions: 'auto' | 'dev'
+  interactions: Interactions
   clientId: string
   accountId: string
   dpop: 'off' | 'optional' | 'required'
@@ -367,7 +371,8 @@ function createMemoryAdapter(): new (name: string) => Adapter {
 const escapeHtml = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 function page(title: string, body: string): string {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`
+  // An icon of its own: no request for /favicon.ico, which the dev server does not have.
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`
 }
 
 /** Scope granted for a resource server listed without one. */
@@ -432,7 +437,9 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
       return {
         accountId: sub,
         claims() {
-          return { sub, name: 'Alice Example', email: 'alice@example.com', email_verified: true }
+          // Anyone a person signs in as on the sign-in page gets a name of their own.
+          const name = sub === 'alice' ? 'Alice Example' : sub
+          return { sub, name, email: `${sub}@example.com`, email_verified: true }
         },
       }
     },
@@ -498,7 +505,7 @@ function buildConfiguration(options: ResolvedOptions, mountPath: string): Config
       Grant: 14 * DAY,
     },
   }
-  if (options.interactions === 'auto') {
+  if (options.interactions !== 'dev') {
     configuration.interactions = { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` }
   }
   if (options.acrValues) {
@@ -629,8 +636,8 @@ function createProviderHost(issuer: string, options: ResolvedOptions): ProviderH
     // interaction pages all carry it.
     if (options.coop) res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
 
-    if (options.interactions === 'auto' && interactionPath.test(path)) {
-      void autoInteraction(provider, options, req, res)
+    if (options.interactions !== 'dev' && interactionPath.test(path)) {
+      void interaction(provider, options, req, res)
       return true
     }
 
@@ -675,7 +682,11 @@ function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-async function autoInteraction(
+/**
+ * Answers the login and consent prompts: login as `options.accountId` ('auto') or as whoever the
+ * person names on the sign-in page ('sign-in-page'); consent to what the client asked, at once.
+ */
+async function interaction(
   provider: Provider,
   options: ResolvedOptions,
   req: IncomingMessage,
@@ -694,8 +705,11 @@ async function autoInteraction(
       sendContinuationPage(res, await provider.interactionResult(req, res, result, { mergeWithLastSubmission }))
     }
     if (prompt.name === 'login') {
+      const accountId = options.interactions === 'auto' ? options.accountId : await signInPageLogin(req, res)
       const acr = offeredAcrValues(params['acr_values'], options.acrValues ?? [])[0] ?? options.acrValues?.[0]
-      await finish({ login: { accountId: options.accountId, ...(acr === undefined ? {} : { acr }) } }, false)
+      if (accountId !== undefined) {
+        await finish({ login: { accountId, ...(acr === undefined ? {} : { acr }) } }, false)
+      }
       return
     }
     if (prompt.name === 'consent') {
@@ -720,6 +734,33 @@ async function autoInteraction(
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     sendText(res, 400, `interaction failed: ${message}`)
   }
+}
+
+/**
+ * The name a person submitted on the sign-in page, or `undefined` after sending them the page. It
+ * links to nothing outside the provider (no web font, no script), so it renders offline.
+ */
+async function signInPageLogin(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+  if (req.method === 'POST') {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const login = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('login')?.trim()
+    if (login) return login
+  }
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'text/html; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(
+    page(
+      'Sign in',
+      '<style>body{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}' +
+        'input,button{font:inherit;padding:.4rem .6rem;margin:.4rem 0;width:100%;box-sizing:border-box}</style>' +
+        '<h1>Sign in</h1><p>The development provider of this app: any name signs in.</p>' +
+        '<form method="post"><label>Name <input name="login" value="alice" required autofocus></label>' +
+        '<button type="submit">Sign in</button></form>',
+    ),
+  )
+  return undefined
 }
 
 /** Continues the flow at `url` by script: `location.replace()`, so the page leaves no history entry. */

@@ -44,10 +44,10 @@ interface LockEntry {
   [field: string]: unknown
 }
 
-/** Builds the package as published (JavaScript with Vite, declarations with tsc) and packs it into `dir`. */
+/** Builds the package as published (JavaScript with Vite, one declaration file per entry) and packs it into `dir`. */
 export async function packLibrary(dir: string): Promise<PackedLibrary> {
   await buildLibrary()
-  await run(process.execPath, [TSC, '-p', join(REPO, 'tsconfig.build.json')], { cwd: REPO })
+  await run(process.execPath, [join(REPO, 'scripts', 'declarations.mjs'), '--out', join(REPO, 'dist')], { cwd: REPO })
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO })
   const [report] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<
     Omit<PackedLibrary, 'tarball' | 'files'> & { files: Array<{ path: string }> }

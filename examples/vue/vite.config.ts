@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url'
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vitest/config'
+import { embeddedProvider } from '../../dev/embedded-provider.js'
+import { PACKAGE_ALIASES } from '../../dev/package-aliases.js'
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  // This repository only: a provider to sign in with (set VITE_AUTH_ISSUER to use yours), and
+  // 'spa-auth' from its sources. In your app, 'spa-auth' comes from node_modules.
+  plugins: [vue(), embeddedProvider()],
+  resolve: { alias: PACKAGE_ALIASES },
+  server: { host: '127.0.0.1' },
+  cacheDir: '../../node_modules/.vite/example-vue',
+  test: { name: 'example-vue', environment: 'happy-dom' },
+})
