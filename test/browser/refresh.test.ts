@@ -82,11 +82,18 @@ describe.skipIf(skipBrowserSuites)(`the refresh engine in ${engine.title}`, () =
           w.refreshedAt.push({ at: Date.now(), previousExpiresAt: last })
         last = expiresAt
       })
-      setInterval(() => {
+      // Every 250 ms on the clock, not with setInterval: Firefox starts each interval from the
+      // moment the last one ran, so a loaded machine's late ticks add up (Chromium keeps to time).
+      const startedAt = Date.now()
+      let ticks = 0
+      const schedule = () => setTimeout(tick, startedAt + ++ticks * 250 - Date.now())
+      const tick = () => {
         void window.auth.getAccessToken().then(() => {
           w.handedOut.push({ at: Date.now(), expiresAt: window.auth.getSnapshot().expiresAt ?? 0 })
         })
-      }, 250)
+        schedule()
+      }
+      schedule()
     })
   }
 
