@@ -89,17 +89,25 @@ export default defineConfig({
           setupFiles: environment === 'jsdom' ? ['test/examples/jsdom-setup.ts'] : [],
         },
       })),
-      {
-        extends: true,
+      // The real-browser suites, once per engine (test/browser/support/engine.ts). They run after
+      // the others, two files at a time whatever their engine: most of their time is spent waiting
+      // on tokens to age and on held responses, and each file builds, serves and launches its own.
+      // The packed package's apps run in every engine from one file, so it packs and installs once.
+      ...(['chromium', 'firefox'] as const).map((engine) => ({
+        extends: true as const,
         test: {
-          name: 'browser',
+          name: `browser-${engine}`,
           environment: 'node',
           include: ['test/browser/**/*.test.ts'],
+          // The packed package's apps and the dev servers' examples drive their browsers themselves.
+          exclude: engine === 'chromium' ? [] : ['test/browser/package.test.ts', 'test/browser/examples.test.ts'],
+          env: { SPA_AUTH_BROWSER: engine },
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
-      },
+      })),
     ],
   },
 })

@@ -1,5 +1,5 @@
 /**
- * An API on another origin that answers with challenges, in real Chromium: `auth.fetch` reads its
+ * An API on another origin that answers with challenges, in a real browser: `auth.fetch` reads its
  * `WWW-Authenticate` header (exposed by CORS), refreshes once for three tabs refused at once, and a
  * step-up challenge leads through the README's lines to a sign-in with the `acr` the API asked for.
  * The API checks each token at the provider's userinfo endpoint, as a resource server without its
@@ -7,11 +7,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { engine, launchEngine, skipBrowserSuites, type Engine, type Profile, type Tab } from './support/engine.js'
 import { configureApp, openTab, signInFrom } from './support/tabs.js'
 
 const PASSWORD = 'urn:spa-auth:password'
@@ -114,15 +113,14 @@ async function startApi(appOrigin: string, userinfoEndpoint: string): Promise<Ap
   }
 }
 
-describe.skipIf(skipBrowserSuites)("auth.fetch and the API's challenges in Chromium", () => {
+describe.skipIf(skipBrowserSuites)(`auth.fetch and the API's challenges in ${engine.title}`, () => {
   let app: TestApp
   let provider: TestProvider
   let api: Api
-  let browser: Browser
-  let context: BrowserContext
+  let browser: Engine
+  let context: Profile
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     provider = await startTestProvider({
       profile: 'strict',
@@ -136,8 +134,8 @@ describe.skipIf(skipBrowserSuites)("auth.fetch and the API's challenges in Chrom
       userinfo_endpoint: string
     }
     api = await startApi(app.origin, userinfo_endpoint)
-    browser = await launchChromium()
-    context = await browser.newContext()
+    browser = await launchEngine()
+    context = await browser.newProfile()
     await configureApp(context, app.origin, provider.issuer, provider.clientId, { apiOrigins: [api.origin] })
   })
 
@@ -150,8 +148,11 @@ describe.skipIf(skipBrowserSuites)("auth.fetch and the API's challenges in Chrom
 
   // `no-store`: Chromium's HTTP cache makes identical GETs wait (up to 20 s) behind the first one,
   // whose answer the API holds here until every tab's request has arrived.
-  const fetchStatus = (page: Page, url: string) =>
-    page.evaluate((url) => window.auth.fetch(url, { cache: 'no-store' }).then((response) => response.status), url)
+  const fetchStatus = (page: Tab, url: string) =>
+    page.evaluate(
+      (url: string) => window.auth.fetch(url, { cache: 'no-store' }).then((response) => response.status),
+      url,
+    )
 
   it('three tabs refused invalid_token at once make one refresh grant, then each call succeeds', async () => {
     const first = await openTab(context, `${app.origin}/`)
@@ -189,9 +190,9 @@ describe.skipIf(skipBrowserSuites)("auth.fetch and the API's challenges in Chrom
     expect(await page.evaluate(() => window.auth.getSnapshot().user?.acr)).not.toBe(MFA)
 
     await Promise.all([
-      page.waitForEvent('load', { predicate: () => new URL(page.url()).origin === app.origin }),
+      page.nextLoad((url) => new URL(url).origin === app.origin),
       // Not awaited in the page: the sign-in navigates away from it.
-      page.evaluate((url) => {
+      page.evaluate((url: string) => {
         const { auth, isAuthError } = window
         const body = JSON.stringify({ to: 'savings', amount: 100 })
         void (async () => {

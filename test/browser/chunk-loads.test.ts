@@ -1,16 +1,23 @@
 /**
- * Code that fails to load, in real Chromium: the app's later chunks (everything the page does not
+ * Code that fails to load, in a real browser: the app's later chunks (everything the page does not
  * load up front) are cut off at the network, the way a mobile blip, a laptop waking offline or a
  * deploy that deleted the old hashed files makes an `import()` fail. Nothing the user must be able
- * to do waits for such code, a failure is an AuthError, and code that comes back is used again
- * without a reload. (Chromium fetches a failed module again; Firefox keeps the failure until the
- * page reloads, which is why these run in Chromium.)
+ * to do waits for such code, and a failure is an AuthError. Code that comes back is used again
+ * without a reload in Chromium, which fetches a failed module again; Firefox keeps a failed module
+ * until the page reloads, so those cases run in Chromium only.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import {
+  engine,
+  engineName,
+  launchEngine,
+  skipBrowserSuites,
+  type Engine,
+  type Profile,
+  type Tab,
+} from './support/engine.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
 /** The scripts a page loads up front: the entry and its modulepreloads, as index.html lists them. */
@@ -26,14 +33,16 @@ interface Network {
   readonly failed: string[]
 }
 
-describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
+/** Only Chromium fetches a module again after a failed load; Firefox keeps the failure until a reload. */
+const itRetriesLoads = engineName === 'chromium' ? it : it.skip
+
+describe.skipIf(skipBrowserSuites)(`code that fails to load, in ${engine.title}`, () => {
   let app: TestApp
   let provider: TestProvider
-  let browser: Browser
+  let browser: Engine
   let upFront: Set<string>
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     provider = await startTestProvider({
       profile: 'strict',
@@ -41,7 +50,7 @@ describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
       postLogoutRedirectUris: [`${app.origin}/`],
     })
     upFront = await firstLoadScripts(app.origin)
-    browser = await launchChromium({ popupBlocker: true })
+    browser = await launchEngine(undefined, { popupBlocker: true })
   })
 
   afterAll(async () => {
@@ -50,33 +59,38 @@ describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
     await app?.close()
   })
 
-  /** A fresh profile whose network can cut off the app's later chunks. */
-  async function profile(
-    refreshIn: 'worker' | 'page' = 'page',
-  ): Promise<{ context: BrowserContext; network: Network }> {
-    const context = await browser.newContext()
+  /** A fresh profile for the app, and the switch that cuts off the app's later chunks in the tabs that follow it. */
+  async function profile(refreshIn: 'worker' | 'page' = 'page'): Promise<{ context: Profile; network: Network }> {
+    const context = await browser.newProfile()
     await configureApp(context, app.origin, provider.issuer, provider.clientId, { refreshIn })
-    const network: Network = { failing: false, failed: [] }
-    await context.route(`${app.origin}/**/*.js`, async (route) => {
-      const path = new URL(route.request().url()).pathname
-      if (!network.failing || upFront.has(path)) return route.continue()
-      network.failed.push(path)
-      return route.abort('internetdisconnected')
+    return { context, network: { failing: false, failed: [] } }
+  }
+
+  /** Makes `tab` lose every later chunk of the app while `network.failing`. */
+  function follow(tab: Tab, network: Network): Promise<void> {
+    const laterChunk = (url: string) =>
+      url.startsWith(app.origin) && url.endsWith('.js') && !upFront.has(new URL(url).pathname)
+    return tab.intercept(laterChunk, async (url) => {
+      if (!network.failing) return 'continue'
+      network.failed.push(new URL(url).pathname)
+      return 'abort'
     })
-    return { context, network }
   }
 
   /** Opens the app with the later chunks cut off, and waits until its idle-time loading has failed. */
-  async function openOffline(context: BrowserContext, network: Network): Promise<Page> {
+  async function openOffline(context: Profile, network: Network): Promise<Tab> {
     network.failing = true
-    const page = await openTab(context, `${app.origin}/`)
+    const page = await context.newTab()
+    await follow(page, network)
+    await page.goto(`${app.origin}/`)
+    await page.evaluate(() => window.appReady)
     await expect.poll(() => network.failed.length, { timeout: 10_000 }).toBeGreaterThan(0)
     return page
   }
 
   /** What a call in the page settled with: `{ ok }`, or the error's code (`unexpected` for a raw error). */
-  function settle(page: Page, call: string): Promise<{ ok: true } | { code: string }> {
-    return page.evaluate(async (source) => {
+  function settle(page: Tab, call: string): Promise<{ ok: true } | { code: string }> {
+    return page.evaluate(async (source: string) => {
       try {
         await (new Function('auth', `return ${source}`) as (auth: unknown) => Promise<unknown>)(window.auth)
         return { ok: true as const }
@@ -87,9 +101,9 @@ describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
     }, call)
   }
 
-  const storedSession = (page: Page) =>
+  const storedSession = (page: Tab) =>
     page.evaluate(
-      (key) =>
+      (key: string) =>
         new Promise<unknown>((resolve, reject) => {
           const open = indexedDB.open('spa-auth')
           open.onerror = () => reject(open.error)
@@ -117,25 +131,28 @@ describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
     await context.close()
   })
 
-  it('says why a refresh could not run, and refreshes once its code is back, without a reload', async () => {
-    const { context, network } = await profile('page')
-    const first = await openTab(context, `${app.origin}/`)
-    await signInFrom(first, app.origin)
-    await first.close()
-    const page = await openOffline(context, network)
-    provider.resetRequests()
+  itRetriesLoads(
+    'says why a refresh could not run, and refreshes once its code is back, without a reload',
+    async () => {
+      const { context, network } = await profile('page')
+      const first = await openTab(context, `${app.origin}/`)
+      await signInFrom(first, app.origin)
+      await first.close()
+      const page = await openOffline(context, network)
+      provider.resetRequests()
 
-    expect(await settle(page, 'auth.refresh()')).toEqual({ code: 'chunk_load_failed' })
-    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: 'chunk_load_failed' })
+      expect(await settle(page, 'auth.refresh()')).toEqual({ code: 'chunk_load_failed' })
+      expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: 'chunk_load_failed' })
 
-    network.failing = false
-    expect(await settle(page, 'auth.refresh()')).toEqual({ ok: true })
-    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
-    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
-    await context.close()
-  })
+      network.failing = false
+      expect(await settle(page, 'auth.refresh()')).toEqual({ ok: true })
+      expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+      expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
+      await context.close()
+    },
+  )
 
-  it('signs in once the sign-in code is back, after its idle-time load failed', async () => {
+  itRetriesLoads('signs in once the sign-in code is back, after its idle-time load failed', async () => {
     const { context, network } = await profile()
     const page = await openOffline(context, network)
 
@@ -146,36 +163,36 @@ describe.skipIf(skipBrowserSuites)('code that fails to load', () => {
     await context.close()
   })
 
-  it('calls the API once the code of auth.fetch is back', async () => {
+  itRetriesLoads('calls the API once the code of auth.fetch is back', async () => {
     const { context, network } = await profile()
-    const first = await openTab(context, `${app.origin}/`)
+    const first = await context.newTab()
+    await follow(first, network)
+    await first.goto(`${app.origin}/`)
+    await first.evaluate(() => window.appReady)
     await signInFrom(first, app.origin)
     const userinfo = `${provider.issuer}/me`
     network.failing = true
 
     expect(await settle(first, `auth.fetch(${JSON.stringify(userinfo)})`)).toEqual({ code: 'chunk_load_failed' })
     network.failing = false
-    expect(await first.evaluate(async (url) => (await window.auth.fetch(url)).status, userinfo)).toBe(200)
+    expect(await first.evaluate(async (url: string) => (await window.auth.fetch(url)).status, userinfo)).toBe(200)
     await context.close()
   })
 
   it('closes the sign-in popup when its code cannot be fetched, and says why', async () => {
     const { context, network } = await profile()
     const page = await openOffline(context, network)
-    // It may close before the test hears of it: then it is closed already.
-    const closed = context
-      .waitForEvent('page')
-      .then((popup) => (popup.isClosed() ? undefined : popup.waitForEvent('close', { timeout: 10_000 })))
+    const popup = context.nextTab()
 
     await page.click('#popup')
-    await closed
+    await (await popup).waitForClose(10_000)
 
     await expect
       .poll(() => page.evaluate(() => window.popupOutcome))
       .toEqual({
         error: { code: 'chunk_load_failed', message: expect.any(String) },
       })
-    expect(context.pages()).toEqual([page])
+    expect((await context.tabs()).map((tab) => tab.id)).toEqual([page.id])
     await context.close()
   })
 })

@@ -1,13 +1,12 @@
 /**
- * The built package in real Chromium against a real OpenID Provider on another origin:
- * sign-in, warm start from IndexedDB, authenticated fetch, hostile callbacks and sign-out.
+ * The built package in a real browser (Chromium, Firefox) against a real OpenID Provider on another
+ * origin: sign-in, warm start from IndexedDB, authenticated fetch, hostile callbacks and sign-out.
  */
-import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { CONFIG_KEYS } from './app/window.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { engine, launchEngine, skipBrowserSuites, type Engine, type Profile, type Tab } from './support/engine.js'
 
 interface Discovery {
   issuer: string
@@ -24,13 +23,13 @@ interface StoredSession {
   claims: { sub: string }
 }
 
-describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
+describe.skipIf(skipBrowserSuites)(`the built library in ${engine.title}`, () => {
   let app: TestApp
   let provider: TestProvider
   let discovery: Discovery
-  let browser: Browser
-  let context: BrowserContext
-  let page: Page
+  let browser: Engine
+  let context: Profile
+  let page: Tab
   let sessionKey: string
   /** authorization_code grants seen before the last `resetRequests()`. */
   let earlierCodeGrants = 0
@@ -39,7 +38,6 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
   const pageErrors: string[] = []
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     console.info(`built the library in ${app.timings.library} ms and the test app in ${app.timings.app} ms`)
     provider = await startTestProvider({
@@ -52,8 +50,8 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     discovery = (await response.json()) as Discovery
     provider.resetRequests()
 
-    browser = await launchChromium()
-    context = await browser.newContext()
+    browser = await launchEngine()
+    context = await browser.newProfile()
     await context.addInitScript(
       ({ keys, issuer, clientId }) => {
         if (location.origin === keys.appOrigin) {
@@ -63,12 +61,11 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
       },
       { keys: { ...CONFIG_KEYS, appOrigin: app.origin }, issuer: provider.issuer, clientId: provider.clientId },
     )
-    page = await context.newPage()
-    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.stack ?? error.message}`))
-    page.on('console', (message) => {
-      const where = message.location().url
-      if (message.type() === 'error' && !where.endsWith('/favicon.ico'))
-        console.warn(`[chromium console] ${message.text()} (${where})`)
+    page = await context.newTab()
+    context.onPageError((error) => pageErrors.push(error))
+    context.onConsole((message) => {
+      if (message.type === 'error' && !message.url.endsWith('/favicon.ico'))
+        console.warn(`[${browser.name} console] ${message.text} (${message.url})`)
     })
   })
 
@@ -130,22 +127,19 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     }
   }
 
-  const isCallbackNavigation = (request: Request) =>
-    request.isNavigationRequest() && request.url().startsWith(appUrl('/callback?'))
-
   /**
-   * Calls `auth.signIn({ returnTo })` in the page and waits until Chromium has followed the
+   * Calls `auth.signIn({ returnTo })` in the page and waits until the browser has followed the
    * provider's redirects back to the app and the app has handled the callback. Returns the
    * callback URL the provider redirected to.
    */
   async function signIn(returnTo: string): Promise<string> {
     const [callback] = await Promise.all([
-      page.waitForRequest(isCallbackNavigation),
-      page.waitForEvent('load', { predicate: () => new URL(page.url()).origin === app.origin }),
+      page.nextDocumentRequest((url) => url.startsWith(appUrl('/callback?'))),
+      page.nextLoad((url) => new URL(url).origin === app.origin),
       evaluateLeaving((returnTo) => window.auth.signIn({ returnTo }), returnTo),
     ])
     await page.evaluate(() => window.appReady)
-    return callback.url()
+    return callback
   }
 
   /** Reads one record of the library's IndexedDB database (`spa-auth`, object store `kv`). */
@@ -185,7 +179,9 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     expect(callback.searchParams.get('iss')).toBe(provider.issuer)
     expect(await lastError()).toBeNull()
     expect(await snapshot()).toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
-    expect(JSON.parse((await page.textContent('#state')) ?? '{}')).toMatchObject({
+    expect(
+      JSON.parse((await page.evaluate(() => document.getElementById('state')?.textContent)) ?? '{}'),
+    ).toMatchObject({
       status: 'signed-in',
       user: { sub: 'alice' },
     })
@@ -283,20 +279,18 @@ describe.skipIf(skipBrowserSuites)('the built library in Chromium', () => {
     expect(idToken, 'an ID token in IndexedDB').toBeTruthy()
 
     const [endSession] = await Promise.all([
-      page.waitForRequest(
-        (request) => request.isNavigationRequest() && request.url().startsWith(discovery.end_session_endpoint),
-      ),
+      page.nextDocumentRequest((url) => url.startsWith(discovery.end_session_endpoint)),
       evaluateLeaving(() => window.auth.signOut()),
     ])
-    const logoutUrl = new URL(endSession.url())
+    const logoutUrl = new URL(endSession)
 
     expect(logoutUrl.searchParams.get('id_token_hint')).toBe(idToken)
     expect(logoutUrl.searchParams.get('client_id')).toBe(provider.clientId)
     expect(logoutUrl.searchParams.get('post_logout_redirect_uri')).toBe(appUrl('/'))
 
     // The provider asks for confirmation, then sends the browser back to the app, signed out.
-    await page.waitForURL((url) => url.href.startsWith(discovery.end_session_endpoint))
-    const backHome = page.waitForURL((url) => url.href === appUrl('/'))
+    await page.waitForUrl((url) => url.startsWith(discovery.end_session_endpoint))
+    const backHome = page.waitForUrl((url) => url === appUrl('/'))
     await page.click('button[name="logout"][value="yes"]')
     await backHome
     await page.evaluate(() => window.appReady)

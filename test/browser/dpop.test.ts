@@ -1,26 +1,25 @@
 /**
- * DPoP in real Chromium: the key pair lives in the page's IndexedDB as a non-extractable
- * CryptoKey, survives a reload as the same key, and binds the tokens the provider issues.
+ * DPoP in a real browser (Chromium, Firefox): the key pair lives in the page's IndexedDB as a
+ * non-extractable CryptoKey, survives a reload as the same key, and binds the tokens the provider
+ * issues.
  */
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type * as oauth from 'oauth4webapi'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { engine, launchEngine, skipBrowserSuites, type Engine, type Profile, type Tab } from './support/engine.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
-describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
+describe.skipIf(skipBrowserSuites)(`DPoP in ${engine.title}`, () => {
   let app: TestApp
   let provider: TestProvider
-  let browser: Browser
-  let context: BrowserContext
-  let page: Page
+  let browser: Engine
+  let context: Profile
+  let page: Tab
   let as: oauth.AuthorizationServer
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     provider = await startTestProvider({
       profile: 'strict',
@@ -30,8 +29,8 @@ describe.skipIf(skipBrowserSuites)('DPoP in Chromium', () => {
     as = (await (
       await fetch(`${provider.issuer}/.well-known/openid-configuration`)
     ).json()) as oauth.AuthorizationServer
-    browser = await launchChromium()
-    context = await browser.newContext()
+    browser = await launchEngine()
+    context = await browser.newProfile()
     await configureApp(context, app.origin, provider.issuer, provider.clientId, { dpop: true })
   })
 

@@ -2,13 +2,13 @@
  * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
  * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
  * and a TypeScript project importing all four entries. The apps are built with Vite, served on
- * localhost, and sign in, reload signed in and sign out in Chromium against oidc-provider. The React
+ * localhost, and sign in, reload signed in and sign out in Chromium and in Firefox against
+ * oidc-provider (one file for both engines: the package is packed and installed once). The React
  * app also runs the README's "Testing your app" test with its own Vitest, on spa-auth/testing.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
 import { build, type InlineConfig } from 'vite'
@@ -24,9 +24,12 @@ import {
 } from './frameworks/fresh-project.js'
 import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
 import { serveStatic } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { ENGINES, launchEngine, skipBrowserSuites, skipEngine, type Engine, type EngineName } from './support/engine.js'
 
 type Framework = 'react' | 'vue'
+
+/** The engines the apps run in: this file runs once, with the Chromium suites. */
+const APP_ENGINES = (['chromium', 'firefox'] as const).filter((name) => !skipEngine(name))
 
 const REACT_APP_DEPENDENCIES = ['react', 'react-dom', '@types/react', '@types/react-dom']
 /** What the README's "Testing your app" section tells a React app to install. */
@@ -108,7 +111,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   let work: string
   let library: PackedLibrary
   let provider: TestProvider
-  let browser: Browser
+  const browsers = {} as Record<EngineName, Engine>
   const apps = {} as Record<Framework, ServedApp>
   const timings: Record<string, number> = {}
 
@@ -133,7 +136,6 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   }
 
   beforeAll(async () => {
-    assertChromium()
     work = await mkdtemp(join(tmpdir(), 'spa-auth-package-'))
     library = await timed('build and pack', () => packLibrary(work))
 
@@ -214,14 +216,14 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
         buildApp('vue', { plugins: [vueSingleFileComponents()] }),
       ]),
     )
-    browser = await launchChromium()
+    await Promise.all(APP_ENGINES.map(async (name) => void (browsers[name] = await launchEngine(name))))
   })
 
   afterAll(async () => {
     console.info(
       `tarball ${library?.filename}: ${library?.size} bytes (${library?.unpackedSize} unpacked, ${library?.files.length} files); timings (ms): ${JSON.stringify(timings)}`,
     )
-    await browser?.close()
+    await Promise.all(Object.values(browsers).map((started) => started.close()))
     await provider?.close()
     await Promise.all(Object.values(apps).map((app) => app.close()))
     if (work) await rm(work, { recursive: true, force: true })
@@ -269,45 +271,48 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     },
   )
 
-  it.each(['react', 'vue'] as const)(
-    'the %s app signs in, reloads signed in, and signs out in Chromium',
-    async (framework) => {
+  const appsInEachEngine = APP_ENGINES.flatMap((name) =>
+    (['react', 'vue'] as const).map((framework) => [framework, ENGINES[name].title, name] as const),
+  )
+  it.each(appsInEachEngine)(
+    'the %s app signs in, reloads signed in, and signs out in %s',
+    async (framework, _title, engineName) => {
       const { origin } = apps[framework]
-      const context = await browser.newContext()
-      const page = await context.newPage()
+      const context = await browsers[engineName].newProfile()
+      const page = await context.newTab()
       const problems: string[] = []
-      page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.stack ?? error.message}`))
-      page.on('console', (message) => {
+      context.onPageError((error) => problems.push(error))
+      context.onConsole((message) => {
         // Chromium asks every origin for /favicon.ico; the provider has none.
-        if (message.location().url.endsWith('/favicon.ico')) return
-        if (message.type() === 'error' || message.type() === 'warning')
-          problems.push(`console.${message.type()}: ${message.text()} (${message.location().url})`)
+        if (message.url.endsWith('/favicon.ico')) return
+        if (message.type === 'error' || message.type === 'warning')
+          problems.push(`console.${message.type}: ${message.text} (${message.url})`)
       })
       const codeGrants = () => provider.countRequests({ grantType: 'authorization_code' })
       const grantsBefore = codeGrants()
 
       try {
         await page.goto(`${origin}/`)
-        await signInButton(page).waitFor()
+        await page.waitForButton('Sign in')
 
-        await signInButton(page).click()
-        await page.getByText('Signed in as Alice Example').waitFor({ timeout: 30_000 })
+        await page.clickButton('Sign in')
+        await page.waitForText('Signed in as Alice Example', 30_000)
         expect(page.url()).toBe(`${origin}/`)
         expect(codeGrants() - grantsBefore).toBe(1)
 
         provider.resetRequests()
         await page.reload()
-        await page.getByText('Signed in as Alice Example').waitFor()
+        await page.waitForText('Signed in as Alice Example')
         expect(provider.requests).toEqual([])
 
-        await page.getByRole('button', { name: 'Sign out' }).click()
-        await page.locator('button[name="logout"][value="yes"]').click()
-        await page.waitForURL(`${origin}/`)
-        await signInButton(page).waitFor()
+        await page.clickButton('Sign out')
+        await page.click('button[name="logout"][value="yes"]')
+        await page.waitForUrl((url) => url === `${origin}/`)
+        await page.waitForButton('Sign in')
         expect(provider.requests.filter((request) => request.path.endsWith('/token/revocation'))).toHaveLength(1)
 
         await page.reload()
-        await signInButton(page).waitFor()
+        await page.waitForButton('Sign in')
         expect(problems).toEqual([])
       } finally {
         await context.close()
@@ -315,7 +320,3 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     },
   )
 })
-
-function signInButton(page: Page) {
-  return page.getByRole('button', { name: 'Sign in' })
-}

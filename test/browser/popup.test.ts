@@ -1,27 +1,35 @@
 /**
- * `signInWithPopup()` in real Chromium with its popup blocker on, against oidc-provider on another
+ * `signInWithPopup()` in a real browser with its popup blocker on, against oidc-provider on another
  * origin: the test app's `#popup` button opens the popup in the click's task, the provider signs
  * the user in, the popup lands on the app's /callback, whose page completes the sign-in, reports
  * to the opener over BroadcastChannel and closes itself.
  *
  * Focus: headless Chromium reports every *window* as focused, whatever is in front (Playwright
- * also emulates focus on every page). Tabs of one window do take the focus from each other. Where
- * the opener's focus decides the outcome — under Cross-Origin-Opener-Policy, where the opener's
- * handle reads `closed` as soon as the provider's page loads — the tests turn focus emulation off
- * on the opener and open the sign-in as a tab (`popupFeatures: ''`, what mobile browsers do with
- * every popup), so the opener loses the focus to it as it would to a popup window on a desktop.
+ * also emulates focus on every page). Tabs of one window do take the focus from each other.
+ * Headless Firefox has one focused window: a popup window takes the focus from its opener, as on
+ * a desktop. Where the opener's focus decides the outcome — under Cross-Origin-Opener-Policy,
+ * where the opener's handle reads `closed` as soon as the provider's page loads — the tests turn
+ * Chromium's focus emulation off on the opener and open the sign-in as a tab (`popupFeatures: ''`,
+ * what mobile browsers do with every popup), so the opener loses the focus to it in both engines
+ * as it would to a popup window on a desktop.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import type { PopupOutcome } from './app/window.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import {
+  engine,
+  launchEngine,
+  skipBrowserSuites,
+  type Engine,
+  type Profile as BrowserProfile,
+  type Tab,
+} from './support/engine.js'
 import { configureApp, openTab, snapshotOf } from './support/tabs.js'
 
-/** A top-level document one page received: where from, and its Cross-Origin-Opener-Policy. */
+/** A top-level document one tab received: where from, and its Cross-Origin-Opener-Policy. */
 interface DocumentResponse {
-  page: Page
+  tabId: string | undefined
   url: string
   status: number
   coop: string | undefined
@@ -29,7 +37,7 @@ interface DocumentResponse {
 
 /** A fresh browser profile for one provider, with every document its pages received. */
 interface Profile {
-  context: BrowserContext
+  context: BrowserProfile
   documents: DocumentResponse[]
 }
 
@@ -38,9 +46,9 @@ const CLOSED_CHECK_MS = 500
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
+describe.skipIf(skipBrowserSuites)(`sign-in in a popup in ${engine.title}`, () => {
   let app: TestApp
-  let browser: Browser
+  let browser: Engine
   /** Auto-approving interaction. */
   let provider: TestProvider
   /** Auto-approving, every page served with `Cross-Origin-Opener-Policy: same-origin`. */
@@ -49,16 +57,15 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
   let waitingProvider: TestProvider
   /** The same login form, under `Cross-Origin-Opener-Policy: same-origin`. */
   let waitingIsolatedProvider: TestProvider
-  const contexts: BrowserContext[] = []
+  const contexts: BrowserProfile[] = []
   const pageErrors: string[] = []
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     console.info(`built the library in ${app.timings.library} ms and the test app in ${app.timings.app} ms`)
     const client = { redirectUris: [`${app.origin}/callback`], postLogoutRedirectUris: [`${app.origin}/`] }
     ;[browser, provider, isolatedProvider, waitingProvider, waitingIsolatedProvider] = await Promise.all([
-      launchChromium({ popupBlocker: true }),
+      launchEngine(undefined, { popupBlocker: true }),
       startTestProvider(client),
       startTestProvider({ ...client, coop: true }),
       startTestProvider({ ...client, interactions: 'dev' }),
@@ -85,79 +92,44 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
 
   /** A fresh profile (IndexedDB, Web Locks, BroadcastChannel) whose app uses `idp`. */
   async function newProfile(idp: TestProvider): Promise<Profile> {
-    const context = await browser.newContext()
+    const context = await browser.newProfile()
     contexts.push(context)
     await configureApp(context, app.origin, idp.issuer, idp.clientId)
     const documents: DocumentResponse[] = []
-    context.on('page', (page) =>
-      page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.stack ?? error.message}`)),
-    )
-    context.on('response', (response) => {
-      const request = response.request()
-      if (!request.isNavigationRequest() || request.frame().parentFrame() !== null) return
+    context.onPageError((error) => pageErrors.push(error))
+    context.onResponse((response) => {
+      if (!response.document) return
       documents.push({
-        page: request.frame().page(),
-        url: request.url(),
-        status: response.status(),
-        coop: response.headers()['cross-origin-opener-policy'],
+        tabId: response.tabId,
+        url: response.url,
+        status: response.status,
+        coop: response.header('cross-origin-opener-policy'),
       })
     })
     return { context, documents }
   }
 
   /** Clicks `#popup` (a trusted click: user activation) and returns the window it opened. */
-  async function clickSignInWithPopup(page: Page): Promise<Page> {
-    const [popup] = await Promise.all([page.context().waitForEvent('page'), page.click('#popup')])
+  async function clickSignInWithPopup(profile: Profile, page: Tab): Promise<Tab> {
+    const [popup] = await Promise.all([profile.context.nextTab(), page.click('#popup')])
     return popup
   }
 
   /** How the popup sign-in started in `page` ended, once it has. */
-  async function popupOutcome(page: Page): Promise<PopupOutcome> {
-    const settled = await page.waitForFunction(() => window.popupOutcome, undefined, {
-      polling: 100,
-      timeout: 15_000,
-    })
-    return (await settled.jsonValue()) as PopupOutcome
-  }
-
-  /**
-   * Lets `document.hasFocus()` in `page` say whether the page really has the focus, instead of
-   * Playwright's emulated "always". The CDP session stays attached for the page's life.
-   */
-  async function useRealFocus(page: Page): Promise<void> {
-    const cdp = await page.context().newCDPSession(page)
-    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false })
+  async function popupOutcome(page: Tab): Promise<PopupOutcome> {
+    return (await page.waitForFunction(() => window.popupOutcome, 15_000)) as PopupOutcome
   }
 
   /** Opens the sign-in as a tab of the opener's window rather than as a popup window. */
-  async function signInInATab(page: Page): Promise<void> {
+  async function signInInATab(page: Tab): Promise<void> {
     await page.evaluate(() => void (window.popupOptions = { popupFeatures: '' }))
   }
 
-  /**
-   * Runs `fn` in the page through a bare CDP `Runtime.evaluate`: unlike `page.evaluate`, which runs
-   * as a user gesture, it gives the page no user activation.
-   */
-  async function evaluateWithoutActivation<T>(page: Page, fn: () => Promise<T>): Promise<T> {
-    const cdp = await page.context().newCDPSession(page)
-    try {
-      const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
-        expression: `(${fn.toString()})()`,
-        awaitPromise: true,
-        returnByValue: true,
-      })
-      if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text)
-      return result.value as T
-    } finally {
-      await cdp.detach()
-    }
-  }
-
   /** Waits until `popup` shows the provider's login form, and returns that document. */
-  async function loginFormOf(profile: Profile, popup: Page, idp: TestProvider): Promise<DocumentResponse> {
-    await popup.waitForURL((url) => url.href.startsWith(`${idp.issuer}/interaction/`))
+  async function loginFormOf(profile: Profile, popup: Tab, idp: TestProvider): Promise<DocumentResponse> {
+    await popup.waitForUrl((url) => url.startsWith(`${idp.issuer}/interaction/`))
     await popup.waitForSelector('form input[name="login"]')
-    const document = profile.documents.filter((seen) => seen.page === popup).at(-1)
+    const document = profile.documents.filter((seen) => seen.tabId === popup.id).at(-1)
     expect(document?.url).toBe(popup.url())
     return document!
   }
@@ -174,8 +146,8 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
     expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-out' })
     provider.resetRequests()
 
-    const popup = await clickSignInWithPopup(tab)
-    const closed = popup.waitForEvent('close', { timeout: 5_000 })
+    const popup = await clickSignInWithPopup(profile, tab)
+    const closed = popup.waitForClose(5_000)
 
     expect(await popupOutcome(tab)).toMatchObject({ user: { sub: 'alice', name: 'Alice Example' } })
     await closed
@@ -183,22 +155,22 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
     expect(provider.countRequests({ grantType: 'authorization_code' })).toBe(1)
     // The popup went to the provider and came back to the app's redirect URI with a code; the
     // opener never left its page.
-    const popupDocuments = profile.documents.filter((seen) => seen.page === popup)
+    const popupDocuments = profile.documents.filter((seen) => seen.tabId === popup.id)
     const landing = popupDocuments.find((seen) => seen.url.startsWith(callbackPrefix()))
     expect(new URL(landing!.url).searchParams.get('code')).toBeTruthy()
     expect(tab.url()).toBe(`${app.origin}/`)
-    expect(profile.documents.filter((seen) => seen.page === tab)).toHaveLength(1)
+    expect(profile.documents.filter((seen) => seen.tabId === tab.id)).toHaveLength(1)
   })
 
   it("signs in when the provider's pages send Cross-Origin-Opener-Policy: same-origin", async () => {
     const profile = await newProfile(isolatedProvider)
     const tab = await openTab(profile.context, `${app.origin}/`)
-    await useRealFocus(tab)
+    await tab.useRealFocus()
     await signInInATab(tab)
     isolatedProvider.resetRequests()
 
-    const popup = await clickSignInWithPopup(tab)
-    const closed = popup.waitForEvent('close', { timeout: 5_000 })
+    const popup = await clickSignInWithPopup(profile, tab)
+    const closed = popup.waitForClose(5_000)
 
     expect(await popupOutcome(tab)).toMatchObject({ user: { sub: 'alice' } })
     await closed
@@ -206,7 +178,7 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
     expect(isolatedProvider.countRequests({ grantType: 'authorization_code' })).toBe(1)
     // The popup really held documents of the provider's origin under COOP (which severs the
     // opener's handle on it) before it came back to the app.
-    const popupDocuments = profile.documents.filter((seen) => seen.page === popup)
+    const popupDocuments = profile.documents.filter((seen) => seen.tabId === popup.id)
     const isolated = popupDocuments.filter(
       (seen) => seen.status === 200 && seen.url.startsWith(isolatedProvider.issuer) && seen.coop === 'same-origin',
     )
@@ -221,24 +193,24 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
     expect(await snapshotOf(other)).toMatchObject({ status: 'signed-out' })
     provider.resetRequests()
 
-    await clickSignInWithPopup(tab)
+    await clickSignInWithPopup(profile, tab)
 
     expect(await popupOutcome(tab)).toMatchObject({ user: { sub: 'alice' } })
     await expect
       .poll(() => snapshotOf(other), { timeout: 5_000 })
       .toMatchObject({ status: 'signed-in', sub: 'alice', error: null })
-    expect(profile.documents.filter((seen) => seen.page === other)).toHaveLength(1)
+    expect(profile.documents.filter((seen) => seen.tabId === other.id)).toHaveLength(1)
     expect(provider.countRequests({ grantType: 'authorization_code' })).toBe(1)
     expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(0)
   })
 
   it('rejects with popup_blocked when the browser blocks the popup of a call made without a click', async () => {
     const profile = await newProfile(provider)
-    const tab = await profile.context.newPage()
+    const tab = await profile.context.newTab()
     await tab.goto(`${app.origin}/`)
     provider.resetRequests()
 
-    const { everActivated, outcome } = await evaluateWithoutActivation(tab, async () => {
+    const { everActivated, outcome } = await tab.evaluateWithoutUserActivation(async () => {
       await window.appReady
       const everActivated = navigator.userActivation.hasBeenActive
       const outcome = await window.auth.signInWithPopup().then(
@@ -250,7 +222,7 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
 
     expect(everActivated).toBe(false)
     expect(outcome).toMatchObject({ error: { code: 'popup_blocked' } })
-    expect(profile.context.pages()).toEqual([tab])
+    expect((await profile.context.tabs()).map((open) => open.id)).toEqual([tab.id])
     expect(provider.requests).toEqual([])
     expect(await snapshotOf(tab)).toMatchObject({ status: 'signed-out', error: null })
   })
@@ -258,7 +230,7 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
   it("rejects with popup_closed when the user closes the popup on the provider's login page", async () => {
     const profile = await newProfile(waitingProvider)
     const tab = await openTab(profile.context, `${app.origin}/`)
-    const popup = await clickSignInWithPopup(tab)
+    const popup = await clickSignInWithPopup(profile, tab)
     await loginFormOf(profile, popup, waitingProvider)
     expect(await tab.evaluate(() => window.popupOutcome)).toBeNull()
 
@@ -273,9 +245,9 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
   it('under COOP, waits while the login page is in front, and rejects with popup_closed once the user closed it', async () => {
     const profile = await newProfile(waitingIsolatedProvider)
     const tab = await openTab(profile.context, `${app.origin}/`)
-    await useRealFocus(tab)
+    await tab.useRealFocus()
     await signInInATab(tab)
-    const popup = await clickSignInWithPopup(tab)
+    const popup = await clickSignInWithPopup(profile, tab)
     expect((await loginFormOf(profile, popup, waitingIsolatedProvider)).coop).toBe('same-origin')
     expect(await tab.evaluate(() => document.hasFocus())).toBe(false)
 
@@ -294,9 +266,9 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
   it('under COOP, a user back on the app before signing in gets popup_closed, and a sign-in finished later still reaches the tab', async () => {
     const profile = await newProfile(waitingIsolatedProvider)
     const tab = await openTab(profile.context, `${app.origin}/`)
-    await useRealFocus(tab)
+    await tab.useRealFocus()
     await signInInATab(tab)
-    const popup = await clickSignInWithPopup(tab)
+    const popup = await clickSignInWithPopup(profile, tab)
     await loginFormOf(profile, popup, waitingIsolatedProvider)
 
     // Back to the app with the login page still open: under COOP the opener cannot tell this
@@ -306,7 +278,7 @@ describe.skipIf(skipBrowserSuites)('sign-in in a popup in Chromium', () => {
 
     // The user signs in there after all: the callback page commits the session and every tab follows.
     await popup.bringToFront()
-    const closed = popup.waitForEvent('close', { timeout: 5_000 })
+    const closed = popup.waitForClose(5_000)
     await popup.fill('input[name="login"]', 'alice')
     await popup.fill('input[name="password"]', 'any')
     await popup.click('form:has(input[name="login"]) button[type="submit"]')

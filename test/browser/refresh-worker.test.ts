@@ -1,35 +1,33 @@
 /**
- * A refresh no reload or closed tab can kill (issue #13), in real Chromium: the provider rotates
+ * A refresh no reload or closed tab can kill (issue #13), in a real browser: the provider rotates
  * the refresh token (reuse detection on) and holds its answer 500 ms; the page goes away as soon as
  * the refresh reached the provider. The refresh worker finishes the refresh and stores the rotated
  * token; the app, back again, is signed in with a token the provider accepts and refreshes fine.
  * The same scenario with refreshes in the page loses the session: the control that shows the
- * scenario bites.
+ * scenario bites. Where no SharedWorker outlives its pages (Firefox), refreshes run in the page.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { engine, launchEngine, skipBrowserSuites, type Engine, type Profile, type Tab } from './support/engine.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
 /** How long the provider keeps the answer back after rotating: the window a leaving page falls into. */
 const HOLD_MS = 500
 const ROUNDS = 5
 
-describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh worker) in Chromium', () => {
+describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh worker) in ${engine.title}`, () => {
   let app: TestApp
-  let browser: Browser
+  let browser: Engine
   let provider: TestProvider
   /** Binds every token to a DPoP key and asks for a server nonce in every proof. */
   let dpopProvider: TestProvider
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     const registered = { redirectUris: [`${app.origin}/callback`], postLogoutRedirectUris: [`${app.origin}/`] }
     ;[browser, provider, dpopProvider] = await Promise.all([
-      launchChromium(),
+      launchEngine(),
       startTestProvider({ profile: 'strict', accessTokenTtlSeconds: 3600, ...registered }),
       startTestProvider({ profile: 'strict', accessTokenTtlSeconds: 3600, dpop: 'required', ...registered }),
     ])
@@ -42,16 +40,17 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
     await app?.close()
   })
 
-  /** A signed-in tab of a fresh browser profile. */
+  /** A signed-in tab of a fresh browser profile, whose refreshes run where `runsIn` says. */
   async function signedInTab(
     refreshIn: 'worker' | 'page',
     at: TestProvider = provider,
-  ): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext()
+    runsIn: 'worker' | 'page' = refreshIn,
+  ): Promise<{ context: Profile; page: Tab }> {
+    const context = await browser.newProfile()
     await configureApp(context, app.origin, at.issuer, at.clientId, { refreshIn, dpop: at === dpopProvider })
     const page = await openTab(context, `${app.origin}/`)
     await signInFrom(page, app.origin)
-    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(refreshIn)
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(runsIn)
     return { context, page }
   }
 
@@ -60,7 +59,7 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
    * answer go 500 ms later, and meanwhile makes the page go away with `leave`, which resolves the
    * tab the app runs in afterwards.
    */
-  async function leaveDuringRefresh(page: Page, leave: () => Promise<Page>, at = provider): Promise<Page> {
+  async function leaveDuringRefresh(page: Tab, leave: () => Promise<Tab>, at = provider): Promise<Tab> {
     const hold = at.holdNext({ grantType: 'refresh_token' })
     void page.evaluate(() => void window.auth.refresh().catch(() => {}))
     await hold.reached
@@ -76,7 +75,7 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
   }
 
   /** Signed in, with an access token the provider accepts, and a next refresh the provider answers. */
-  async function expectSessionAlive(page: Page): Promise<void> {
+  async function expectSessionAlive(page: Tab): Promise<void> {
     await expect.poll(async () => (await snapshotOf(page)).status, { timeout: 5_000 }).toBe('signed-in')
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
     const refreshed = await page.evaluate(() =>
@@ -89,13 +88,17 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
   }
 
-  const reload = (page: Page) => async () => {
+  const reload = (page: Tab) => async () => {
     await page.reload()
     await page.evaluate(() => window.appReady)
     return page
   }
 
-  it(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
+  // Only Chromium (148+) keeps a SharedWorker alive after its last page (`extendedLifetime`): elsewhere
+  // there is no refresh worker, refreshes run in the page, and the control below is what happens.
+  const withRefreshWorker = it.runIf(engine.refreshWorker)
+
+  withRefreshWorker(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
       await expectSessionAlive(await leaveDuringRefresh(page, reload(page)))
@@ -103,7 +106,7 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
     await context.close()
   })
 
-  it(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async () => {
+  withRefreshWorker(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async () => {
     let { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
       page = await leaveDuringRefresh(page, async () => {
@@ -116,7 +119,7 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
     await context.close()
   })
 
-  it(`survives navigating to another origin and back (${ROUNDS} times)`, async () => {
+  withRefreshWorker(`survives navigating to another origin and back (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
       await expectSessionAlive(
@@ -131,13 +134,35 @@ describe.skipIf(skipBrowserSuites)('refreshes that outlive the page (the refresh
     await context.close()
   })
 
-  it('refreshes with DPoP in the worker: the key from IndexedDB signs proofs, server nonces included', async () => {
-    const { context, page } = await signedInTab('worker', dpopProvider)
-    await expectSessionAlive(await leaveDuringRefresh(page, reload(page), dpopProvider))
-    const token = await page.evaluate(() => window.auth.getAccessToken())
-    expect(await dpopProvider.accessTokenBinding(token)).toEqual(expect.any(String))
-    await context.close()
-  })
+  withRefreshWorker(
+    'refreshes with DPoP in the worker: the key from IndexedDB signs proofs, server nonces included',
+    async () => {
+      const { context, page } = await signedInTab('worker', dpopProvider)
+      await expectSessionAlive(await leaveDuringRefresh(page, reload(page), dpopProvider))
+      const token = await page.evaluate(() => window.auth.getAccessToken())
+      expect(await dpopProvider.accessTokenBinding(token)).toEqual(expect.any(String))
+      await context.close()
+    },
+  )
+
+  it.runIf(!engine.refreshWorker)(
+    'refreshes in the page where no SharedWorker outlives its pages, and says so in refreshIn',
+    async () => {
+      const { context, page } = await signedInTab('worker', provider, 'page')
+      const { token_endpoint } = (await (
+        await fetch(`${provider.issuer}/.well-known/openid-configuration`)
+      ).json()) as { token_endpoint: string }
+      const sentByTheTab: string[] = []
+      context.onRequest((request) => {
+        if (request.tabId === page.id && request.method === 'POST') sentByTheTab.push(request.url)
+      })
+      provider.resetRequests()
+      await expectSessionAlive(page)
+      expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+      expect(sentByTheTab.filter((url) => url === token_endpoint)).toHaveLength(1)
+      await context.close()
+    },
+  )
 
   it('loses the session in the same reload when refreshes run in the page (the control)', async () => {
     const { context, page } = await signedInTab('page')

@@ -1,25 +1,23 @@
 /**
- * A sign-out racing a refresh in real Chromium (issue #9): two tabs of the test app share
+ * A sign-out racing a refresh in a real browser (issue #9): two tabs of the test app share
  * IndexedDB, Web Locks and BroadcastChannel; the provider (refresh-token rotation with reuse
  * detection) has processed tab A's refresh and holds its answer while tab B signs out.
  */
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
-import { assertChromium, launchChromium, skipBrowserSuites } from './support/chromium.js'
+import { engine, launchEngine, skipBrowserSuites, type Engine } from './support/engine.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
-describe.skipIf(skipBrowserSuites)('a sign-out during a refresh in Chromium', () => {
+describe.skipIf(skipBrowserSuites)(`a sign-out during a refresh in ${engine.title}`, () => {
   let app: TestApp
-  let browser: Browser
+  let browser: Engine
   let provider: TestProvider
 
   beforeAll(async () => {
-    assertChromium()
     app = await startTestApp()
     ;[browser, provider] = await Promise.all([
-      launchChromium(),
+      launchEngine(),
       startTestProvider({
         profile: 'strict',
         accessTokenTtlSeconds: 3600,
@@ -36,7 +34,7 @@ describe.skipIf(skipBrowserSuites)('a sign-out during a refresh in Chromium', ()
   })
 
   it("leaves both tabs and a reloaded tab signed out when tab B signs out while tab A's refresh is answered", async () => {
-    const context = await browser.newContext()
+    const context = await browser.newProfile()
     await configureApp(context, app.origin, provider.issuer, provider.clientId)
     const a = await openTab(context, `${app.origin}/`)
     await signInFrom(a, app.origin)

@@ -1,20 +1,21 @@
 /**
  * Builds the library exactly as it is published (Vite library mode, the repository's
- * vite.config.ts → dist/index.js), bundles the small test app in test/browser/app against that
+ * vite.config.ts → index.js), bundles the small test app in test/browser/app against that
  * build, and serves the result from a static server on http://localhost:<port>.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 const APP_ROOT = fileURLToPath(new URL('../app/', import.meta.url))
-/** What `import 'spa-auth'` resolves to for a consumer: the `exports` entry of package.json. */
-export const LIBRARY_ENTRY = join(REPO, 'dist', 'index.js')
+/** Where `npm pack` takes the built package from. */
+export const DIST = join(REPO, 'dist')
+/** Where each suite builds the library and its app. */
+const BUILDS = join(REPO, 'node_modules', '.cache', 'spa-auth-browser')
 
 export interface TestApp {
   /** e.g. http://localhost:43121 */
@@ -24,19 +25,31 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** Builds the library with the repository's own Vite configuration (writes dist/). */
-export async function buildLibrary(): Promise<void> {
-  await build({ root: REPO, configFile: join(REPO, 'vite.config.ts'), mode: 'production', logLevel: 'warn' })
+/**
+ * Builds the library with the repository's own Vite configuration into `outDir` (dist/ by
+ * default). The suites, which may run side by side, each build into a directory of their own.
+ */
+export async function buildLibrary(outDir = DIST): Promise<void> {
+  await build({
+    root: REPO,
+    configFile: join(REPO, 'vite.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  })
 }
 
-/** Bundles the test app against the built library into `outDir`. */
-export async function buildApp(outDir: string): Promise<void> {
+/**
+ * Bundles the test app into `outDir` against the library built in `libraryDir`: its index.js is
+ * what `import 'spa-auth'` resolves to for a consumer (the `exports` entry of package.json).
+ */
+export async function buildApp(outDir: string, libraryDir: string): Promise<void> {
   await build({
     configFile: false,
     root: APP_ROOT,
     mode: 'production',
     logLevel: 'warn',
-    resolve: { alias: { 'spa-auth': LIBRARY_ENTRY } },
+    resolve: { alias: { 'spa-auth': join(libraryDir, 'index.js') } },
     build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: true, reportCompressedSize: false },
   })
 }
@@ -44,13 +57,16 @@ export async function buildApp(outDir: string): Promise<void> {
 /** Builds everything and serves the app; call once per test file. */
 export async function startTestApp(): Promise<TestApp> {
   const started = performance.now()
-  await buildLibrary()
-  const libraryDone = performance.now()
-  const outDir = await mkdtemp(join(tmpdir(), 'spa-auth-app-'))
+  // Inside the repository, so the built library's own imports (oauth4webapi, idb-keyval) resolve
+  // from its node_modules when the app is bundled.
+  await mkdir(BUILDS, { recursive: true })
+  const outDir = await mkdtemp(join(BUILDS, 'app-'))
   try {
-    await buildApp(outDir)
+    await buildLibrary(join(outDir, 'library'))
+    const libraryDone = performance.now()
+    await buildApp(join(outDir, 'app'), join(outDir, 'library'))
     const appDone = performance.now()
-    const server = await serveStatic(outDir)
+    const server = await serveStatic(join(outDir, 'app'))
     return {
       origin: server.origin,
       timings: { library: Math.round(libraryDone - started), app: Math.round(appDone - libraryDone) },

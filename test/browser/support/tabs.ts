@@ -1,19 +1,19 @@
 /**
- * Tabs of the test app in one browser context (one profile: shared IndexedDB, Web Locks and
- * BroadcastChannel), with the provider's issuer and client id put in place before any script runs.
+ * Tabs of the test app in one browser profile (shared IndexedDB, Web Locks and BroadcastChannel),
+ * with the provider's issuer and client id put in place before any script runs.
  */
-import type { BrowserContext, Page } from 'playwright-core'
 import { CONFIG_KEYS } from '../app/window.js'
+import type { Profile, Tab } from './engine.js'
 
-/** Makes every page of `context` on `appOrigin` use this provider (and send tokens to `apiOrigins` too). */
+/** Makes every page of `profile` on `appOrigin` use this provider (and send tokens to `apiOrigins` too). */
 export async function configureApp(
-  context: BrowserContext,
+  profile: Profile,
   appOrigin: string,
   issuer: string,
   clientId: string,
   options: { dpop?: boolean; refreshIn?: 'worker' | 'page'; apiOrigins?: string[] } = {},
 ): Promise<void> {
-  await context.addInitScript(
+  await profile.addInitScript(
     ({ keys, issuer, clientId, dpop, refreshIn, apiOrigins }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
@@ -35,24 +35,24 @@ export async function configureApp(
 }
 
 /** Opens a new tab on `url` and waits until the app loaded its session and handled any callback. */
-export async function openTab(context: BrowserContext, url: string): Promise<Page> {
-  const page = await context.newPage()
+export async function openTab(profile: Profile, url: string): Promise<Tab> {
+  const page = await profile.newTab()
   await page.goto(url)
   await page.evaluate(() => window.appReady)
   return page
 }
 
 /** Signs in from `page` through the provider's auto-approving interaction and waits for the app. */
-export async function signInFrom(page: Page, appOrigin: string): Promise<void> {
+export async function signInFrom(page: Tab, appOrigin: string): Promise<void> {
   await Promise.all([
-    page.waitForEvent('load', { predicate: () => new URL(page.url()).origin === appOrigin }),
+    page.nextLoad((url) => new URL(url).origin === appOrigin),
     page.evaluate(() => void window.auth.signIn({ returnTo: '/' })),
   ])
   await page.evaluate(() => window.appReady)
 }
 
 /** The parts of the snapshot the tests compare. */
-export function snapshotOf(page: Page) {
+export function snapshotOf(page: Tab) {
   return page.evaluate(() => {
     const { status, user, reason, expiresAt, error } = window.auth.getSnapshot()
     return { status, sub: user?.sub ?? null, reason, expiresAt, error: error && error.code }
