@@ -361,6 +361,23 @@ describe('a token endpoint that fails', () => {
   })
 })
 
+describe('an error that can be read whole', () => {
+  it("a request cut off by requestTimeoutMs rejects with timeout whose cause's name and message read, down the whole chain", async () => {
+    const app = openApp({ config: { requestTimeoutMs: 300 } })
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('token-hang')
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'timeout')
+
+    const cause = error.cause as Error & { className?: unknown }
+    expect(cause.name).toBe('AbortError')
+    expect(cause.message).toMatch(/abort/i)
+    expect(cause.className).toBe('DOMException')
+    // Every field of every cause, getters included: what an error tracker does with it.
+    await expect(textOf(error)).resolves.toContain('AbortError')
+  })
+})
+
 describe('no token or code in an error', () => {
   it.each<Misbehaviour>(['token-without-token-type', 'token-without-id-token'])(
     '%s: the sign-in is refused, the session kept, and no token issued is in the error or its cause chain',

@@ -21,6 +21,16 @@ function serialize(value: unknown, seen = new Set<unknown>()): string {
   return parts.join(' ')
 }
 
+/** The engine's own DOMException (brand-checked getters), whatever DOM the test runs in. */
+function cloneFailure(): DOMException {
+  try {
+    structuredClone(() => {})
+  } catch (error) {
+    return error as DOMException
+  }
+  throw new Error('structuredClone cloned a function')
+}
+
 describe('AuthError', () => {
   it('carries a name, a stable code, a message for a person and the underlying cause', () => {
     const cause = new TypeError('Failed to fetch')
@@ -75,6 +85,39 @@ describe("an AuthError's cause", () => {
     expect(text).toContain('access_denied')
     expect(text).toContain('The user declined.')
     expect(text).toContain('status=400')
+  })
+
+  it('is readable whole when its class has brand-checked getters (a DataCloneError): name, message, code and class kept as data', () => {
+    const cause = cloneFailure()
+    const error = new AuthError('storage_error', 'The session could not be stored.', { cause })
+
+    const copy = error.cause as Error & { code?: unknown; className?: unknown }
+    expect(copy).toBeInstanceOf(Error)
+    expect(copy.name).toBe('DataCloneError')
+    expect(copy.message).toBe(cause.message)
+    expect(copy.code).toBe(cause.code)
+    expect(copy.className).toBe('DOMException')
+    expect(String(copy)).toBe(`DataCloneError: ${cause.message}`)
+  })
+
+  it("reads an error's getters into plain data, redacted like any field", () => {
+    class DetailedError extends Error {
+      readonly #detail = `refresh_token=${REFRESH} was refused`
+      get detail() {
+        return this.#detail
+      }
+    }
+    const cause = new DetailedError('refused')
+    Object.defineProperty(cause, 'refresh_token', { get: () => REFRESH, enumerable: true })
+    const error = new AuthError('grant_rejected', 'The provider refused the grant.', { cause })
+
+    const copy = error.cause as Record<string, unknown>
+    for (const name of ['detail', 'refresh_token', 'message', 'name']) {
+      expect(Object.getOwnPropertyDescriptor(copy, name)?.get, name).toBeUndefined()
+    }
+    expect(copy['message']).toBe('refused')
+    expect(copy['detail']).toBe(`refresh_token=${REFRESH} was refused`)
+    expect(copy['refresh_token']).toBe('[redacted]')
   })
 
   it('leaves the original error untouched', () => {
