@@ -256,6 +256,11 @@ function callRedirectCallback(
   }
 }
 
+/** Like the core's own conversion: a failure that is no AuthError is a bug, not the provider's answer. */
 function asAuthError(error: unknown): AuthError {
-  return isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error })
+  return isAuthError(error)
+    ? error
+    : new AuthError('unexpected', `The sign-in failed unexpectedly (${String(error)}); please report it.`, {
+        cause: error,
+      })
 }

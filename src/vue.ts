@@ -111,7 +111,13 @@ export function createAuthPlugin(
           const result = await client.handleRedirectCallback()
           callRedirectCallback(() => (options.onRedirectCallback ?? navigateBack)(result, app), failed)
         } catch (error) {
-          failed(isAuthError(error) ? error : new AuthError('invalid_response', String(error), { cause: error }))
+          failed(
+            isAuthError(error)
+              ? error
+              : new AuthError('unexpected', `The sign-in failed unexpectedly (${String(error)}); please report it.`, {
+                  cause: error,
+                }),
+          )
         } finally {
           redirectPending.value = false
           update()

@@ -78,6 +78,10 @@ export type AuthErrorCode =
   | 'not_signed_in'
   /** The client was disposed. */
   | 'disposed'
+  /** The app's own `onRedirectCallback` threw or rejected; the sign-in itself succeeded. */
+  | 'redirect_callback_failed'
+  /** Something failed in the library or the page, not at the provider (a bug, a `TypeError`, a `DataCloneError`): report it. */
+  | 'unexpected'
 
 /** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
 export interface AuthErrorOptions {
@@ -117,10 +121,33 @@ export function isAuthError(value: unknown, code?: AuthErrorCode): value is Auth
 
 /**
  * `error` itself when it is an {@link AuthError}, else an AuthError with `code` that keeps it
- * (redacted) as its `cause`: for failures that come from outside the protocol (a store, a bug).
+ * (redacted) as its `cause`; without `code`, an `unexpected` one (see {@link unexpectedError}).
  */
-export function asAuthError(error: unknown, code: AuthErrorCode = 'invalid_response'): AuthError {
-  return isAuthError(error) ? error : new AuthError(code, String(error), { cause: error })
+export function asAuthError(error: unknown, code?: AuthErrorCode): AuthError {
+  if (isAuthError(error)) return error
+  return code === undefined ? unexpectedError(error) : new AuthError(code, String(error), { cause: error })
+}
+
+/**
+ * The error for a failure that is no answer of the provider's — a bug, a `TypeError`, a
+ * `DataCloneError` — with `failure` as its cause; `action` names what was being done.
+ */
+export function unexpectedError(failure: unknown, action?: string): AuthError {
+  const during = action === undefined ? '' : ` while ${action}`
+  return new AuthError(
+    'unexpected',
+    `Something failed${during} that is not the provider's fault (${summary(failure)}). It is a bug in spa-auth or in this page: please report it, with this error's cause.`,
+    { cause: failure },
+  )
+}
+
+/** `Name: message` of an error, or the value as text; never throws. */
+function summary(failure: unknown): string {
+  try {
+    return failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)
+  } catch {
+    return 'an unreadable error'
+  }
 }
 
 /** Names whose values are credentials, wherever they appear (bodies, parameters, headers). */

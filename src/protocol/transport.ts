@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import type { ResolvedConfig } from './config.js'
 import type { AuthEnvironment } from '../platform/environment.js'
-import { AuthError, isAuthError } from '../platform/errors.js'
+import { AuthError, isAuthError, unexpectedError } from '../platform/errors.js'
 
 /** The oauth4webapi request options every protocol step passes on. */
 export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined> &
@@ -162,7 +162,8 @@ const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsuppo
 /**
  * Translates a failure of an oauth4webapi step into an {@link AuthError}, by oauth4webapi's error
  * classes and codes; `action` names the step for the message ("exchanging the sign-in code") and
- * `seen` what the transport saw of the answer. AuthErrors pass through unchanged.
+ * `seen` what the transport saw of the answer. AuthErrors pass through unchanged; a failure that
+ * is no answer of the provider's is `unexpected`.
  */
 export function toAuthError(error: unknown, action: string, seen: ResponseMeta = {}): AuthError {
   if (isAuthError(error)) return error
@@ -189,12 +190,16 @@ export function toAuthError(error: unknown, action: string, seen: ResponseMeta =
       { cause: error },
     )
   }
-  const message = error instanceof Error ? error.message : String(error)
-  return new AuthError(
-    'invalid_response',
-    `The provider's answer while ${action} is not a valid OAuth response: ${message}.`,
-    { cause: error },
-  )
+  // oauth4webapi reports what is wrong with an answer with these two classes; anything else (a
+  // TypeError, a DOMException from WebCrypto or structured cloning) failed on this side.
+  if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
+    return new AuthError(
+      'invalid_response',
+      `The provider's answer while ${action} is not a valid OAuth response: ${error.message}.`,
+      { cause: error },
+    )
+  }
+  return unexpectedError(error, action)
 }
 
 /** `: <error_description>` of an OAuth error answer, without its closing punctuation; '' without one. */

@@ -71,9 +71,9 @@ export function createSignInFlow(deps: {
       reportToOpener(peeked, state, result.signedIn ? { signedIn: true } : { signedIn: false, reason: result.reason })
       return result
     } catch (error) {
-      const { code, message } = asAuthError(error)
-      reportToOpener(peeked, state, { error: { code, message } })
-      throw error
+      const failure = asAuthError(error)
+      reportToOpener(peeked, state, { error: { code: failure.code, message: failure.message } })
+      throw failure
     }
   }
 
@@ -106,7 +106,7 @@ export function createSignInFlow(deps: {
     handleRedirectCallback(url) {
       let pending = callbacks.get(url)
       if (pending === undefined) {
-        pending = complete(url)
+        pending = complete(url).catch((error: unknown) => Promise.reject(asAuthError(error)))
         callbacks.set(url, pending)
       }
       return pending
