@@ -378,6 +378,31 @@ describe('an error that can be read whole', () => {
   })
 })
 
+describe('what an app can branch on without reading messages', () => {
+  it.each<[Misbehaviour, AuthErrorCode, Partial<Record<'oauthError' | 'status' | 'retryAfterMs', unknown>>]>([
+    ['token-invalid-grant', 'grant_rejected', { oauthError: 'invalid_grant', status: 400 }],
+    ['token-500', 'provider_unavailable', { status: 500, oauthError: undefined }],
+    ['token-429', 'rate_limited', { status: 429, retryAfterMs: 7000 }],
+  ])('%s: %s carries %o', async (misbehaviour, code, fields) => {
+    const app = openApp()
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave(misbehaviour)
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
+
+    for (const [name, value] of Object.entries(fields)) expect(error[name as keyof typeof fields]).toBe(value)
+  })
+
+  it("an authorization error carries the provider's OAuth error", async () => {
+    const app = openApp()
+    const callbackUrl = withParams(await secondCallback(app), { code: null, error: 'access_denied' })
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'authorization_error')
+
+    expect(isAuthError(error, 'authorization_error') && error.oauthError).toBe('access_denied')
+  })
+})
+
 describe('no token or code in an error', () => {
   it.each<Misbehaviour>(['token-without-token-type', 'token-without-id-token'])(
     '%s: the sign-in is refused, the session kept, and no token issued is in the error or its cause chain',

@@ -83,10 +83,22 @@ export type AuthErrorCode =
   /** Something failed in the library or the page, not at the provider (a bug, a `TypeError`, a `DataCloneError`): report it. */
   | 'unexpected'
 
-/** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
+/**
+ * Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response; the
+ * other fields are the data an app can branch on without reading the message.
+ */
 export interface AuthErrorOptions {
   cause?: unknown
+  /** The provider's OAuth `error` (RFC 6749 §4.1.2.1, §5.2), e.g. `invalid_grant`, `access_denied`. */
+  oauthError?: string
+  /** The HTTP status of the provider's answer. */
+  status?: number
+  /** How long the provider asked to wait before asking again (`Retry-After`, RFC 9110 §10.2.3), ms. */
+  retryAfterMs?: number
 }
+
+/** The data fields of an {@link AuthError}, where known. */
+const DATA_FIELDS = ['oauthError', 'status', 'retryAfterMs'] as const
 
 const brand = Symbol.for('spa-auth.AuthError')
 
@@ -94,22 +106,35 @@ const brand = Symbol.for('spa-auth.AuthError')
  * The one error class of spa-auth. `code` is stable; `message` tells a person what to do next;
  * `cause` keeps the underlying oauth4webapi error or the provider's `error`/`error_description`,
  * with every credential taken out (see {@link redactCause}), so logging an error never leaks a token.
+ * `oauthError`, `status` and `retryAfterMs` are there when the provider's answer told them.
  */
-export class AuthError extends Error {
+export class AuthError<Code extends AuthErrorCode = AuthErrorCode> extends Error {
   override readonly name = 'AuthError'
-  readonly code: AuthErrorCode
+  readonly code: Code
+  /** The provider's OAuth `error` (e.g. `invalid_grant`, `access_denied`), when it sent one. */
+  declare readonly oauthError?: string
+  /** The HTTP status of the provider's answer, when there was one. */
+  declare readonly status?: number
+  /** How long the provider asked to wait (`Retry-After`), ms, when it said so. */
+  declare readonly retryAfterMs?: number
 
-  constructor(code: AuthErrorCode, message: string, options?: AuthErrorOptions) {
+  constructor(code: Code, message: string, options?: AuthErrorOptions) {
     super(message, options && 'cause' in options ? { cause: redactCause(options.cause) } : undefined)
     this.code = code
+    for (const field of DATA_FIELDS) {
+      const value = options?.[field]
+      if (value !== undefined) Object.defineProperty(this, field, { value, enumerable: true })
+    }
     Object.defineProperty(this, brand, { value: true })
   }
 }
 
 /**
- * Whether `value` is an {@link AuthError}, optionally with the given code. Works across realms
- * (iframes, duplicated bundles), where `instanceof` does not.
+ * Whether `value` is an {@link AuthError}, optionally with the given code (and then narrowed to
+ * it). Works across realms (iframes, duplicated bundles), where `instanceof` does not.
  */
+export function isAuthError<Code extends AuthErrorCode>(value: unknown, code: Code): value is AuthError<Code>
+export function isAuthError(value: unknown): value is AuthError
 export function isAuthError(value: unknown, code?: AuthErrorCode): value is AuthError {
   return (
     typeof value === 'object' &&

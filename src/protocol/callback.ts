@@ -32,8 +32,10 @@ export function validateCallback(
         iss === null
           ? `The sign-in response has no "iss" although ${as.issuer} announces it (RFC 9207 mix-up protection), so it was refused.`
           : `The sign-in response claims to come from ${JSON.stringify(iss)}, not from ${as.issuer}. It was refused (RFC 9207 mix-up protection).`
+      const oauthError = params.get('error')
       throw new AuthError('response_issuer_mismatch', `${refused}${providerSaid(params)} Sign in again.`, {
         cause: error,
+        ...(oauthError === null ? {} : { oauthError }),
       })
     }
     if (error instanceof oauth.OperationProcessingError && params.get('state') !== expectedState) {

@@ -71,11 +71,16 @@ export function createTransport(
     } finally {
       env.clearTimeout(timer)
     }
-    if (shape.seen) recordMeta(shape.seen, response)
+    const meta = metaOf(response)
+    if (shape.seen) {
+      delete shape.seen.retryAfterMs
+      Object.assign(shape.seen, meta)
+    }
     if (response.status === 429) {
       throw new AuthError(
         'rate_limited',
         `${origin} answered 429 Too Many Requests; the library waits before asking again.`,
+        meta,
       )
     }
     if (response.status >= 500) {
@@ -83,7 +88,7 @@ export function createTransport(
       throw new AuthError(
         'provider_unavailable',
         `${origin} answered ${response.status}. This is a problem at the provider; try again later.`,
-        { cause: { status: response.status, body: body.slice(0, 500) } },
+        { ...meta, cause: { status: response.status, body: body.slice(0, 500) } },
       )
     }
     return shape.envelope ? unwrapEnvelope(response) : response
@@ -99,13 +104,14 @@ export function createTransport(
   }
 }
 
-function recordMeta(seen: ResponseMeta, response: Response): void {
-  seen.status = response.status
-  delete seen.retryAfterMs
+/** The status of `response`, and its `Retry-After` (RFC 9110 §10.2.3) in ms when it has one. */
+function metaOf(response: Response): ResponseMeta {
+  const meta: ResponseMeta = { status: response.status }
   const header = response.headers.get('retry-after')
-  if (header === null) return
-  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now()
-  if (Number.isFinite(seconds) && seconds > 0) seen.retryAfterMs = Math.min(seconds, MAX_RETRY_AFTER_MS)
+  if (header === null) return meta
+  const delayMs = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now()
+  if (Number.isFinite(delayMs) && delayMs > 0) meta.retryAfterMs = Math.min(delayMs, MAX_RETRY_AFTER_MS)
+  return meta
 }
 
 /**
@@ -171,23 +177,30 @@ export function toAuthError(error: unknown, action: string, seen: ResponseMeta =
     const code = CLIENT_ERRORS.has(error.error) ? 'client_rejected' : 'grant_rejected'
     return new AuthError(code, `The provider rejected ${action} with "${error.error}"${detailOf(error)}.`, {
       cause: error,
+      oauthError: error.error,
+      status: error.status,
     })
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new AuthError('client_rejected', `The provider refused ${action} (HTTP ${error.status}).`, { cause: error })
+    const oauthError = error.cause[0]?.parameters.error
+    return new AuthError('client_rejected', `The provider refused ${action} (HTTP ${error.status}).`, {
+      cause: error,
+      status: error.status,
+      ...(oauthError === undefined ? {} : { oauthError }),
+    })
   }
   if (error instanceof oauth.AuthorizationResponseError) {
     return new AuthError(
       'authorization_error',
       `The provider did not authorize the sign-in ("${error.error}"${detailOf(error)}).`,
-      { cause: error },
+      { cause: error, oauthError: error.error },
     )
   }
   if (seen.status === 401 || seen.status === 403) {
     return new AuthError(
       'client_rejected',
       `The provider refused ${action} with HTTP ${seen.status} and no OAuth error (a firewall, or a client the provider does not accept).`,
-      { cause: error },
+      { cause: error, status: seen.status },
     )
   }
   // oauth4webapi reports what is wrong with an answer with these two classes; anything else (a
@@ -196,7 +209,7 @@ export function toAuthError(error: unknown, action: string, seen: ResponseMeta =
     return new AuthError(
       'invalid_response',
       `The provider's answer while ${action} is not a valid OAuth response: ${error.message}.`,
-      { cause: error },
+      { cause: error, ...(seen.status === undefined ? {} : { status: seen.status }) },
     )
   }
   return unexpectedError(error, action)

@@ -162,6 +162,19 @@ describe('isAuthError', () => {
     expect(isAuthError(error, 'network_error')).toBe(false)
   })
 
+  it('with a code, narrows to an AuthError of that code, whose data can be read', () => {
+    const caught: unknown = new AuthError('rate_limited', 'Asked again too soon.', { status: 429, retryAfterMs: 5000 })
+
+    if (!isAuthError(caught, 'rate_limited')) throw new Error('not recognised')
+    const code: 'rate_limited' = caught.code
+
+    expect(code).toBe('rate_limited')
+    expect(caught.status).toBe(429)
+    expect(caught.retryAfterMs).toBe(5000)
+    expect(caught.oauthError).toBeUndefined()
+    expect(Object.keys(caught).sort()).toEqual(['code', 'name', 'retryAfterMs', 'status'])
+  })
+
   it('narrows an unknown value to AuthError so its code can be read', () => {
     const caught: unknown = new AuthError('not_signed_in', 'Sign in first.')
 

@@ -35,6 +35,8 @@ export type Misbehaviour =
   | 'hs256-advertised'
   | 'alg-none-advertised'
   | 'token-500'
+  /** 429 Too Many Requests with `Retry-After: 7`. */
+  | 'token-429'
   | 'token-html'
   | 'token-hang'
   | 'token-hang-body'
@@ -292,6 +294,10 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         return
       case 'token-500':
         send(response, 500, 'text/plain', 'Internal Server Error')
+        return
+      case 'token-429':
+        response.writeHead(429, { ...CORS_HEADERS, 'content-type': 'text/plain', 'retry-after': '7' })
+        response.end('Too Many Requests')
         return
       case 'token-html':
         send(
