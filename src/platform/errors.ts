@@ -181,3 +181,63 @@ function summary(failure: unknown): string {
     return 'an unreadable error'
   }
 }
+
+/**
+ * `not_signed_in`: the call needs a signed-in user. `why` says what is missing (default "Nobody is
+ * signed in"); the message then tells to sign in.
+ */
+export function notSignedIn(why = 'Nobody is signed in'): AuthError<'not_signed_in'> {
+  return new AuthError('not_signed_in', `${why}; call signIn() first.`)
+}
+
+/** `dpop_key_unavailable`: the DPoP key the session's tokens are bound to is gone (site data cleared). */
+export function dpopKeyUnavailable(): AuthError<'dpop_key_unavailable'> {
+  return new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone. Sign in again.')
+}
+
+/** `invalid_response`: the discovery document of `issuer` lacks `field` (e.g. `userinfo_endpoint`). */
+export function missingEndpoint(issuer: string, field: string): AuthError<'invalid_response'> {
+  return new AuthError(
+    'invalid_response',
+    `${issuer} has no ${field} in its discovery document; the provider does not offer what this call needs.`,
+  )
+}
+
+/**
+ * `not_a_callback`: the address handed to `handleRedirectCallback` is not an authorization response
+ * at `redirectUri`.
+ */
+export function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
+  const expected = new URL(redirectUri)
+  return new AuthError(
+    'not_a_callback',
+    `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
+  )
+}
+
+/** An {@link AuthError} as plain, structured-cloneable data: what crosses a channel, a worker port or the store. */
+export interface AuthErrorData extends Pick<AuthErrorOptions, 'oauthError' | 'status' | 'retryAfterMs'> {
+  code: AuthErrorCode
+  message: string
+}
+
+/** `error` as {@link AuthErrorData} (its cause stays behind: it need not be cloneable). */
+export function errorData(error: AuthError): AuthErrorData {
+  const { code, message, oauthError, status, retryAfterMs } = error
+  return {
+    code,
+    message,
+    ...(oauthError === undefined ? {} : { oauthError }),
+    ...(status === undefined ? {} : { status }),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  }
+}
+
+/** The {@link AuthError} that {@link errorData} made `data` of, in this tab or worker. */
+export function reviveAuthError(data: AuthErrorData): AuthError {
+  const options: AuthErrorOptions = {}
+  if (typeof data.oauthError === 'string') options.oauthError = data.oauthError
+  if (typeof data.status === 'number') options.status = data.status
+  if (typeof data.retryAfterMs === 'number') options.retryAfterMs = data.retryAfterMs
+  return new AuthError(data.code, data.message, options)
+}

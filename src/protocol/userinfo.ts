@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi'
-import { AuthError } from '../platform/errors.js'
+import { AuthError, missingEndpoint } from '../platform/errors.js'
 import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
 
 /** The claims the userinfo endpoint returns (OIDC Core §5.3.2); `sub` is always the session's user. */
@@ -20,7 +20,7 @@ export async function requestUserInfo(
   transport: Transport,
 ): Promise<UserInfo> {
   if (as.userinfo_endpoint === undefined) {
-    throw new AuthError('invalid_response', `${as.issuer} has no userinfo_endpoint in its discovery document.`)
+    throw missingEndpoint(as.issuer, 'userinfo_endpoint')
   }
   const seen: ResponseMeta = {}
   try {

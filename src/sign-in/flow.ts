@@ -3,7 +3,7 @@ import { readCallback, withoutCallbackParams } from '../protocol/callback-url.js
 import type { ResolvedConfig } from '../protocol/config.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { AuthEnvironment } from '../platform/environment.js'
-import { AuthError, asAuthError } from '../platform/errors.js'
+import { AuthError, asAuthError, errorData, notACallback } from '../platform/errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from '../protocol/provider.js'
 import { sameOriginPath } from '../protocol/return-to.js'
 import type { Session } from '../session/session.js'
@@ -45,13 +45,7 @@ export function createSignInFlow(deps: {
 
   async function complete(url: string): Promise<SignInResult> {
     const params = readCallback(url, config.redirectUri)
-    if (params === undefined) {
-      const expected = new URL(config.redirectUri)
-      throw new AuthError(
-        'not_a_callback',
-        `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
-      )
-    }
+    if (params === undefined) throw notACallback(config.redirectUri)
     if (url === env.currentUrl()) env.replaceUrl(withoutCallbackParams(url))
     const store = await session.ready
     const state = params.get('state')!
@@ -72,7 +66,7 @@ export function createSignInFlow(deps: {
       return result
     } catch (error) {
       const failure = asAuthError(error)
-      reportToOpener(peeked, state, { error: { code: failure.code, message: failure.message } })
+      reportToOpener(peeked, state, { error: errorData(failure) })
       throw failure
     }
   }

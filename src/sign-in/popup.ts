@@ -1,7 +1,7 @@
 import type { SignInOptions } from '../protocol/authorize.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { AuthEnvironment, PopupWindow } from '../platform/environment.js'
-import { AuthError } from '../platform/errors.js'
+import { AuthError, notSignedIn, reviveAuthError } from '../platform/errors.js'
 import type { Session } from '../session/session.js'
 import type { SignInFlow } from './flow.js'
 import type { PopupOutcome, SessionMessage } from '../session/tab-follower.js'
@@ -54,13 +54,13 @@ export async function runPopupSignIn(
     throw error
   }
   const outcome = await waitForOutcome(deps, popup, state, timeoutSeconds * 1000)
-  if ('error' in outcome) throw new AuthError(outcome.error.code, outcome.error.message)
+  if ('error' in outcome) throw reviveAuthError(outcome.error)
   if (!outcome.signedIn) {
     throw new AuthError('authorization_error', `The provider did not sign the user in ("${outcome.reason}").`)
   }
   // The popup committed the session and announced it; make sure this tab holds it before resolving.
   const record = await deps.session.reload()
-  if (record === undefined) throw new AuthError('not_signed_in', 'The popup signed in, but the session is gone.')
+  if (record === undefined) throw notSignedIn('The popup signed in, but the session is gone')
   return { user: record.claims }
 }
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import * as oauth from 'oauth4webapi'
-import { AuthError, isAuthError } from '../../src/platform/errors.js'
+import { AuthError, errorData, isAuthError, notSignedIn, reviveAuthError } from '../../src/platform/errors.js'
 
 const ACCESS = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
 const REFRESH = 'refresh-6f1c2e9a'
@@ -181,6 +181,32 @@ describe('isAuthError', () => {
     const code = isAuthError(caught) ? caught.code : undefined
 
     expect(code).toBe('not_signed_in')
+  })
+})
+
+describe('an AuthError as data', () => {
+  it('crosses a channel (structured clone) with its code, message and data fields, and without its cause', () => {
+    const error = new AuthError('rate_limited', 'Asked again too soon.', {
+      status: 429,
+      retryAfterMs: 7000,
+      cause: new Response('slow down', { status: 429 }),
+    })
+
+    const revived = reviveAuthError(structuredClone(errorData(error)))
+
+    expect(isAuthError(revived, 'rate_limited')).toBe(true)
+    expect(revived).toMatchObject({ message: 'Asked again too soon.', status: 429, retryAfterMs: 7000 })
+    expect(revived.oauthError).toBeUndefined()
+    expect(revived.cause).toBeUndefined()
+  })
+})
+
+describe('the factories of repeated errors', () => {
+  it('notSignedIn says what is missing and what to call', () => {
+    expect(notSignedIn()).toMatchObject({ code: 'not_signed_in', message: 'Nobody is signed in; call signIn() first.' })
+    expect(notSignedIn('Nobody is signed in with a refresh token').message).toBe(
+      'Nobody is signed in with a refresh token; call signIn() first.',
+    )
   })
 })
 
