@@ -29,6 +29,7 @@ afterAll(async () => {
 })
 afterAll(async () => {
   noteSecrets(hostile.issued)
+  noteSecrets(hostile.received)
   await expectNoSecretInErrors({ errors: 30, secrets: 150 })
 })
 beforeEach(() => {
@@ -422,6 +423,47 @@ describe('no token or code in an error', () => {
       await expectSessionKept(app, session)
     },
   )
+
+  it.each<[Misbehaviour, AuthErrorCode]>([
+    ['token-500-echo', 'provider_unavailable'],
+    ['token-400-echo', 'grant_rejected'],
+  ])(
+    '%s on the code exchange: %s holds neither the code nor the PKCE verifier the request carried',
+    async (misbehaviour, code) => {
+      const app = openApp()
+      const callbackUrl = await secondCallback(app)
+      hostile.misbehave(misbehaviour)
+      const receivedBefore = hostile.received.length
+
+      const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
+
+      const sent = hostile.received.slice(receivedBefore)
+      expect(sent).toHaveLength(2)
+      const text = await textOf(error)
+      for (const secret of sent) expect(text).not.toContain(secret)
+      // What helps a person stays: the provider's answer, with the credentials taken out.
+      expect(text).toContain('grant_type=authorization_code')
+    },
+  )
+
+  it.each<[Misbehaviour, AuthErrorCode]>([
+    ['token-500-echo', 'provider_unavailable'],
+    ['token-400-echo', 'grant_rejected'],
+  ])('%s on a refresh: %s holds no refresh token, in the rejection or the snapshot', async (misbehaviour, code) => {
+    const app = openApp()
+    await establishSession(app)
+    hostile.misbehave(misbehaviour)
+    const receivedBefore = hostile.received.length
+
+    const error = await expectAuthError(app.auth.refresh(), code)
+
+    const sent = hostile.received.slice(receivedBefore)
+    expect(sent.length).toBeGreaterThanOrEqual(1)
+    for (const seen of [error, app.auth.getSnapshot().error]) {
+      const text = await textOf(seen)
+      for (const secret of sent) expect(text).not.toContain(secret)
+    }
+  })
 
   it('not_a_callback does not repeat the code of the address it was given', async () => {
     const { auth } = openApp()

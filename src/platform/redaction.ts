@@ -24,32 +24,64 @@ const MAX_DEPTH = 6
 /** A compact JWS/JWE: three or five base64url segments. Credentials travel as such. */
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*(\.[\w-]+\.[\w-]+)?$/
 
+/** Whether a parameter, header or field of this name holds a credential. */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAMES.has(name.toLowerCase())
+}
+
+/**
+ * `text` with every occurrence of each of `secrets` replaced by `[redacted]`, as sent and in its
+ * percent-encoded forms (a body that echoes a form request quotes them so).
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let clean = text
+  for (const secret of secrets) {
+    for (const form of new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    ])) {
+      if (form !== '') clean = clean.replaceAll(form, REDACTED)
+    }
+  }
+  return clean
+}
+
 /**
  * A copy of `cause` with every credential taken out: token-response bodies (oauth4webapi keeps the
  * whole body on some errors), `code`/`state`-bearing URLs and parameters, `Authorization` headers,
- * and `Response` objects (reduced to their status). Every field of the copy is plain data that can
- * be read, logged and serialized (see {@link redactError}).
+ * `Response` objects (reduced to their status), and every occurrence of `secrets` — the
+ * credentials a request carried, which a provider may echo in any string (see {@link scrubSecrets}).
+ * Every field of the copy is plain data that can be read, logged and serialized (see {@link redactError}).
  */
-export function redactCause(cause: unknown, depth = 0): unknown {
-  if (typeof cause === 'string') return JWT_SHAPE.test(cause) ? REDACTED : cause
+export function redactCause(cause: unknown, secrets: readonly string[] = []): unknown {
+  return redact(cause, secrets, 0)
+}
+
+function redact(cause: unknown, secrets: readonly string[], depth: number): unknown {
+  if (typeof cause === 'string') return JWT_SHAPE.test(cause) ? REDACTED : scrubSecrets(cause, secrets)
   if (typeof cause !== 'object' || cause === null) return cause
   if (depth >= MAX_DEPTH) return undefined
   if (typeof Response === 'function' && cause instanceof Response) {
     return { status: cause.status, statusText: cause.statusText }
   }
-  if (cause instanceof URLSearchParams) return redactEntries(cause.entries(), depth)
-  if (typeof Headers === 'function' && cause instanceof Headers) return redactEntries(cause.entries(), depth)
-  if (cause instanceof URL) return redactUrl(cause)
-  if (cause instanceof Error) return redactError(cause, depth)
-  if (Array.isArray(cause)) return cause.map((item) => redactCause(item, depth + 1))
+  if (cause instanceof URLSearchParams) return redactEntries(cause.entries(), secrets, depth)
+  if (typeof Headers === 'function' && cause instanceof Headers) return redactEntries(cause.entries(), secrets, depth)
+  if (cause instanceof URL) return scrubSecrets(redactUrl(cause), secrets)
+  if (cause instanceof Error) return redactError(cause, secrets, depth)
+  if (Array.isArray(cause)) return cause.map((item) => redact(item, secrets, depth + 1))
   if (ArrayBuffer.isView(cause) || cause instanceof ArrayBuffer) return REDACTED
-  return redactEntries(Object.entries(cause), depth)
+  return redactEntries(Object.entries(cause), secrets, depth)
 }
 
-function redactEntries(entries: Iterable<[string, unknown]>, depth: number): Record<string, unknown> {
+function redactEntries(
+  entries: Iterable<[string, unknown]>,
+  secrets: readonly string[],
+  depth: number,
+): Record<string, unknown> {
   const copy: Record<string, unknown> = {}
   for (const [name, value] of entries) {
-    copy[name] = SECRET_NAMES.has(name.toLowerCase()) ? REDACTED : redactCause(value, depth + 1)
+    copy[scrubSecrets(name, secrets)] = isSecretName(name) ? REDACTED : redact(value, secrets, depth + 1)
   }
   return copy
 }
@@ -57,7 +89,7 @@ function redactEntries(entries: Iterable<[string, unknown]>, depth: number): Rec
 function redactUrl(url: URL): string {
   const copy = new URL(url.href)
   for (const name of [...copy.searchParams.keys()]) {
-    if (SECRET_NAMES.has(name.toLowerCase())) copy.searchParams.set(name, REDACTED)
+    if (isSecretName(name)) copy.searchParams.set(name, REDACTED)
   }
   copy.hash = ''
   return copy.href
@@ -73,15 +105,17 @@ const ERROR_TEXT = new Set(['name', 'message', 'stack', 'code'])
  * invocation"), as do getters over `#private` fields. Such an error is copied onto
  * `Error.prototype` instead, its getters read into data, and its class name kept as `className`.
  */
-function redactError(error: Error, depth: number): Error {
+function redactError(error: Error, secrets: readonly string[], depth: number): Error {
   const keepsClass = !hasGetters(error)
   const copy = Object.create(keepsClass ? (Object.getPrototypeOf(error) as object) : Error.prototype) as Error
   const define = (name: string, value: unknown, enumerable: boolean) => {
     const clean = ERROR_TEXT.has(name)
-      ? value
-      : SECRET_NAMES.has(name.toLowerCase())
+      ? typeof value === 'string'
+        ? scrubSecrets(value, secrets)
+        : value
+      : isSecretName(name)
         ? REDACTED
-        : redactCause(value, depth + 1)
+        : redact(value, secrets, depth + 1)
     Object.defineProperty(copy, name, { value: clean, enumerable, writable: true, configurable: true })
   }
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(error))) {

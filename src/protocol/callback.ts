@@ -2,7 +2,8 @@ import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
 import type { UserClaims } from './token-set.js'
 import { checkTokenResponse, toIdTokenError } from './token-response.js'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /**
  * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207),
@@ -95,7 +96,7 @@ export async function exchangeCode(
   input: ExchangeInput,
   transport: Transport,
 ): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims; as: oauth.AuthorizationServer }> {
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   try {
     return await withDpopNonceRetry(async () => {
       const request = transport.options({ envelope: true, dpop: input.dpop, seen })
@@ -118,6 +119,6 @@ export async function exchangeCode(
       return { response, claims: checked.claims!, as: checked.as }
     })
   } catch (error) {
-    throw toIdTokenError(error) ?? toAuthError(error, 'exchanging the sign-in code', seen)
+    throw toAuthError(toIdTokenError(error) ?? error, 'exchanging the sign-in code', seen)
   }
 }

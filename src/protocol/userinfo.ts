@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError, missingEndpoint } from '../platform/errors.js'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /** The claims the userinfo endpoint returns (OIDC Core §5.3.2); `sub` is always the session's user. */
 export type UserInfo = oauth.UserInfoResponse
@@ -22,7 +23,7 @@ export async function requestUserInfo(
   if (as.userinfo_endpoint === undefined) {
     throw missingEndpoint(as.issuer, 'userinfo_endpoint')
   }
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   try {
     return await withDpopNonceRetry(async () => {
       const response = await oauth.userInfoRequest(
@@ -34,13 +35,14 @@ export async function requestUserInfo(
       return oauth.processUserInfoResponse(as, client, input.subject, response)
     })
   } catch (error) {
-    if (error instanceof oauth.OperationProcessingError && error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-      throw new AuthError(
-        'userinfo_subject_mismatch',
-        `The userinfo endpoint answered for another user than the one signed in (OIDC Core §5.3.4), so its claims were refused. Sign in again.`,
-        { cause: error },
-      )
-    }
-    throw toAuthError(error, 'reading userinfo', seen)
+    const otherUser = error instanceof oauth.OperationProcessingError && error.code === oauth.JSON_ATTRIBUTE_COMPARISON
+    const failure = otherUser
+      ? new AuthError(
+          'userinfo_subject_mismatch',
+          `The userinfo endpoint answered for another user than the one signed in (OIDC Core §5.3.4), so its claims were refused. Sign in again.`,
+          { cause: error },
+        )
+      : error
+    throw toAuthError(failure, 'reading userinfo', seen)
   }
 }

@@ -42,6 +42,11 @@ export function noteTokenExchange(params: URLSearchParams, body: unknown): void 
   noteSecrets([access_token, refresh_token, id_token].filter((value) => typeof value === 'string'))
 }
 
+/** Notes the credentials a request's headers carry: those of `Authorization`, and the DPoP proof. */
+export function noteRequestHeaders(headers: Headers): void {
+  noteSecrets([headers.get('authorization')?.replace(/^\S+\s+/, ''), headers.get('dpop')])
+}
+
 /**
  * Every string reachable from `value`: each field of every object, read the way a logger or an
  * error tracker reads it — own properties (non-enumerable and symbol-keyed ones too, so an error's
@@ -107,8 +112,8 @@ function fieldsOf(object: object): Array<[string | symbol, () => unknown]> {
 
 /**
  * Expects that no noted error, serialized with its whole cause chain by {@link textOf}, contains a
- * noted token or code, and that at least `minimum` errors and secrets were noted (so the check
- * cannot pass by seeing nothing).
+ * noted token or code — as is, or as a body echoing a request would show it — and that at least
+ * `minimum` errors and secrets were noted (so the check cannot pass by seeing nothing).
  */
 export async function expectNoSecretInErrors(minimum: { errors: number; secrets: number }): Promise<void> {
   expect(errors.size, 'AuthErrors checked').toBeGreaterThanOrEqual(minimum.errors)
@@ -117,8 +122,19 @@ export async function expectNoSecretInErrors(minimum: { errors: number; secrets:
   for (const error of errors) {
     const text = await textOf(error)
     for (const secret of secrets) {
-      if (text.includes(secret)) leaks.push(`${error.code} (${error.message}) holds ${secret.slice(0, 12)}…`)
+      if (echoesOf(secret).some((echo) => text.includes(echo))) {
+        leaks.push(`${error.code} (${error.message}) holds ${secret.slice(0, 12)}…`)
+      }
     }
   }
   expect(leaks).toEqual([])
+}
+
+/**
+ * The forms a body that echoes a request shows `secret` in: as sent, percent-encoded (a form body,
+ * a query) and JSON-escaped.
+ */
+function echoesOf(secret: string): string[] {
+  const form = new URLSearchParams({ s: secret }).toString().slice(2)
+  return [...new Set([secret, encodeURIComponent(secret), form, JSON.stringify(secret).slice(1, -1)])]
 }
