@@ -1,6 +1,6 @@
 import type { ApiFetch } from './api/api-fetch.js'
 import type { SignInOptions } from './protocol/authorize.js'
-import { readCallback } from './protocol/callback-url.js'
+import { isCallbackUrl } from './protocol/callback-url.js'
 import { resolveConfig, type AuthConfig } from './protocol/config.js'
 import { createBrowserEnvironment, type AuthEnvironment } from './platform/environment.js'
 import { AuthError } from './platform/errors.js'
@@ -137,10 +137,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
         runPopupSignIn({ env, tabs, flow: started, session }, popup, popupOptions),
       )
     },
-    isRedirectCallback: (url = env.currentUrl()) => readCallback(url, config.redirectUri) !== undefined,
-    handleRedirectCallback: live(async (url: string = env.currentUrl()) =>
-      (await signIn()).handleRedirectCallback(url),
-    ),
+    isRedirectCallback: (url?: string) => isCallbackUrl(url, config.redirectUri, () => env.currentUrl()),
+    handleRedirectCallback: live(async (url?: string) => (await signIn()).handleRedirectCallback(url)),
     // Not async: a valid token in memory goes out without another turn of the event loop.
     getAccessToken: live(({ forceRefresh, resource }: GetAccessTokenOptions = {}) =>
       resource === undefined || config.resources.includes(resource)

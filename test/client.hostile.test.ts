@@ -258,6 +258,59 @@ describe('a callback that was tampered with, replayed or unexpected', () => {
   })
 })
 
+describe("a callback handed over as a path (a router's route.fullPath)", () => {
+  it('is recognised and completed, resolved against the page, and leaves the address bar clean', async () => {
+    const app = openApp()
+    const callback = new URL(await secondCallback(app))
+    app.visit(callback.href)
+    const path = `${callback.pathname}${callback.search}`
+
+    expect(app.auth.isRedirectCallback(path)).toBe(true)
+    const result = await app.auth.handleRedirectCallback(path)
+
+    expect(result).toMatchObject({ signedIn: true, returnTo: '/second' })
+    expect(app.replaceUrl).toHaveBeenCalledTimes(1)
+    expect(new URL(app.replaceUrl.mock.calls[0]![0]).search).toBe('')
+  })
+
+  it('is resolved against the redirect URI where the page has no address (a server)', async () => {
+    const app = openApp()
+    const callback = new URL(await secondCallback(app))
+    const serverSide = createAuthClient(
+      { issuer: hostile.issuer, clientId: hostile.clientId, redirectUri: hostile.redirectUri },
+      {
+        store: app.store,
+        environment: {
+          currentUrl: () => {
+            throw new ReferenceError('location is not defined')
+          },
+        },
+      },
+    )
+    clients.push(serverSide)
+
+    expect(serverSide.isRedirectCallback(`${callback.pathname}${callback.search}`)).toBe(true)
+    expect(serverSide.isRedirectCallback()).toBe(false)
+  })
+
+  it.each(['http://[::1/callback?code=SECRETCODE&state=x', 'https://', '//', ''])(
+    'isRedirectCallback(%j) is false, and handleRedirectCallback rejects with not_a_callback, holding no code',
+    async (garbage) => {
+      const { auth } = openApp()
+      noteSecrets(['SECRETCODE'])
+
+      expect(auth.isRedirectCallback(garbage)).toBe(false)
+      const error = await expectAuthError(auth.handleRedirectCallback(garbage), 'not_a_callback')
+      expect(await textOf(error)).not.toContain('SECRETCODE')
+    },
+  )
+
+  it.each([null, 42, {}])('isRedirectCallback(%j), from untyped code, is false', (value) => {
+    const { auth } = openApp()
+    expect(auth.isRedirectCallback(value as unknown as string)).toBe(false)
+  })
+})
+
 describe('an ID token that must be refused', () => {
   it.each<[Misbehaviour, AuthErrorCode]>([
     ['wrong-nonce', 'id_token_invalid'],
