@@ -64,8 +64,11 @@ export interface AuthEnvironment {
    * `undefined` when the browser blocked it. `features` as for `window.open`.
    */
   openPopup(features: string | undefined): PopupWindow | undefined
-  /** Whether this page has the focus. */
-  hasFocus(): boolean
+  /**
+   * Calls `listener(false)` when this page loses the focus and `listener(true)` when it gets it
+   * back (the window's `blur` and `focus` events). Returns a cleanup.
+   */
+  onFocusChange(listener: (focused: boolean) => void): () => void
   /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
   closeWindow(): void
   /**
@@ -130,7 +133,17 @@ export function createBrowserEnvironment(): AuthEnvironment {
         close: () => popup.close(),
       }
     },
-    hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
+    onFocusChange(listener) {
+      if (typeof window === 'undefined') return () => {}
+      const lost = () => listener(false)
+      const got = () => listener(true)
+      window.addEventListener('blur', lost)
+      window.addEventListener('focus', got)
+      return () => {
+        window.removeEventListener('blur', lost)
+        window.removeEventListener('focus', got)
+      }
+    },
     closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
     whenIdle(task) {
