@@ -115,7 +115,6 @@ export default defineConfig({
           name: `examples-${environment}`,
           environment,
           include: ['test/examples/**/*.test.{ts,tsx}'],
-          setupFiles: environment === 'jsdom' ? ['test/examples/jsdom-setup.ts'] : [],
         },
       })),
       {
