@@ -6,6 +6,7 @@ export const CONFIG_KEYS = {
   clientId: 'spa-auth-test:client-id',
   dpop: 'spa-auth-test:dpop',
   refreshIn: 'spa-auth-test:refresh-in',
+  requestTimeoutMs: 'spa-auth-test:request-timeout-ms',
 } as const
 
 /** An AuthError as the tests read it back from the page. */

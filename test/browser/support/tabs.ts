@@ -11,15 +11,16 @@ export async function configureApp(
   appOrigin: string,
   issuer: string,
   clientId: string,
-  options: { dpop?: boolean; refreshIn?: 'worker' | 'page' } = {},
+  options: { dpop?: boolean; refreshIn?: 'worker' | 'page'; requestTimeoutMs?: number } = {},
 ): Promise<void> {
   await context.addInitScript(
-    ({ keys, issuer, clientId, dpop, refreshIn }) => {
+    ({ keys, issuer, clientId, dpop, refreshIn, requestTimeoutMs }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
         localStorage.setItem(keys.clientId, clientId)
         localStorage.setItem(keys.dpop, String(dpop))
         localStorage.setItem(keys.refreshIn, refreshIn)
+        localStorage.setItem(keys.requestTimeoutMs, requestTimeoutMs)
       }
     },
     {
@@ -28,6 +29,7 @@ export async function configureApp(
       clientId,
       dpop: options.dpop === true,
       refreshIn: options.refreshIn ?? 'worker',
+      requestTimeoutMs: options.requestTimeoutMs === undefined ? '' : String(options.requestTimeoutMs),
     },
   )
 }
