@@ -12,8 +12,8 @@
  * Loading this module under Vitest's jsdom environment makes the global `Uint8Array` and
  * `ArrayBuffer` those WebCrypto and `TextEncoder` return (jsdom puts its own on the globals, and
  * the protocol's `instanceof` checks then fail), so no setup file is needed. Where the globals
- * cannot be replaced, `createTestProvider()` throws an `invalid_config` AuthError naming the
- * one-line fix. Nothing of this is in the library itself.
+ * are read-only, `createTestProvider()` throws an `invalid_config` AuthError naming the one-line
+ * fix. Nothing of this is in the library itself.
  */
 import {
   AuthError,
@@ -143,7 +143,7 @@ const typedArraysApart = alignTypedArrays()
  * are made on first use.
  *
  * @throws AuthError `invalid_config` where the test environment's typed arrays are not the
- *   platform's and cannot be made so (the message names the one-line fix).
+ *   platform's and are read-only (the message names the one-line fix).
  */
 export function createTestProvider(options: TestProviderOptions = {}): TestProvider {
   if (typedArraysApart !== undefined) throw new AuthError('invalid_config', typedArraysApart)

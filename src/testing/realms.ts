@@ -11,7 +11,7 @@ const ONE_LINE_FIX = '// @vitest-environment happy-dom'
 /**
  * Makes the global `Uint8Array` and `ArrayBuffer` those WebCrypto and `TextEncoder` return, where
  * they are not (Vitest's jsdom environment). Returns `undefined` when they agree, or were made to;
- * else what to tell the developer (the one-line fix), where the globals cannot be replaced.
+ * else what to tell the developer (the one-line fix), where the globals are read-only.
  */
 export function alignTypedArrays(): string | undefined {
   const sample = new TextEncoder().encode('')
@@ -21,13 +21,11 @@ export function alignTypedArrays(): string | undefined {
     ArrayBuffer: sample.buffer.constructor as ArrayBufferConstructor,
   }
   try {
-    for (const [name, constructor] of Object.entries(platform)) {
-      Object.defineProperty(globalThis, name, { value: constructor, writable: true, configurable: true })
-    }
+    Object.assign(globalThis, platform)
   } catch {
-    // A global that cannot be redefined (frozen by the environment): nothing safe is left to do.
+    // A read-only global: the environment decided so, and overriding it is not the kit's call.
   }
   const aligned = new TextEncoder().encode('')
   if (aligned instanceof Uint8Array && aligned.buffer instanceof ArrayBuffer) return undefined
-  return `spa-auth/testing cannot run here: this test environment's Uint8Array and ArrayBuffer are not those WebCrypto and TextEncoder return (Vitest's jsdom environment, vitest-dev/vitest#5685), and they cannot be replaced. Put \`${ONE_LINE_FIX}\` at the top of the test file (or set test.environment: 'happy-dom').`
+  return `spa-auth/testing cannot run here: this test environment's Uint8Array and ArrayBuffer are not those WebCrypto and TextEncoder return (Vitest's jsdom environment, vitest-dev/vitest#5685), and they are read-only. Put \`${ONE_LINE_FIX}\` at the top of the test file (or set test.environment: 'happy-dom').`
 }

@@ -15,7 +15,13 @@ async function loadKit() {
   return import('../../src/testing.js')
 }
 
-afterEach(() => vi.restoreAllMocks())
+afterEach(() => {
+  // Writable again, as Vitest's environment made them (its teardown removes them).
+  for (const name of Object.keys(jsdomTypedArrays)) {
+    const value: unknown = Reflect.get(globalThis, name)
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true })
+  }
+})
 
 it('jsdom puts typed arrays on the globals that are not those TextEncoder returns', () => {
   expect(new TextEncoder().encode('') instanceof jsdomTypedArrays.Uint8Array).toBe(false)
@@ -32,9 +38,9 @@ it('signs in with no setup file: the kit makes the typed arrays agree when it lo
   provider.dispose()
 })
 
-it('where the globals cannot be replaced, createTestProvider() throws an AuthError naming the one-line fix', async () => {
+it('where the globals are read-only, createTestProvider() throws an AuthError naming the one-line fix', async () => {
   for (const [name, value] of Object.entries(jsdomTypedArrays)) {
-    Object.defineProperty(globalThis, name, { value, writable: false, configurable: false })
+    Object.defineProperty(globalThis, name, { value, writable: false, configurable: true })
   }
   const { createTestProvider } = await loadKit()
 
