@@ -86,7 +86,6 @@ export default defineConfig({
           name: `examples-${environment}`,
           environment,
           include: ['test/examples/**/*.test.{ts,tsx}'],
-          setupFiles: environment === 'jsdom' ? ['test/examples/jsdom-setup.ts'] : [],
         },
       })),
       // The real-browser suites, once per engine (test/browser/support/engine.ts). They run after

@@ -11,7 +11,7 @@ import { lazy, type Lazy } from './platform/lazy.js'
 import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
 import { createTabSync } from './platform/tab-sync.js'
 import type { SignInOptions } from './protocol/authorize.js'
-import { readCallback } from './protocol/callback-url.js'
+import { isCallbackUrl } from './protocol/callback-url.js'
 import { resolveConfig, type AuthConfig, type ResolvedConfig } from './protocol/config.js'
 import type { Protocol } from './protocol/provider.js'
 import type { UserClaims } from './protocol/token-set.js'
@@ -120,10 +120,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     createSignInUrl: live(signInUrl),
     signIn: live(async (signInOptions?: SignInOptions) => env.navigate(await signInUrl(signInOptions))),
     signInWithPopup: (popupOptions = {}) => calls.ifLive(() => signInWithPopup(parts, calls, popupOptions)),
-    isRedirectCallback: (url = env.currentUrl()) => readCallback(url, config.redirectUri) !== undefined,
-    handleRedirectCallback: live(async (url: string = env.currentUrl()) =>
-      (await signInFlow.get()).handleRedirectCallback(url),
-    ),
+    isRedirectCallback: (url?: string) => isCallbackUrl(url, config.redirectUri, () => env.currentUrl()),
+    handleRedirectCallback: live(async (url?: string) => (await signInFlow.get()).handleRedirectCallback(url)),
     // Not async: a valid token in memory goes out without another turn of the event loop.
     getAccessToken: ({ forceRefresh = false, resource }: GetAccessTokenOptions = {}) =>
       calls.ifLive(() => {

@@ -8,8 +8,15 @@
  * client validates every token exactly as it does against any provider: nothing is bypassed.
  *
  * Built over the public API of `spa-auth` only, like the React and Vue adapters.
+ *
+ * Loading this module under Vitest's jsdom environment makes the global `Uint8Array` and
+ * `ArrayBuffer` those WebCrypto and `TextEncoder` return (jsdom puts its own on the globals, and
+ * the protocol's `instanceof` checks then fail), so no setup file is needed. Where the globals
+ * are read-only, `createTestProvider()` throws an `invalid_config` AuthError naming the one-line
+ * fix. Nothing of this is in the library itself.
  */
 import {
+  AuthError,
   createAuthClient,
   createMemoryStore,
   type AuthClient,
@@ -25,6 +32,7 @@ import type { ProviderRequest } from './testing/faults.js'
 import type { TestUser } from './testing/grants.js'
 import type { SigningAlgorithm } from './testing/jws.js'
 import type { ApiHandler, ProviderEndpoints, ProviderSettings } from './testing/metadata.js'
+import { alignTypedArrays } from './testing/realms.js'
 import { createServer } from './testing/server.js'
 import { createSignInFlow, type SignedInResult } from './testing/sign-in.js'
 
@@ -127,8 +135,18 @@ export interface TestProvider extends TestControls {
 
 const DEFAULT_APP_URL = 'http://localhost:3000/'
 
-/** Creates an OpenID Provider in process and an in-memory browser for its clients. Synchronous; keys are made on first use. */
+/** Set once, when the kit loads: what keeps the typed arrays apart, if anything (see the module's header). */
+const typedArraysApart = alignTypedArrays()
+
+/**
+ * Creates an OpenID Provider in process and an in-memory browser for its clients. Synchronous; keys
+ * are made on first use.
+ *
+ * @throws AuthError `invalid_config` where the test environment's typed arrays are not the
+ *   platform's and are read-only (the message names the one-line fix).
+ */
 export function createTestProvider(options: TestProviderOptions = {}): TestProvider {
+  if (typedArraysApart !== undefined) throw new AuthError('invalid_config', typedArraysApart)
   const appUrl = new URL(options.appUrl ?? DEFAULT_APP_URL).href
   const server = createServer(resolveSettings(options, appUrl), () => browser.clock.now())
   const browser = createBrowser(server.fetch)

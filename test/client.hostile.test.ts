@@ -29,6 +29,7 @@ afterAll(async () => {
 })
 afterAll(async () => {
   noteSecrets(hostile.issued)
+  noteSecrets(hostile.received)
   await expectNoSecretInErrors({ errors: 30, secrets: 150 })
 })
 beforeEach(() => {
@@ -257,6 +258,59 @@ describe('a callback that was tampered with, replayed or unexpected', () => {
   })
 })
 
+describe("a callback handed over as a path (a router's route.fullPath)", () => {
+  it('is recognised and completed, resolved against the page, and leaves the address bar clean', async () => {
+    const app = openApp()
+    const callback = new URL(await secondCallback(app))
+    app.visit(callback.href)
+    const path = `${callback.pathname}${callback.search}`
+
+    expect(app.auth.isRedirectCallback(path)).toBe(true)
+    const result = await app.auth.handleRedirectCallback(path)
+
+    expect(result).toMatchObject({ signedIn: true, returnTo: '/second' })
+    expect(app.replaceUrl).toHaveBeenCalledTimes(1)
+    expect(new URL(app.replaceUrl.mock.calls[0]![0]).search).toBe('')
+  })
+
+  it('is resolved against the redirect URI where the page has no address (a server)', async () => {
+    const app = openApp()
+    const callback = new URL(await secondCallback(app))
+    const serverSide = createAuthClient(
+      { issuer: hostile.issuer, clientId: hostile.clientId, redirectUri: hostile.redirectUri },
+      {
+        store: app.store,
+        environment: {
+          currentUrl: () => {
+            throw new ReferenceError('location is not defined')
+          },
+        },
+      },
+    )
+    clients.push(serverSide)
+
+    expect(serverSide.isRedirectCallback(`${callback.pathname}${callback.search}`)).toBe(true)
+    expect(serverSide.isRedirectCallback()).toBe(false)
+  })
+
+  it.each(['http://[::1/callback?code=SECRETCODE&state=x', 'https://', '//', ''])(
+    'isRedirectCallback(%j) is false, and handleRedirectCallback rejects with not_a_callback, holding no code',
+    async (garbage) => {
+      const { auth } = openApp()
+      noteSecrets(['SECRETCODE'])
+
+      expect(auth.isRedirectCallback(garbage)).toBe(false)
+      const error = await expectAuthError(auth.handleRedirectCallback(garbage), 'not_a_callback')
+      expect(await textOf(error)).not.toContain('SECRETCODE')
+    },
+  )
+
+  it.each([null, 42, {}])('isRedirectCallback(%j), from untyped code, is false', (value) => {
+    const { auth } = openApp()
+    expect(auth.isRedirectCallback(value as unknown as string)).toBe(false)
+  })
+})
+
 describe('an ID token that must be refused', () => {
   it.each<[Misbehaviour, AuthErrorCode]>([
     ['wrong-nonce', 'id_token_invalid'],
@@ -361,6 +415,48 @@ describe('a token endpoint that fails', () => {
   })
 })
 
+describe('an error that can be read whole', () => {
+  it("a request cut off by requestTimeoutMs rejects with timeout whose cause's name and message read, down the whole chain", async () => {
+    const app = openApp({ config: { requestTimeoutMs: 300 } })
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave('token-hang')
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'timeout')
+
+    const cause = error.cause as Error & { className?: unknown }
+    expect(cause.name).toBe('AbortError')
+    expect(cause.message).toMatch(/abort/i)
+    expect(cause.className).toBe('DOMException')
+    // Every field of every cause, getters included: what an error tracker does with it.
+    await expect(textOf(error)).resolves.toContain('AbortError')
+  })
+})
+
+describe('what an app can branch on without reading messages', () => {
+  it.each<[Misbehaviour, AuthErrorCode, Partial<Record<'oauthError' | 'status' | 'retryAfterMs', unknown>>]>([
+    ['token-invalid-grant', 'grant_rejected', { oauthError: 'invalid_grant', status: 400 }],
+    ['token-500', 'provider_unavailable', { status: 500, oauthError: undefined }],
+    ['token-429', 'rate_limited', { status: 429, retryAfterMs: 7000 }],
+  ])('%s: %s carries %o', async (misbehaviour, code, fields) => {
+    const app = openApp()
+    const callbackUrl = await secondCallback(app)
+    hostile.misbehave(misbehaviour)
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
+
+    for (const [name, value] of Object.entries(fields)) expect(error[name as keyof typeof fields]).toBe(value)
+  })
+
+  it("an authorization error carries the provider's OAuth error", async () => {
+    const app = openApp()
+    const callbackUrl = withParams(await secondCallback(app), { code: null, error: 'access_denied' })
+
+    const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), 'authorization_error')
+
+    expect(isAuthError(error, 'authorization_error') && error.oauthError).toBe('access_denied')
+  })
+})
+
 describe('no token or code in an error', () => {
   it.each<Misbehaviour>(['token-without-token-type', 'token-without-id-token'])(
     '%s: the sign-in is refused, the session kept, and no token issued is in the error or its cause chain',
@@ -380,6 +476,47 @@ describe('no token or code in an error', () => {
       await expectSessionKept(app, session)
     },
   )
+
+  it.each<[Misbehaviour, AuthErrorCode]>([
+    ['token-500-echo', 'provider_unavailable'],
+    ['token-400-echo', 'grant_rejected'],
+  ])(
+    '%s on the code exchange: %s holds neither the code nor the PKCE verifier the request carried',
+    async (misbehaviour, code) => {
+      const app = openApp()
+      const callbackUrl = await secondCallback(app)
+      hostile.misbehave(misbehaviour)
+      const receivedBefore = hostile.received.length
+
+      const error = await expectAuthError(app.auth.handleRedirectCallback(callbackUrl), code)
+
+      const sent = hostile.received.slice(receivedBefore)
+      expect(sent).toHaveLength(2)
+      const text = await textOf(error)
+      for (const secret of sent) expect(text).not.toContain(secret)
+      // What helps a person stays: the provider's answer, with the credentials taken out.
+      expect(text).toContain('grant_type=authorization_code')
+    },
+  )
+
+  it.each<[Misbehaviour, AuthErrorCode]>([
+    ['token-500-echo', 'provider_unavailable'],
+    ['token-400-echo', 'grant_rejected'],
+  ])('%s on a refresh: %s holds no refresh token, in the rejection or the snapshot', async (misbehaviour, code) => {
+    const app = openApp()
+    await establishSession(app)
+    hostile.misbehave(misbehaviour)
+    const receivedBefore = hostile.received.length
+
+    const error = await expectAuthError(app.auth.refresh(), code)
+
+    const sent = hostile.received.slice(receivedBefore)
+    expect(sent.length).toBeGreaterThanOrEqual(1)
+    for (const seen of [error, app.auth.getSnapshot().error]) {
+      const text = await textOf(seen)
+      for (const secret of sent) expect(text).not.toContain(secret)
+    }
+  })
 
   it('not_a_callback does not repeat the code of the address it was given', async () => {
     const { auth } = openApp()

@@ -8,7 +8,7 @@ import {
   type AuthConfig,
   type KeyValueStore,
 } from '../src/index.js'
-import { expectNoSecretInErrors, noteCallback, noteError, watchErrors } from './support/error-collector.js'
+import { expectNoSecretInErrors, noteCallback, noteError, textOf, watchErrors } from './support/error-collector.js'
 import { startTestProvider, type ProviderProfile, type TestProvider } from './support/provider.js'
 import { APP, appConfig, createNetwork, rejection } from './support/world.js'
 
@@ -291,6 +291,34 @@ describe('a sign-in with dpop: true', () => {
     expect(await reloaded.getAccessToken()).toBe(accessToken)
     const userinfo = await reloaded.fetch((await discovery(primary)).userinfo_endpoint!)
     expect(userinfo.status).toBe(200)
+  })
+})
+
+describe('a provider whose error pages echo the request', () => {
+  it('with dpop: true, a 500 echoing a refresh or a userinfo request holds no refresh token, access token or DPoP proof', async () => {
+    const tab = new Tab()
+    const auth = tab.client(primary, createMemoryStore(), { dpop: true })
+    await signIn(primary, auth, tab)
+    const sent: string[] = []
+    tab.network.intercept(({ url, params, headers }) => {
+      const credentials = [params.get('refresh_token'), headers.get('authorization'), headers.get('dpop')]
+      sent.push(...credentials.filter((value): value is string => value !== null).map((v) => v.replace(/^DPoP /, '')))
+      const echo = [`POST ${url}`, ...[...headers].map(([name, value]) => `${name}: ${value}`), '', params].join('\n')
+      return new Response(`Bad gateway, while handling:\n${echo}`, { status: 502 })
+    })
+
+    const refreshed = await rejection(auth.refresh())
+    const userinfo = await rejection(auth.getUserInfo())
+
+    expect(isAuthError(refreshed, 'provider_unavailable'), String(refreshed)).toBe(true)
+    expect(isAuthError(userinfo, 'provider_unavailable'), String(userinfo)).toBe(true)
+    // A refresh token, an access token and at least two proofs went out.
+    expect(sent.length).toBeGreaterThanOrEqual(4)
+    for (const error of [refreshed, userinfo, auth.getSnapshot().error]) {
+      const text = await textOf(error)
+      expect(text).toContain('Bad gateway')
+      for (const secret of sent) expect(text).not.toContain(secret)
+    }
   })
 })
 

@@ -400,7 +400,6 @@ describe("the README's Testing your app section", () => {
   it.each([
     ['src/Profile.test.tsx', 'test/examples/react.example.test.tsx'],
     ['src/Profile.test.ts', 'test/examples/vue.example.test.ts'],
-    ['src/test/jsdom-setup.ts', 'test/examples/jsdom-setup.ts'],
   ])('shows %s exactly as %s runs', async (shown, file) => {
     expect((await readmeFiles())[shown]).toBe(await readFile(join(repo, file), 'utf8'))
   })

@@ -75,8 +75,11 @@ export interface HostEnvironment extends AuthEnvironment {
    * `undefined` when the browser blocked it. `features` as for `window.open`.
    */
   openPopup(features: string | undefined): PopupWindow | undefined
-  /** Whether this page has the focus. */
-  hasFocus(): boolean
+  /**
+   * Calls `listener(false)` when this page loses the focus and `listener(true)` when it gets it
+   * back (the window's `blur` and `focus` events). Returns a cleanup.
+   */
+  onFocusChange(listener: (focused: boolean) => void): () => void
   /**
    * Whether this page is being unloaded (a reload, a navigation, a closed tab): a request that
    * fails now was cut off by the page itself, not by the network or the provider.
@@ -147,8 +150,18 @@ export function createBrowserEnvironment(): HostEnvironment {
         close: () => popup.close(),
       }
     },
-    hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
     unloading: () => unloading,
+    onFocusChange(listener) {
+      if (typeof window === 'undefined') return () => {}
+      const lost = () => listener(false)
+      const got = () => listener(true)
+      window.addEventListener('blur', lost)
+      window.addEventListener('focus', got)
+      return () => {
+        window.removeEventListener('blur', lost)
+        window.removeEventListener('focus', got)
+      }
+    },
     closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
     whenIdle(task) {

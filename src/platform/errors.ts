@@ -1,3 +1,5 @@
+import { redactCause } from './redaction.js'
+
 /**
  * Every failure the library reports, as one closed union so `switch (error.code)` narrows.
  *
@@ -96,12 +98,23 @@ export type AuthErrorCode =
   | 'step_up_required'
   /** The ID token's `acr` is none of the `acr_values` the sign-in asked for (a step-up that did not happen). */
   | 'acr_not_satisfied'
-  /** The app's `onRedirectCallback` threw or rejected after a successful sign-in; the user is signed in. */
+  /** The app's own `onRedirectCallback` threw or rejected; the sign-in itself succeeded. */
   | 'redirect_callback_failed'
+  /** Something failed in the library or the page, not at the provider (a bug, a `TypeError`, a `DataCloneError`): report it. */
+  | 'unexpected'
 
-/** Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response. */
+/**
+ * Options of {@link AuthError}: `cause` keeps the oauth4webapi error or the server's response; the
+ * other fields are the data an app can branch on without reading the message.
+ */
 export interface AuthErrorOptions {
   cause?: unknown
+  /** The provider's OAuth `error` (RFC 6749 §4.1.2.1, §5.2), e.g. `invalid_grant`, `access_denied`. */
+  oauthError?: string | undefined
+  /** The HTTP status of the provider's answer. */
+  status?: number | undefined
+  /** How long the provider asked to wait before asking again (`Retry-After`, RFC 9110 §10.2.3), ms. */
+  retryAfterMs?: number | undefined
   /** With `insufficient_scope`: the scope the server asked for (space-separated, RFC 6750 §3). */
   scope?: string | undefined
   /** With `step_up_required`: the `acr_values` the server asked for (space-separated, RFC 9470 §3). */
@@ -110,17 +123,27 @@ export interface AuthErrorOptions {
   maxAge?: number | undefined
 }
 
+/** The data fields of an {@link AuthError}, where known. */
+const DATA_FIELDS = ['oauthError', 'status', 'retryAfterMs', 'scope', 'acrValues', 'maxAge'] as const
+
 const brand = Symbol.for('spa-auth.AuthError')
 
 /**
  * The one error class of spa-auth. `code` is stable; `message` tells a person what to do next;
  * `cause` keeps the underlying oauth4webapi error or the provider's `error`/`error_description`,
  * with every credential taken out (see {@link redactCause}), so logging an error never leaks a token.
+ * `oauthError`, `status` and `retryAfterMs` are there when the provider's answer told them.
  */
-export class AuthError extends Error {
+export class AuthError<Code extends AuthErrorCode = AuthErrorCode> extends Error {
   override readonly name = 'AuthError'
-  readonly code: AuthErrorCode
+  readonly code: Code
   // `declare`d: an error that carries none of these has no such property at all.
+  /** The provider's OAuth `error` (e.g. `invalid_grant`, `access_denied`), when it sent one. */
+  declare readonly oauthError?: string
+  /** The HTTP status of the provider's answer, when there was one. */
+  declare readonly status?: number
+  /** How long the provider asked to wait (`Retry-After`), ms, when it said so. */
+  declare readonly retryAfterMs?: number
   /** With `insufficient_scope`: the scope the server asked for, to request at the next sign-in. */
   declare readonly scope?: string
   /** With `step_up_required`: the `acr_values` to send at the next sign-in (`signIn({ authorizeParams })`). */
@@ -128,20 +151,28 @@ export class AuthError extends Error {
   /** With `step_up_required`: the `max_age` (seconds) to send at the next sign-in. */
   declare readonly maxAge?: number
 
-  constructor(code: AuthErrorCode, message: string, options?: AuthErrorOptions) {
-    super(message, options && 'cause' in options ? { cause: redactCause(options.cause) } : undefined)
+  constructor(code: Code, message: string, options?: AuthErrorOptions) {
+    super(message, options && 'cause' in options ? { cause: cleanCause(options.cause) } : undefined)
     this.code = code
-    if (options?.scope !== undefined) this.scope = options.scope
-    if (options?.acrValues !== undefined) this.acrValues = options.acrValues
-    if (options?.maxAge !== undefined) this.maxAge = options.maxAge
+    for (const field of DATA_FIELDS) {
+      const value = options?.[field]
+      if (value !== undefined) Object.defineProperty(this, field, { value, enumerable: true })
+    }
     Object.defineProperty(this, brand, { value: true })
   }
 }
 
+/** A redacted copy of `cause`; another AuthError is clean already, and stays recognisable as one. */
+function cleanCause(cause: unknown): unknown {
+  return isAuthError(cause) ? cause : redactCause(cause)
+}
+
 /**
- * Whether `value` is an {@link AuthError}, optionally with the given code. Works across realms
- * (iframes, duplicated bundles), where `instanceof` does not.
+ * Whether `value` is an {@link AuthError}, optionally with the given code (and then narrowed to
+ * it). Works across realms (iframes, duplicated bundles), where `instanceof` does not.
  */
+export function isAuthError<Code extends AuthErrorCode>(value: unknown, code: Code): value is AuthError<Code>
+export function isAuthError(value: unknown): value is AuthError
 export function isAuthError(value: unknown, code?: AuthErrorCode): value is AuthError {
   return (
     typeof value === 'object' &&
@@ -153,90 +184,89 @@ export function isAuthError(value: unknown, code?: AuthErrorCode): value is Auth
 
 /**
  * `error` itself when it is an {@link AuthError}, else an AuthError with `code` that keeps it
- * (redacted) as its `cause`: for failures that come from outside the protocol (a store, a bug).
+ * (redacted) as its `cause`; without `code`, an `unexpected` one (see {@link unexpectedError}).
  */
-export function asAuthError(error: unknown, code: AuthErrorCode = 'invalid_response'): AuthError {
-  return isAuthError(error) ? error : new AuthError(code, String(error), { cause: error })
+export function asAuthError(error: unknown, code?: AuthErrorCode): AuthError {
+  if (isAuthError(error)) return error
+  return code === undefined ? unexpectedError(error) : new AuthError(code, String(error), { cause: error })
 }
-
-/** Names whose values are credentials, wherever they appear (bodies, parameters, headers). */
-const SECRET_NAMES = new Set([
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'code',
-  'code_verifier',
-  'client_secret',
-  'client_assertion',
-  'assertion',
-  'token',
-  'logout_token',
-  'authorization',
-  'dpop',
-  'id_token_hint',
-])
-const REDACTED = '[redacted]'
-const MAX_DEPTH = 6
-/** A compact JWS/JWE: three or five base64url segments. Credentials travel as such. */
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*(\.[\w-]+\.[\w-]+)?$/
 
 /**
- * A copy of `cause` with every credential taken out: token-response bodies (oauth4webapi keeps the
- * whole body on some errors), `code`/`state`-bearing URLs and parameters, `Authorization` headers,
- * and `Response` objects (reduced to their status). Error instances keep their class (a copy with
- * the same prototype), so `instanceof` and `code` still work. An {@link AuthError} is already clean.
+ * The error for a failure that is no answer of the provider's — a bug, a `TypeError`, a
+ * `DataCloneError` — with `failure` as its cause; `action` names what was being done.
  */
-export function redactCause(cause: unknown, depth = 0): unknown {
-  if (typeof cause === 'string') return JWT_SHAPE.test(cause) ? REDACTED : cause
-  if (typeof cause !== 'object' || cause === null || isAuthError(cause)) return cause
-  if (depth >= MAX_DEPTH) return undefined
-  if (typeof Response === 'function' && cause instanceof Response) {
-    return { status: cause.status, statusText: cause.statusText }
-  }
-  if (cause instanceof URLSearchParams) return redactEntries(cause.entries(), depth)
-  if (typeof Headers === 'function' && cause instanceof Headers) return redactEntries(cause.entries(), depth)
-  if (cause instanceof URL) return redactUrl(cause)
-  if (cause instanceof Error) return redactError(cause, depth)
-  if (Array.isArray(cause)) return cause.map((item) => redactCause(item, depth + 1))
-  if (ArrayBuffer.isView(cause) || cause instanceof ArrayBuffer) return REDACTED
-  return redactEntries(Object.entries(cause), depth)
+export function unexpectedError(failure: unknown, action?: string): AuthError {
+  const during = action === undefined ? '' : ` while ${action}`
+  return new AuthError(
+    'unexpected',
+    `Something failed${during} that is not the provider's fault (${summary(failure)}). It is a bug in spa-auth or in this page: please report it, with this error's cause.`,
+    { cause: failure },
+  )
 }
 
-function redactEntries(entries: Iterable<[string, unknown]>, depth: number): Record<string, unknown> {
-  const copy: Record<string, unknown> = {}
-  for (const [name, value] of entries) {
-    copy[name] = SECRET_NAMES.has(name.toLowerCase()) ? REDACTED : redactCause(value, depth + 1)
+/** `Name: message` of an error, or the value as text; never throws. */
+function summary(failure: unknown): string {
+  try {
+    return failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)
+  } catch {
+    return 'an unreadable error'
   }
-  return copy
 }
 
-function redactUrl(url: URL): string {
-  const copy = new URL(url.href)
-  for (const name of [...copy.searchParams.keys()]) {
-    if (SECRET_NAMES.has(name.toLowerCase())) copy.searchParams.set(name, REDACTED)
-  }
-  copy.hash = ''
-  return copy.href
+/**
+ * `not_signed_in`: the call needs a signed-in user. `why` says what is missing (default "Nobody is
+ * signed in"); the message then tells to sign in.
+ */
+export function notSignedIn(why = 'Nobody is signed in'): AuthError<'not_signed_in'> {
+  return new AuthError('not_signed_in', `${why}; call signIn() first.`)
 }
 
-function redactError(error: Error, depth: number): Error {
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error
-  for (const name of Object.getOwnPropertyNames(error)) {
-    const descriptor = Object.getOwnPropertyDescriptor(error, name)!
-    const value: unknown = descriptor.get ? undefined : descriptor.value
-    // An error's own `code` is an error code (oauth4webapi's, Node's), not an authorization code.
-    const clean =
-      name === 'message' || name === 'stack' || name === 'code'
-        ? value
-        : SECRET_NAMES.has(name.toLowerCase())
-          ? REDACTED
-          : redactCause(value, depth + 1)
-    Object.defineProperty(copy, name, {
-      value: clean,
-      enumerable: descriptor.enumerable === true,
-      writable: true,
-      configurable: true,
-    })
+/** `dpop_key_unavailable`: the DPoP key the session's tokens are bound to is gone (site data cleared). */
+export function dpopKeyUnavailable(): AuthError<'dpop_key_unavailable'> {
+  return new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone. Sign in again.')
+}
+
+/** `invalid_response`: the discovery document of `issuer` lacks `field` (e.g. `userinfo_endpoint`). */
+export function missingEndpoint(issuer: string, field: string): AuthError<'invalid_response'> {
+  return new AuthError(
+    'invalid_response',
+    `${issuer} has no ${field} in its discovery document; the provider does not offer what this call needs.`,
+  )
+}
+
+/**
+ * `not_a_callback`: the address handed to `handleRedirectCallback` is not an authorization response
+ * at `redirectUri`.
+ */
+export function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
+  const expected = new URL(redirectUri)
+  return new AuthError(
+    'not_a_callback',
+    `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
+  )
+}
+
+/** An {@link AuthError} as plain, structured-cloneable data: what crosses a channel, a worker port or the store. */
+export interface AuthErrorData extends Omit<AuthErrorOptions, 'cause'> {
+  code: AuthErrorCode
+  message: string
+}
+
+/** `error` as {@link AuthErrorData} (its cause stays behind: it need not be cloneable). */
+export function errorData(error: AuthError): AuthErrorData {
+  const data: AuthErrorData = { code: error.code, message: error.message }
+  for (const field of DATA_FIELDS) if (error[field] !== undefined) Object.assign(data, { [field]: error[field] })
+  return data
+}
+
+/** The {@link AuthError} that {@link errorData} made `data` of, in this tab or worker. */
+export function reviveAuthError(data: AuthErrorData): AuthError {
+  const options: AuthErrorOptions = {}
+  for (const field of DATA_FIELDS) {
+    const value = data[field]
+    if (typeof value === (field === 'status' || field === 'retryAfterMs' || field === 'maxAge' ? 'number' : 'string')) {
+      Object.assign(options, { [field]: value })
+    }
   }
-  return copy
+  return new AuthError(data.code, data.message, options)
 }

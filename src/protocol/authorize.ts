@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { checkAuthorizeParams } from './authorize-params.js'
 import { DEFAULT_SCOPE, type ResolvedConfig } from './config.js'
-import { AuthError } from '../platform/errors.js'
+import { AuthError, missingEndpoint } from '../platform/errors.js'
 
 /** What the library remembers between the redirect to the provider and the callback. */
 export interface SignInTransaction {
@@ -58,7 +58,7 @@ export async function createAuthorizationRequest(
     )
   }
   if (as.authorization_endpoint === undefined) {
-    throw new AuthError('invalid_response', `The provider's discovery document has no authorization_endpoint.`)
+    throw missingEndpoint(as.issuer, 'authorization_endpoint')
   }
   const codeVerifier = oauth.generateRandomCodeVerifier()
   const transaction: SignInTransaction = {

@@ -2,7 +2,8 @@ import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
 import type { UserClaims } from './token-set.js'
 import { checkTokenResponse, toIdTokenError } from './token-response.js'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /**
  * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207),
@@ -32,8 +33,10 @@ export function validateCallback(
         iss === null
           ? `The sign-in response has no "iss" although ${as.issuer} announces it (RFC 9207 mix-up protection), so it was refused.`
           : `The sign-in response claims to come from ${JSON.stringify(iss)}, not from ${as.issuer}. It was refused (RFC 9207 mix-up protection).`
+      const oauthError = params.get('error')
       throw new AuthError('response_issuer_mismatch', `${refused}${providerSaid(params)} Sign in again.`, {
         cause: error,
+        ...(oauthError === null ? {} : { oauthError }),
       })
     }
     if (error instanceof oauth.OperationProcessingError && params.get('state') !== expectedState) {
@@ -96,7 +99,7 @@ export async function exchangeCode(
   input: ExchangeInput,
   transport: Transport,
 ): Promise<{ response: oauth.TokenEndpointResponse; claims: UserClaims; as: oauth.AuthorizationServer }> {
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   try {
     return await withDpopNonceRetry(async () => {
       const request = transport.options({ envelope: true, dpop: input.dpop, seen })
@@ -121,7 +124,7 @@ export async function exchangeCode(
       return { response, claims, as: checked.as }
     })
   } catch (error) {
-    throw toIdTokenError(error) ?? toAuthError(error, 'exchanging the sign-in code', seen)
+    throw toAuthError(toIdTokenError(error) ?? error, 'exchanging the sign-in code', seen)
   }
 }
 

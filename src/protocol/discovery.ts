@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
-import { toAuthError, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { type Transport } from './transport.js'
 
 /**
  * Fetches the provider's OpenID Connect discovery document (OIDC Discovery §4) and checks that it

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi'
-import { toAuthError, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { type ExchangeNotes, type Transport } from './transport.js'
 
 /**
  * Revokes `token` at the provider (RFC 7009). Resolves `false` when the provider offers no
@@ -14,15 +15,16 @@ export async function revokeToken(
   transport: Transport,
 ): Promise<boolean> {
   if (as.revocation_endpoint === undefined) return false
+  const seen: ExchangeNotes = {}
   try {
     const response = await oauth.revocationRequest(as, client, oauth.None(), token, {
-      ...transport.options(),
+      ...transport.options({ seen }),
       additionalParameters: { token_type_hint: 'refresh_token' },
     })
     await oauth.processRevocationResponse(response)
     return true
   } catch (error) {
-    throw toAuthError(error, 'revoking the refresh token')
+    throw toAuthError(error, 'revoking the refresh token', seen)
   }
 }
 

@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /**
  * Pushes the authorization request's `params` to the provider (RFC 9126 §2) and returns the
@@ -16,7 +17,7 @@ export async function pushAuthorizationRequest(
   transport: Transport,
   dpop?: oauth.DPoPHandle,
 ): Promise<string> {
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   try {
     const pushed = await withDpopNonceRetry(async () => {
       const response = await oauth.pushedAuthorizationRequest(

@@ -2,7 +2,8 @@ import * as oauth from 'oauth4webapi'
 import type { AuthError } from '../platform/errors.js'
 import type { UserClaims } from './token-set.js'
 import { checkTokenResponse, toIdTokenError } from './token-response.js'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /** What a refresh needs besides the provider and the client. */
 export interface RefreshInput {
@@ -62,7 +63,7 @@ export async function refreshGrant(
   input: RefreshInput,
   transport: Transport,
 ): Promise<RefreshOutcome> {
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   let issued: Record<string, unknown> | undefined
   try {
     return await withDpopNonceRetry(async () => {
@@ -75,7 +76,7 @@ export async function refreshGrant(
       return { kind: 'refreshed' as const, response, claims: checked.claims, as: checked.as }
     })
   } catch (error) {
-    const authError = toIdTokenError(error) ?? toAuthError(error, 'refreshing the session', seen)
+    const authError = toAuthError(toIdTokenError(error) ?? error, 'refreshing the session', seen)
     if (issued !== undefined) {
       const replaced = issued['refresh_token']
       return {
@@ -115,7 +116,7 @@ function retryOf(error: unknown, authError: AuthError, input: RefreshInput): Ret
   return 'backoff'
 }
 
-function retryAfter(seen: ResponseMeta): { retryAfterMs?: number } {
+function retryAfter(seen: ExchangeNotes): { retryAfterMs?: number } {
   return seen.retryAfterMs === undefined ? {} : { retryAfterMs: seen.retryAfterMs }
 }
 

@@ -2,16 +2,26 @@ import * as oauth from 'oauth4webapi'
 import type { ResolvedConfig } from './config.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { AuthError, isAuthError } from '../platform/errors.js'
+import { isSecretName, scrubSecrets } from '../platform/redaction.js'
+import { withoutSecrets } from './step-failure.js'
 
 /** The oauth4webapi request options every protocol step passes on. */
 export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined> &
   oauth.DPoPRequestOptions
 
-/** What the transport saw of the last answer to one request: what oauth4webapi's errors do not keep. */
-export interface ResponseMeta {
+/**
+ * What the transport noted of one protocol step — its requests (a DPoP nonce retry makes two) and
+ * the last answer — for classifying its failure and cleaning it: what oauth4webapi's errors do not keep.
+ */
+export interface ExchangeNotes {
   status?: number
   /** `Retry-After` in milliseconds, when the provider sent one. */
   retryAfterMs?: number
+  /**
+   * The credentials the requests carried (secret form fields, `Authorization`, `DPoP`): the step's
+   * error holds none of them, wherever the provider echoes them (see `toAuthError`).
+   */
+  credentials?: Set<string>
 }
 
 /** How one request goes out. */
@@ -20,8 +30,8 @@ export interface RequestShape {
   envelope?: boolean
   /** Add a DPoP proof (RFC 9449) signed by this handle. */
   dpop?: oauth.DPoPHandle | undefined
-  /** Filled with the status and `Retry-After` of the answer, for classifying a failure. */
-  seen?: ResponseMeta
+  /** Filled with what the request carried and what the answer said, for the step's failure. */
+  seen?: ExchangeNotes
 }
 
 /**
@@ -41,6 +51,21 @@ export function createTransport(
   env: Pick<AuthEnvironment, 'fetch' | 'setTimeout' | 'clearTimeout'>,
 ): Transport {
   async function send(url: string, init: oauth.CustomFetchOptions<string, unknown>, shape: RequestShape) {
+    const credentials = credentialsOf(init)
+    if (shape.seen) for (const credential of credentials) (shape.seen.credentials ??= new Set()).add(credential)
+    try {
+      return await exchange(url, init, shape, credentials)
+    } catch (error) {
+      throw isAuthError(error) ? withoutSecrets(error, credentials) : error
+    }
+  }
+
+  async function exchange(
+    url: string,
+    init: oauth.CustomFetchOptions<string, unknown>,
+    shape: RequestShape,
+    credentials: string[],
+  ) {
     const origin = new URL(url).origin
     const controller = new AbortController()
     const timer = env.setTimeout(() => controller.abort(), config.requestTimeoutMs)
@@ -71,19 +96,25 @@ export function createTransport(
     } finally {
       env.clearTimeout(timer)
     }
-    if (shape.seen) recordMeta(shape.seen, response)
+    const meta = metaOf(response)
+    if (shape.seen) {
+      delete shape.seen.retryAfterMs
+      Object.assign(shape.seen, meta)
+    }
     if (response.status === 429) {
       throw new AuthError(
         'rate_limited',
         `${origin} answered 429 Too Many Requests; the library waits before asking again.`,
+        meta,
       )
     }
     if (response.status >= 500) {
-      const body = await response.text()
+      // Cleaned before it is cut: a credential cut in two would survive as its first half.
+      const body = scrubSecrets(await response.text(), credentials).slice(0, 500)
       throw new AuthError(
         'provider_unavailable',
         `${origin} answered ${response.status}. This is a problem at the provider; try again later.`,
-        { cause: { status: response.status, body: body.slice(0, 500) } },
+        { ...meta, cause: { status: response.status, body } },
       )
     }
     return shape.envelope ? unwrapEnvelope(response) : response
@@ -99,13 +130,28 @@ export function createTransport(
   }
 }
 
-function recordMeta(seen: ResponseMeta, response: Response): void {
-  seen.status = response.status
-  delete seen.retryAfterMs
+/** The credentials a request carries: its secret form fields, its `Authorization` credentials, its DPoP proof. */
+function credentialsOf(init: oauth.CustomFetchOptions<string, unknown>): string[] {
+  const found: string[] = []
+  if (init.body instanceof URLSearchParams) {
+    for (const [name, value] of init.body) if (isSecretName(name)) found.push(value)
+  }
+  const headers = new Headers(init.headers)
+  const authorization = headers.get('authorization')
+  if (authorization !== null) found.push(authorization.replace(/^\S+\s+/, ''))
+  const proof = headers.get('dpop')
+  if (proof !== null) found.push(proof)
+  return found.filter((value) => value !== '')
+}
+
+/** The status of `response`, and its `Retry-After` (RFC 9110 §10.2.3) in ms when it has one. */
+function metaOf(response: Response): ExchangeNotes {
+  const meta: ExchangeNotes = { status: response.status }
   const header = response.headers.get('retry-after')
-  if (header === null) return
-  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now()
-  if (Number.isFinite(seconds) && seconds > 0) seen.retryAfterMs = Math.min(seconds, MAX_RETRY_AFTER_MS)
+  if (header === null) return meta
+  const delayMs = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now()
+  if (Number.isFinite(delayMs) && delayMs > 0) meta.retryAfterMs = Math.min(delayMs, MAX_RETRY_AFTER_MS)
+  return meta
 }
 
 /**
@@ -154,50 +200,4 @@ async function unwrapEnvelope(response: Response): Promise<Response> {
     status,
     headers,
   })
-}
-
-/** OAuth error codes that say the provider refuses this client, not this one grant (RFC 6749 §5.2). */
-const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type'])
-
-/**
- * Translates a failure of an oauth4webapi step into an {@link AuthError}, by oauth4webapi's error
- * classes and codes; `action` names the step for the message ("exchanging the sign-in code") and
- * `seen` what the transport saw of the answer. AuthErrors pass through unchanged.
- */
-export function toAuthError(error: unknown, action: string, seen: ResponseMeta = {}): AuthError {
-  if (isAuthError(error)) return error
-  if (error instanceof oauth.ResponseBodyError) {
-    const code = CLIENT_ERRORS.has(error.error) ? 'client_rejected' : 'grant_rejected'
-    return new AuthError(code, `The provider rejected ${action} with "${error.error}"${detailOf(error)}.`, {
-      cause: error,
-    })
-  }
-  if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new AuthError('client_rejected', `The provider refused ${action} (HTTP ${error.status}).`, { cause: error })
-  }
-  if (error instanceof oauth.AuthorizationResponseError) {
-    return new AuthError(
-      'authorization_error',
-      `The provider did not authorize the sign-in ("${error.error}"${detailOf(error)}).`,
-      { cause: error },
-    )
-  }
-  if (seen.status === 401 || seen.status === 403) {
-    return new AuthError(
-      'client_rejected',
-      `The provider refused ${action} with HTTP ${seen.status} and no OAuth error (a firewall, or a client the provider does not accept).`,
-      { cause: error },
-    )
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return new AuthError(
-    'invalid_response',
-    `The provider's answer while ${action} is not a valid OAuth response: ${message}.`,
-    { cause: error },
-  )
-}
-
-/** `: <error_description>` of an OAuth error answer, without its closing punctuation; '' without one. */
-function detailOf(error: { error_description?: string | undefined }): string {
-  return error.error_description ? `: ${error.error_description.replace(/[.!?]+$/, '')}` : ''
 }

@@ -1,8 +1,9 @@
 import * as oauth from 'oauth4webapi'
-import { AuthError } from '../platform/errors.js'
+import { AuthError, missingEndpoint } from '../platform/errors.js'
 import { challengeError, readChallenge } from './challenge.js'
 import { classifyJwtFailure, SIGNING_ALGORITHMS, verifySignature } from './signed-jwt.js'
-import { toAuthError, withDpopNonceRetry, type ResponseMeta, type Transport } from './transport.js'
+import { toAuthError } from './step-failure.js'
+import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /** The claims the userinfo endpoint returns (OIDC Core §5.3.2); `sub` is always the session's user. */
 export type UserInfo = oauth.UserInfoResponse
@@ -28,9 +29,9 @@ export async function requestUserInfo(
   transport: Transport,
 ): Promise<{ claims: UserInfo; as: oauth.AuthorizationServer }> {
   if (as.userinfo_endpoint === undefined) {
-    throw new AuthError('invalid_response', `${as.issuer} has no userinfo_endpoint in its discovery document.`)
+    throw missingEndpoint(as.issuer, 'userinfo_endpoint')
   }
-  const seen: ResponseMeta = {}
+  const seen: ExchangeNotes = {}
   try {
     return await withDpopNonceRetry(async () => {
       const raw = await oauth.userInfoRequest(
@@ -45,14 +46,16 @@ export async function requestUserInfo(
       return { claims, as: await verifySignature(as, raw, transport) }
     })
   } catch (error) {
-    if (error instanceof oauth.OperationProcessingError && error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-      throw new AuthError(
-        'userinfo_subject_mismatch',
-        `The userinfo endpoint answered for another user than the one signed in (OIDC Core §5.3.4), so its claims were refused. Sign in again.`,
-        { cause: error },
-      )
-    }
-    throw toChallengeError(error) ?? toSignedUserInfoError(error) ?? toAuthError(error, 'reading userinfo', seen)
+    const otherUser = error instanceof oauth.OperationProcessingError && error.code === oauth.JSON_ATTRIBUTE_COMPARISON
+    const failure = otherUser
+      ? new AuthError(
+          'userinfo_subject_mismatch',
+          `The userinfo endpoint answered for another user than the one signed in (OIDC Core §5.3.4), so its claims were refused. Sign in again.`,
+          { cause: error },
+        )
+      : (toChallengeError(error) ?? toSignedUserInfoError(error) ?? error)
+    // Every failure passes the scrubbing of what the request carried (the access token, a DPoP proof).
+    throw toAuthError(failure, 'reading userinfo', seen)
   }
 }
 

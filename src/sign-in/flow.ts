@@ -1,9 +1,9 @@
 import type { SignInOptions } from '../protocol/authorize.js'
-import { readCallback, withoutCallbackParams } from '../protocol/callback-url.js'
+import { absoluteUrl, readCallback, withoutCallbackParams } from '../protocol/callback-url.js'
 import type { ResolvedConfig } from '../protocol/config.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { HostEnvironment } from '../platform/environment.js'
-import { AuthError, asAuthError } from '../platform/errors.js'
+import { AuthError, asAuthError, errorData, notACallback } from '../platform/errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from '../protocol/provider.js'
 import { sameOriginPath } from '../protocol/return-to.js'
 import type { Session } from '../session/session.js'
@@ -25,8 +25,11 @@ export type SignInResult =
 export interface SignInFlow {
   /** Stores a new sign-in and returns its authorization URL and `state`. */
   start(options: SignInOptions & { display?: 'popup' }): Promise<{ url: string; state: string }>
-  /** One exchange per callback URL, even when a framework calls twice (React StrictMode). */
-  handleRedirectCallback(url: string): Promise<SignInResult>
+  /**
+   * Completes the callback at `url` — absolute, or a path resolved against the page; default the
+   * page's address. One exchange per callback URL, even when a framework calls twice (React StrictMode).
+   */
+  handleRedirectCallback(url: string | undefined): Promise<SignInResult>
 }
 
 /** Authing's authorization codes live ten minutes; a transaction never outlives its code. */
@@ -44,17 +47,13 @@ export function createSignInFlow(deps: {
 }): SignInFlow {
   const { config, env, session } = deps
   const callbacks = new Map<string, Promise<SignInResult>>()
+  /** The page's address, or `undefined` where there is none (a server). */
+  const pageUrl = () => absoluteUrl(undefined, config.redirectUri, () => env.currentUrl())
 
   async function complete(url: string): Promise<SignInResult> {
     const params = readCallback(url, config.redirectUri)
-    if (params === undefined) {
-      const expected = new URL(config.redirectUri)
-      throw new AuthError(
-        'not_a_callback',
-        `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
-      )
-    }
-    if (url === env.currentUrl()) env.replaceUrl(withoutCallbackParams(url))
+    if (params === undefined) throw notACallback(config.redirectUri)
+    if (url === pageUrl()) env.replaceUrl(withoutCallbackParams(url))
     const store = await deps.store
     const state = params.get('state')!
     const peeked = await peekSingleUse<PendingSignIn>(store, TX_PREFIX, state)
@@ -73,9 +72,9 @@ export function createSignInFlow(deps: {
       reportToOpener(peeked, state, result.signedIn ? { signedIn: true } : { signedIn: false, reason: result.reason })
       return result
     } catch (error) {
-      const { code, message } = asAuthError(error)
-      reportToOpener(peeked, state, { error: { code, message } })
-      throw error
+      const failure = asAuthError(error)
+      reportToOpener(peeked, state, { error: errorData(failure) })
+      throw failure
     }
   }
 
@@ -106,10 +105,12 @@ export function createSignInFlow(deps: {
       return { url, state: pending.state }
     },
     handleRedirectCallback(url) {
-      let pending = callbacks.get(url)
+      const absolute = absoluteUrl(url, config.redirectUri, () => env.currentUrl())
+      if (absolute === undefined) return Promise.reject(notACallback(config.redirectUri))
+      let pending = callbacks.get(absolute)
       if (pending === undefined) {
-        pending = complete(url)
-        callbacks.set(url, pending)
+        pending = complete(absolute).catch((error: unknown) => Promise.reject(asAuthError(error)))
+        callbacks.set(absolute, pending)
       }
       return pending
     },

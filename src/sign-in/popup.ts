@@ -2,7 +2,7 @@ import type { SignInOptions } from '../protocol/authorize.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { HostEnvironment, PopupWindow } from '../platform/environment.js'
 import { disposedError } from '../platform/calls.js'
-import { AuthError } from '../platform/errors.js'
+import { AuthError, notSignedIn, reviveAuthError } from '../platform/errors.js'
 import type { Session } from '../session/session.js'
 import type { SignInFlow } from './flow.js'
 import type { PopupOutcome, SessionMessage } from '../session/messages.js'
@@ -16,7 +16,10 @@ export interface PopupSignInOptions extends SignInOptions {
   popupFeatures?: string
 }
 
-/** How often the opener looks whether the user closed the popup. */
+/**
+ * How often the opener looks whether the popup reads closed; a close it infers is confirmed one
+ * look later, for an answer still on its way (the callback page reports, then closes itself).
+ */
 const CLOSED_CHECK_MS = 500
 
 /** What a popup sign-in works with. */
@@ -58,51 +61,71 @@ export async function runPopupSignIn(
     throw error
   }
   const outcome = await waitForOutcome(deps, popup, state, timeoutSeconds * 1000)
-  if ('error' in outcome) throw new AuthError(outcome.error.code, outcome.error.message)
+  if ('error' in outcome) throw reviveAuthError(outcome.error)
   if (!outcome.signedIn) {
     throw new AuthError('authorization_error', `The provider did not sign the user in ("${outcome.reason}").`)
   }
   // The popup committed the session and announced it; make sure this tab holds it before resolving.
   const record = await deps.session.reload()
-  if (record === undefined) throw new AuthError('not_signed_in', 'The popup signed in, but the session is gone.')
+  if (record === undefined) throw notSignedIn('The popup signed in, but the session is gone')
   return { user: record.claims }
 }
 
+/**
+ * The popup's answer over the tabs' channel; or `popup_closed` once the user closed it; or
+ * `popup_timeout`. Under Cross-Origin-Opener-Policy the handle reads closed as soon as the
+ * provider's page loads, so "closed" alone proves nothing: the user closed it only when this page
+ * got the focus back (a focus event, after the popup took it) while the handle reads closed. A
+ * page that never lost the focus — headless Chromium, a popup opened as a tab or on a second
+ * screen — waits for the answer; `hasFocus()` is no proof either way.
+ */
 function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, timeoutMs: number): Promise<PopupOutcome> {
   const { env } = deps
   return new Promise((resolve, reject) => {
-    const timers: unknown[] = []
+    /** This page got the focus back since the popup opened, and has kept it. */
+    let returned = false
+    /** The one pending look at the popup (or confirmation of its close). */
+    let look: unknown
     const finish = (settle: () => void) => {
-      stop()
+      stopListening()
+      stopWatchingFocus()
       deps.signal?.removeEventListener('abort', onAbort)
-      for (const timer of timers) env.clearTimeout(timer)
+      env.clearTimeout(deadline)
+      env.clearTimeout(look)
       settle()
     }
-    const stop = deps.tabs.listen((message) => {
+    const stopListening = deps.tabs.listen((message) => {
       if (message.type === 'popup-result' && message.state === state) finish(() => resolve(message.outcome))
     })
+    const deadline = env.setTimeout(() => {
+      popup.close()
+      const error = new AuthError('popup_timeout', `The sign-in popup did not complete within ${timeoutMs / 1000} s.`)
+      finish(() => reject(error))
+    }, timeoutMs)
+    // Disposing of the client ends the call: the popup closes and nothing is left armed.
     const onAbort = () => {
       popup.close()
       finish(() => reject(disposedError()))
     }
+    const watch = () => {
+      env.clearTimeout(look)
+      look =
+        popup.closed && returned
+          ? env.setTimeout(() => finish(() => reject(popupClosed())), CLOSED_CHECK_MS)
+          : env.setTimeout(watch, CLOSED_CHECK_MS)
+    }
+    // A focus event fires only for a page that had lost the focus: the blur may have come before
+    // this listener, while the sign-in code loaded.
+    const stopWatchingFocus = env.onFocusChange((focused) => {
+      returned = focused
+      watch()
+    })
     if (deps.signal?.aborted) return onAbort()
     deps.signal?.addEventListener('abort', onAbort, { once: true })
-    timers.push(
-      env.setTimeout(() => {
-        popup.close()
-        const error = new AuthError('popup_timeout', `The sign-in popup did not complete within ${timeoutMs / 1000} s.`)
-        finish(() => reject(error))
-      }, timeoutMs),
-    )
-    const watch = () => {
-      // Under Cross-Origin-Opener-Policy a popup reads as closed while it is open; the page
-      // regaining focus is what tells that the user closed it (or left it for this page).
-      if (popup.closed && env.hasFocus()) {
-        const error = new AuthError('popup_closed', 'The sign-in popup was closed before the sign-in completed.')
-        return finish(() => reject(error))
-      }
-      timers.push(env.setTimeout(watch, CLOSED_CHECK_MS))
-    }
-    timers.push(env.setTimeout(watch, CLOSED_CHECK_MS))
+    watch()
   })
+}
+
+function popupClosed(): AuthError {
+  return new AuthError('popup_closed', 'The sign-in popup was closed before the sign-in completed.')
 }

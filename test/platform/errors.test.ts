@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import * as oauth from 'oauth4webapi'
-import { AuthError, isAuthError } from '../../src/platform/errors.js'
+import { AuthError, errorData, isAuthError, notSignedIn, reviveAuthError } from '../../src/platform/errors.js'
 
 const ACCESS = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
 const REFRESH = 'refresh-6f1c2e9a'
@@ -19,6 +19,16 @@ function serialize(value: unknown, seen = new Set<unknown>()): string {
   })
   if (value instanceof URLSearchParams || value instanceof Headers) parts.push(...[...value].map(String))
   return parts.join(' ')
+}
+
+/** The engine's own DOMException (brand-checked getters), whatever DOM the test runs in. */
+function cloneFailure(): DOMException {
+  try {
+    structuredClone(() => {})
+  } catch (error) {
+    return error as DOMException
+  }
+  throw new Error('structuredClone cloned a function')
 }
 
 describe('AuthError', () => {
@@ -77,6 +87,39 @@ describe("an AuthError's cause", () => {
     expect(text).toContain('status=400')
   })
 
+  it('is readable whole when its class has brand-checked getters (a DataCloneError): name, message, code and class kept as data', () => {
+    const cause = cloneFailure()
+    const error = new AuthError('storage_error', 'The session could not be stored.', { cause })
+
+    const copy = error.cause as Error & { code?: unknown; className?: unknown }
+    expect(copy).toBeInstanceOf(Error)
+    expect(copy.name).toBe('DataCloneError')
+    expect(copy.message).toBe(cause.message)
+    expect(copy.code).toBe(cause.code)
+    expect(copy.className).toBe('DOMException')
+    expect(String(copy)).toBe(`DataCloneError: ${cause.message}`)
+  })
+
+  it("reads an error's getters into plain data, redacted like any field", () => {
+    class DetailedError extends Error {
+      readonly #detail = `refresh_token=${REFRESH} was refused`
+      get detail() {
+        return this.#detail
+      }
+    }
+    const cause = new DetailedError('refused')
+    Object.defineProperty(cause, 'refresh_token', { get: () => REFRESH, enumerable: true })
+    const error = new AuthError('grant_rejected', 'The provider refused the grant.', { cause })
+
+    const copy = error.cause as Record<string, unknown>
+    for (const name of ['detail', 'refresh_token', 'message', 'name']) {
+      expect(Object.getOwnPropertyDescriptor(copy, name)?.get, name).toBeUndefined()
+    }
+    expect(copy['message']).toBe('refused')
+    expect(copy['detail']).toBe(`refresh_token=${REFRESH} was refused`)
+    expect(copy['refresh_token']).toBe('[redacted]')
+  })
+
   it('leaves the original error untouched', () => {
     const body = { access_token: ACCESS }
     const cause = new oauth.OperationProcessingError('bad', { cause: { body } })
@@ -119,12 +162,51 @@ describe('isAuthError', () => {
     expect(isAuthError(error, 'network_error')).toBe(false)
   })
 
+  it('with a code, narrows to an AuthError of that code, whose data can be read', () => {
+    const caught: unknown = new AuthError('rate_limited', 'Asked again too soon.', { status: 429, retryAfterMs: 5000 })
+
+    if (!isAuthError(caught, 'rate_limited')) throw new Error('not recognised')
+    const code: 'rate_limited' = caught.code
+
+    expect(code).toBe('rate_limited')
+    expect(caught.status).toBe(429)
+    expect(caught.retryAfterMs).toBe(5000)
+    expect(caught.oauthError).toBeUndefined()
+    expect(Object.keys(caught).sort()).toEqual(['code', 'name', 'retryAfterMs', 'status'])
+  })
+
   it('narrows an unknown value to AuthError so its code can be read', () => {
     const caught: unknown = new AuthError('not_signed_in', 'Sign in first.')
 
     const code = isAuthError(caught) ? caught.code : undefined
 
     expect(code).toBe('not_signed_in')
+  })
+})
+
+describe('an AuthError as data', () => {
+  it('crosses a channel (structured clone) with its code, message and data fields, and without its cause', () => {
+    const error = new AuthError('rate_limited', 'Asked again too soon.', {
+      status: 429,
+      retryAfterMs: 7000,
+      cause: new Response('slow down', { status: 429 }),
+    })
+
+    const revived = reviveAuthError(structuredClone(errorData(error)))
+
+    expect(isAuthError(revived, 'rate_limited')).toBe(true)
+    expect(revived).toMatchObject({ message: 'Asked again too soon.', status: 429, retryAfterMs: 7000 })
+    expect(revived.oauthError).toBeUndefined()
+    expect(revived.cause).toBeUndefined()
+  })
+})
+
+describe('the factories of repeated errors', () => {
+  it('notSignedIn says what is missing and what to call', () => {
+    expect(notSignedIn()).toMatchObject({ code: 'not_signed_in', message: 'Nobody is signed in; call signIn() first.' })
+    expect(notSignedIn('Nobody is signed in with a refresh token').message).toBe(
+      'Nobody is signed in with a refresh token; call signIn() first.',
+    )
   })
 })
 

@@ -1,7 +1,8 @@
 // @vitest-environment node
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createMemoryStore, isAuthError, type KeyValueStore } from '../../src/index.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
-import { APP, createWorld, disposeOpenTabs, openTab, signIn } from '../support/world.js'
+import { APP, createWorld, disposeOpenTabs, openTab, rejection, signIn } from '../support/world.js'
 
 let provider: TestProvider
 
@@ -48,5 +49,32 @@ describe('a silent sign-in check (prompt: none)', () => {
     const { auth } = openTab(provider, createWorld())
     const url = new URL(await auth.createSignInUrl({ prompt: 'none' }))
     expect(url.searchParams.get('prompt')).toBe('none')
+  })
+})
+
+/** A store adapter with a common bug: it keeps values as JSON, so a CryptoKeyPair comes back as `{}`. */
+function jsonStore(): KeyValueStore {
+  const inner = createMemoryStore()
+  const copy = <T>(value: unknown) => (value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as T))
+  return {
+    get: async <T>(key: string) => copy<T>(await inner.get(key)),
+    set: (key, value) => inner.set(key, copy(value)),
+    del: (key) => inner.del(key),
+    update: (key, updater) => inner.update(key, (current) => copy(updater(copy(current)))),
+    keys: () => inner.keys(),
+  }
+}
+
+describe("a failure that is not the provider's answer", () => {
+  it('rejects with unexpected, not invalid_response, and the message says it is not the provider and to report it', async () => {
+    const { auth } = openTab(provider, createWorld(jsonStore()), {}, { dpop: true })
+    const callbackUrl = await provider.authorize(await auth.createSignInUrl())
+
+    const error = await rejection(auth.handleRedirectCallback(callbackUrl))
+
+    expect(isAuthError(error, 'unexpected'), String(error)).toBe(true)
+    expect((error as Error).message).toMatch(/not the provider's fault/)
+    expect((error as Error).message).toMatch(/report/)
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out' })
   })
 })

@@ -39,7 +39,7 @@ describe('signInWithPopup() and dispose()', () => {
   it('settles the call with disposed, closes the popup and leaves no timer armed', async () => {
     const world = createWorld()
     const popup = fakePopup()
-    const { auth } = openTab(strict, world, hostHooks({ openPopup: () => popup, hasFocus: () => false }))
+    const { auth } = openTab(strict, world, hostHooks({ openPopup: () => popup, onFocusChange: () => () => {} }))
     await auth.ready()
     const signingIn = rejection(auth.signInWithPopup())
     // Bounded for a broken library only: a working one gets there in milliseconds.

@@ -42,16 +42,25 @@ export function noteTokenExchange(params: URLSearchParams, body: unknown): void 
   noteSecrets([access_token, refresh_token, id_token].filter((value) => typeof value === 'string'))
 }
 
+/** Notes the credentials a request's headers carry: those of `Authorization`, and the DPoP proof. */
+export function noteRequestHeaders(headers: Headers): void {
+  noteSecrets([headers.get('authorization')?.replace(/^\S+\s+/, ''), headers.get('dpop')])
+}
+
 /**
- * Every string reachable from `value`: each own property of every object (non-enumerable and
- * symbol-keyed ones too, so an error's `message`, `stack` and `cause`), array items, the entries
- * of `URLSearchParams`, `Headers`, `Map` and `Set`, URLs, and the unread bodies of requests and
- * responses.
+ * Every string reachable from `value`: each field of every object, read the way a logger or an
+ * error tracker reads it — own properties (non-enumerable and symbol-keyed ones too, so an error's
+ * `message`, `stack` and `cause`) and every getter up its prototype chain, called on the object —
+ * array items, the entries of `URLSearchParams`, `Headers`, `Map` and `Set`, URLs, and the unread
+ * bodies of requests and responses.
+ *
+ * @throws Error naming every field whose getter threw: an error must be readable whole.
  */
 export async function textOf(value: unknown): Promise<string> {
   const parts: string[] = []
+  const unreadable: string[] = []
   const seen = new WeakSet<object>()
-  async function visit(item: unknown): Promise<void> {
+  async function visit(item: unknown, path: string): Promise<void> {
     if (typeof item === 'string') parts.push(item)
     else if (typeof item === 'number' || typeof item === 'bigint') parts.push(String(item))
     if (typeof item !== 'object' || item === null || seen.has(item)) return
@@ -65,32 +74,46 @@ export async function textOf(value: unknown): Promise<string> {
       parts.push(item.url)
       if (!item.bodyUsed) parts.push(await item.clone().text())
     }
-    if (item instanceof Request || item instanceof Response) await visit(item.headers)
+    if (item instanceof Request || item instanceof Response) await visit(item.headers, `${path}.headers`)
     if (item instanceof URLSearchParams || item instanceof Headers || item instanceof Map || item instanceof Set) {
-      for (const entry of item.entries()) await visit(entry)
+      for (const entry of item.entries()) await visit(entry, `${path}[entry]`)
     }
-    for (const key of Reflect.ownKeys(item)) {
+    for (const [key, read] of fieldsOf(item)) {
       if (typeof key === 'string') parts.push(key)
-      const descriptor = Object.getOwnPropertyDescriptor(item, key)!
-      await visit('value' in descriptor ? descriptor.value : readGetter(item, key))
+      const field = `${path}.${String(key)}`
+      try {
+        await visit(read(), field)
+      } catch (error) {
+        unreadable.push(`${field}: ${error instanceof Error ? error.message : String(error)}`)
+      }
     }
   }
-  await visit(value)
+  await visit(value, 'error')
+  if (unreadable.length > 0) throw new Error(`Fields that cannot be read: ${unreadable.join('; ')}`)
   return parts.join('\n')
 }
 
-function readGetter(object: object, key: string | symbol): unknown {
-  try {
-    return Reflect.get(object, key)
-  } catch {
-    return undefined
+/** Each own field of `object` and each getter of its prototypes (up to `Object.prototype`), as a reader. */
+function fieldsOf(object: object): Array<[string | symbol, () => unknown]> {
+  const fields = new Map<string | symbol, () => unknown>()
+  for (const key of Reflect.ownKeys(object)) {
+    const descriptor = Object.getOwnPropertyDescriptor(object, key)!
+    fields.set(key, 'value' in descriptor ? () => descriptor.value : () => descriptor.get?.call(object))
   }
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto && proto !== Object.prototype;) {
+    for (const key of Reflect.ownKeys(proto)) {
+      const getter = Object.getOwnPropertyDescriptor(proto, key)!.get
+      if (getter && !fields.has(key)) fields.set(key, () => getter.call(object))
+    }
+    proto = Object.getPrototypeOf(proto) as object | null
+  }
+  return [...fields]
 }
 
 /**
  * Expects that no noted error, serialized with its whole cause chain by {@link textOf}, contains a
- * noted token or code, and that at least `minimum` errors and secrets were noted (so the check
- * cannot pass by seeing nothing).
+ * noted token or code — as is, or as a body echoing a request would show it — and that at least
+ * `minimum` errors and secrets were noted (so the check cannot pass by seeing nothing).
  */
 export async function expectNoSecretInErrors(minimum: { errors: number; secrets: number }): Promise<void> {
   expect(errors.size, 'AuthErrors checked').toBeGreaterThanOrEqual(minimum.errors)
@@ -99,8 +122,19 @@ export async function expectNoSecretInErrors(minimum: { errors: number; secrets:
   for (const error of errors) {
     const text = await textOf(error)
     for (const secret of secrets) {
-      if (text.includes(secret)) leaks.push(`${error.code} (${error.message}) holds ${secret.slice(0, 12)}…`)
+      if (echoesOf(secret).some((echo) => text.includes(echo))) {
+        leaks.push(`${error.code} (${error.message}) holds ${secret.slice(0, 12)}…`)
+      }
     }
   }
   expect(leaks).toEqual([])
+}
+
+/**
+ * The forms a body that echoes a request shows `secret` in: as sent, percent-encoded (a form body,
+ * a query) and JSON-escaped.
+ */
+function echoesOf(secret: string): string[] {
+  const form = new URLSearchParams({ s: secret }).toString().slice(2)
+  return [...new Set([secret, encodeURIComponent(secret), form, JSON.stringify(secret).slice(1, -1)])]
 }

@@ -39,6 +39,12 @@ export type Misbehaviour =
   | 'hs256-advertised'
   | 'alg-none-advertised'
   | 'token-500'
+  /** 429 Too Many Requests with `Retry-After: 7`. */
+  | 'token-429'
+  /** A 500 whose body echoes the request, body and headers (a gateway's or a debug error page). */
+  | 'token-500-echo'
+  /** `invalid_grant` whose `error_description` quotes the request body. */
+  | 'token-400-echo'
   | 'token-html'
   | 'token-hang'
   | 'token-hang-body'
@@ -82,6 +88,11 @@ export interface HostileProvider {
   readonly tokenRequests: number
   /** Every authorization code, access, refresh and ID token issued since start, in order. */
   readonly issued: readonly string[]
+  /**
+   * Every credential the token endpoint received since start, in order: codes, PKCE verifiers and
+   * refresh tokens, and the credentials of `Authorization` and `DPoP` headers.
+   */
+  readonly received: readonly string[]
   /** Requests received by the discovery endpoint since start. */
   readonly discoveryRequests: number
   /** Requests received by the JWKS endpoint since start. */
@@ -189,6 +200,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   let jwksRequests = 0
   const codes = new Map<string, IssuedCode>()
   const issued: string[] = []
+  const received: string[] = []
   const sockets = new Set<Socket>()
   let issuer = ''
 
@@ -315,10 +327,30 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     response.end()
   }
 
+  /** Notes the credentials `request` carries: its form's secrets and its credential headers. */
+  function noteReceived(request: IncomingMessage, form: URLSearchParams): void {
+    for (const name of ['code', 'code_verifier', 'refresh_token']) received.push(...form.getAll(name))
+    const authorization = request.headers.authorization?.replace(/^\S+\s+/, '')
+    for (const value of [authorization, request.headers.dpop]) if (typeof value === 'string') received.push(value)
+  }
+
+  /** The request as a debugging gateway shows it: request line, headers, body. */
+  function echoOf(request: IncomingMessage, form: URLSearchParams): string {
+    const headers = Object.entries(request.headers).map(([name, value]) => `${name}: ${String(value)}`)
+    return [`${request.method} ${request.url} HTTP/1.1`, ...headers, '', form.toString()].join('\n')
+  }
+
   async function handleToken(request: IncomingMessage, response: ServerResponse): Promise<void> {
     tokenRequests++
     const form = await readForm(request)
+    noteReceived(request, form)
     switch (misbehaviour) {
+      case 'token-500-echo':
+        send(response, 500, 'text/plain', `Upstream error while handling:\n${echoOf(request, form)}`)
+        return
+      case 'token-400-echo':
+        oauthError(response, 400, 'invalid_grant', `The grant in "${form.toString()}" is not valid`)
+        return
       case 'token-hang':
         // Never answer; close() destroys the socket.
         return
@@ -332,6 +364,10 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         return
       case 'token-500':
         send(response, 500, 'text/plain', 'Internal Server Error')
+        return
+      case 'token-429':
+        response.writeHead(429, { ...CORS_HEADERS, 'content-type': 'text/plain', 'retry-after': '7' })
+        response.end('Too Many Requests')
         return
       case 'token-html':
         send(
@@ -479,6 +515,9 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     },
     get issued() {
       return issued
+    },
+    get received() {
+      return received
     },
     get discoveryRequests() {
       return discoveryRequests

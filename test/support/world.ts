@@ -16,7 +16,7 @@ import {
   type AuthState,
   type KeyValueStore,
 } from '../../src/index.js'
-import { noteCallback, noteError, noteTokenExchange, watchErrors } from './error-collector.js'
+import { noteCallback, noteError, noteRequestHeaders, noteTokenExchange, watchErrors } from './error-collector.js'
 import { createFakeClock, type FakeClock } from './fake-clock.js'
 import { createFakeTabs, type FakeTabs } from './fake-tabs.js'
 import type { TestProvider } from './provider.js'
@@ -45,12 +45,13 @@ export interface Exchange {
 export type Interceptor = (request: {
   url: string
   params: URLSearchParams
+  headers: Headers
   forward(): Promise<Response>
 }) => Promise<Response | undefined> | Response | undefined
 
 /**
  * The tab's `fetch`: real HTTP to the provider, every exchange recorded, optionally intercepted.
- * The tokens and codes it sees are noted for the error collector.
+ * The tokens, codes and proofs it sees are noted for the error collector.
  */
 export function createNetwork(clock: Pick<FakeClock, 'now'>) {
   const exchanges: Exchange[] = []
@@ -79,8 +80,10 @@ export function createNetwork(clock: Pick<FakeClock, 'now'>) {
       status: 'failed',
     }
     exchanges.push(exchange)
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
+    noteRequestHeaders(headers)
     const forward = async () => noteTokens(params, await globalThis.fetch(input, init))
-    const answered = await intercept({ url, params, forward })
+    const answered = await intercept({ url, params, headers, forward })
     const response = answered ? await noteTokens(params, answered) : await forward()
     exchange.status = response.status
     if (exchange.grantType !== undefined && response.ok && /json/.test(response.headers.get('content-type') ?? '')) {

@@ -18,6 +18,9 @@ const auth = createAuthClient({
   postLogoutRedirectUri: `${location.origin}/`,
   dpop: localStorage.getItem(CONFIG_KEYS.dpop) === 'true',
   refreshIn: localStorage.getItem(CONFIG_KEYS.refreshIn) === 'page' ? 'page' : 'worker',
+  ...(localStorage.getItem(CONFIG_KEYS.requestTimeoutMs)
+    ? { requestTimeoutMs: Number(localStorage.getItem(CONFIG_KEYS.requestTimeoutMs)) }
+    : {}),
   // The tests call the provider's userinfo endpoint as the app's API, and their own APIs.
   apiOrigins: [
     new URL(issuer).origin,

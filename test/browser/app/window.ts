@@ -8,6 +8,7 @@ export const CONFIG_KEYS = {
   refreshIn: 'spa-auth-test:refresh-in',
   /** More origins for `apiOrigins`, space-separated, beside the provider's. */
   apiOrigins: 'spa-auth-test:api-origins',
+  requestTimeoutMs: 'spa-auth-test:request-timeout-ms',
 } as const
 
 /** An AuthError as the tests read it back from the page. */

@@ -134,17 +134,20 @@ export async function typecheck(project: string): Promise<void> {
 }
 
 /**
- * Runs the project's own Vitest (`vitest run`) in `dir`, as its developers would; resolves the
- * output, rejects with it when a test fails. The variables of the Vitest running this suite are
- * left out, so the project's run is its own. Each test may take 30 s instead of Vitest's 5: here
- * the project's tests share the machine with the other browser suites, and on a loaded machine
- * a test that takes a second alone has taken more than five.
+ * Runs the project's own Vitest (`vitest run`, then `args`) in `dir`, as its developers would;
+ * resolves the output, rejects with it when a test fails. The variables of the Vitest running this
+ * suite are left out, so the project's run is its own. Each test may take 30 s instead of Vitest's
+ * 5: here the project's tests share the machine with the other browser suites, and on a loaded
+ * machine a test that takes a second alone has taken more than five.
  */
-export async function runVitest(dir: string): Promise<string> {
+export async function runVitest(dir: string, args: string[] = []): Promise<string> {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', CI: 'true' }
   const vitest = join(dir, 'node_modules', 'vitest', 'vitest.mjs')
   try {
-    const { stdout, stderr } = await run(process.execPath, [vitest, 'run', '--testTimeout=30000'], { cwd: dir, env })
+    const { stdout, stderr } = await run(process.execPath, [vitest, 'run', '--testTimeout=30000', ...args], {
+      cwd: dir,
+      env,
+    })
     return `${stdout}${stderr}`
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }

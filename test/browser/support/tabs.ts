@@ -11,16 +11,17 @@ export async function configureApp(
   appOrigin: string,
   issuer: string,
   clientId: string,
-  options: { dpop?: boolean; refreshIn?: 'worker' | 'page'; apiOrigins?: string[] } = {},
+  options: { dpop?: boolean; refreshIn?: 'worker' | 'page'; apiOrigins?: string[]; requestTimeoutMs?: number } = {},
 ): Promise<void> {
   await profile.addInitScript(
-    ({ keys, issuer, clientId, dpop, refreshIn, apiOrigins }) => {
+    ({ keys, issuer, clientId, dpop, refreshIn, apiOrigins, requestTimeoutMs }) => {
       if (location.origin === keys.appOrigin) {
         localStorage.setItem(keys.issuer, issuer)
         localStorage.setItem(keys.clientId, clientId)
         localStorage.setItem(keys.dpop, String(dpop))
         localStorage.setItem(keys.refreshIn, refreshIn)
         localStorage.setItem(keys.apiOrigins, apiOrigins)
+        localStorage.setItem(keys.requestTimeoutMs, requestTimeoutMs)
       }
     },
     {
@@ -30,6 +31,7 @@ export async function configureApp(
       dpop: options.dpop === true,
       refreshIn: options.refreshIn ?? 'worker',
       apiOrigins: (options.apiOrigins ?? []).join(' '),
+      requestTimeoutMs: options.requestTimeoutMs === undefined ? '' : String(options.requestTimeoutMs),
     },
   )
 }
