@@ -5,7 +5,7 @@ import {
   type AuthEnvironment,
   type HostEnvironment,
 } from './platform/environment.js'
-import { AuthError } from './platform/errors.js'
+import { AuthError, notSignedIn } from './platform/errors.js'
 import { createCalls, type Calls } from './platform/calls.js'
 import { lazy, type Lazy } from './platform/lazy.js'
 import { openDefaultStore, type KeyValueStore, type StorageKind } from './platform/storage.js'
@@ -216,14 +216,14 @@ function signInWithPopup(parts: Parts, calls: Calls, options: PopupSignInOptions
 async function credentials(session: Session) {
   await session.accessToken({ force: false })
   const record = session.current()
-  if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+  if (record === undefined) throw notSignedIn()
   return record
 }
 
 async function refresh(session: Session): Promise<void> {
   await session.ready
   if (session.current()?.tokens.refreshToken === undefined) {
-    throw new AuthError('not_signed_in', 'Nobody is signed in with a refresh token; call signIn() first.')
+    throw notSignedIn('Nobody is signed in with a refresh token')
   }
   await session.accessToken({ force: true })
 }

@@ -221,6 +221,11 @@ export function notSignedIn(why = 'Nobody is signed in'): AuthError<'not_signed_
   return new AuthError('not_signed_in', `${why}; call signIn() first.`)
 }
 
+/** `not_signed_in`: the session's access token expired, and the provider issued no refresh token to get another. */
+export function expiredWithoutRefreshToken(): AuthError<'not_signed_in'> {
+  return new AuthError('not_signed_in', 'The session expired and the provider issued no refresh token; sign in again.')
+}
+
 /** `dpop_key_unavailable`: the DPoP key the session's tokens are bound to is gone (site data cleared). */
 export function dpopKeyUnavailable(): AuthError<'dpop_key_unavailable'> {
   return new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone. Sign in again.')

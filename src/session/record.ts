@@ -1,4 +1,4 @@
-import { AuthError, type AuthErrorCode } from '../platform/errors.js'
+import { reviveAuthError, type AuthError, type AuthErrorData } from '../platform/errors.js'
 import type { TokenSet, UserClaims } from '../protocol/token-set.js'
 
 /** The schema version this library writes. A record of any other version is not trusted. */
@@ -8,14 +8,11 @@ export const RECORD_VERSION = 1
  * How the refreshes of a session are failing, kept in the record so every tab sees the same
  * backoff: whichever tab holds the lock when `retryAt` comes tries once, and the others follow.
  */
-export interface RefreshFailure {
+export interface RefreshFailure extends AuthErrorData {
   /** Consecutive failed attempts. */
   attempts: number
   /** No tab tries again before this instant (epoch ms). */
   retryAt: number
-  /** The last failure, so every tab's snapshot reports the same error. */
-  code: AuthErrorCode
-  message: string
   /** Consecutive attempts the token endpoint did not answer at all (CORS on error answers, offline). */
   unanswered: number
 }
@@ -89,7 +86,8 @@ export function tokensFor(record: SessionRecord, resource: string | undefined): 
 /** The error every tab reports while the shared refresh failure of `record` lasts, else `null`. */
 export function failureError(record: SessionRecord): AuthError | null {
   const { failure } = record
-  return failure ? new AuthError(failure.code, failure.message) : null
+  // The same error in every tab: the code, the message and the data (status, Retry-After, …).
+  return failure ? reviveAuthError(failure) : null
 }
 
 /** Whether `a` and `b` are the same revision of the same sign-in. */

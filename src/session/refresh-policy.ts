@@ -4,7 +4,7 @@
  * a newer refresh token, back off, refuse one API's token, or end and revoke). The refresh
  * transaction in `refresh.ts` performs what they decide.
  */
-import { AuthError } from '../platform/errors.js'
+import { AuthError, dpopKeyUnavailable, errorData, expiredWithoutRefreshToken } from '../platform/errors.js'
 import type { RefreshResult } from '../protocol/provider.js'
 import { refreshDueAt } from '../protocol/token-set.js'
 import type { SignedOutReason } from './machine.js'
@@ -44,9 +44,10 @@ export function beforeGrant(input: {
     return { kind: 'adopt', record: latest }
   if (latest.tokens.refreshToken === undefined) {
     if (latest.tokens.expiresAt > now) return { kind: 'adopt', record: latest }
-    return { kind: 'end', reason: 'expired', error: expired() }
+    return { kind: 'end', reason: 'expired', error: expiredWithoutRefreshToken() }
   }
-  if (input.dpop && latest.dpopKey === undefined) return { kind: 'end', reason: 'dpop-key-lost', error: dpopKeyLost() }
+  if (input.dpop && latest.dpopKey === undefined)
+    return { kind: 'end', reason: 'dpop-key-lost', error: dpopKeyUnavailable() }
   return { kind: 'grant', record: latest }
 }
 
@@ -137,13 +138,7 @@ function backoff(
     retryAfterMs: result.retryAfterMs,
     slow: error !== result.error,
   })
-  const failure: RefreshFailure = {
-    attempts,
-    retryAt: input.now + delay,
-    code: error.code,
-    message: error.message,
-    unanswered,
-  }
+  const failure: RefreshFailure = { ...errorData(error), attempts, retryAt: input.now + delay, unanswered }
   return { kind: 'backoff', record: reviseRecord(input.latest, { failure }), error }
 }
 
@@ -185,14 +180,6 @@ export function retryDelayMs(input: {
   if (input.slow) return RETRY_CAP_MS
   const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.max(0, input.attempts - 1))
   return Math.max(RETRY_FLOOR_MS, input.random * ceiling, input.retryAfterMs ?? 0)
-}
-
-function expired(): AuthError {
-  return new AuthError('not_signed_in', 'The session expired and the provider issued no refresh token; sign in again.')
-}
-
-function dpopKeyLost(): AuthError {
-  return new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone. Sign in again.')
 }
 
 function unreachable(cause: AuthError): AuthError {

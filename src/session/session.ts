@@ -7,7 +7,7 @@
  * refresh comes near; signing out never waits for code.
  */
 import type { HostEnvironment } from '../platform/environment.js'
-import { asAuthError, AuthError } from '../platform/errors.js'
+import { asAuthError, notSignedIn, type AuthError } from '../platform/errors.js'
 import type { Lazy } from '../platform/lazy.js'
 import { createScheduler, type Scheduler } from '../platform/scheduler.js'
 import { createSnapshotStore, type SnapshotStore } from '../platform/snapshot-store.js'
@@ -266,7 +266,7 @@ export class Session {
   async #refreshOnce(request: TokenRequest & { held?: SessionRecord | undefined }): Promise<SessionRecord> {
     await this.ready
     const held = request.held ?? this.current()
-    if (held === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+    if (held === undefined) throw notSignedIn()
     const own = request.resource === undefined
     if (own) this.#dispatch({ type: 'refresh-started' })
     let outcome: RefreshOutcome

@@ -4,7 +4,7 @@
  * refreshes fail, every tab waits for the shared retry time and hands out the token it holds as
  * long as that is valid.
  */
-import { AuthError } from '../platform/errors.js'
+import { expiredWithoutRefreshToken, notSignedIn } from '../platform/errors.js'
 import type { SnapshotStore } from '../platform/snapshot-store.js'
 import type { AuthState } from './machine.js'
 import { failureError, tokensFor, type SessionRecord } from './record.js'
@@ -71,20 +71,17 @@ async function readToken(
   const now = () => source.now()
   await source.ready
   const record = source.current()
-  if (record === undefined) throw new AuthError('not_signed_in', 'Nobody is signed in; call signIn() first.')
+  if (record === undefined) throw notSignedIn()
   if (record.tokens.refreshToken === undefined) {
     const own = tokensFor(record, request.resource)
     if (own !== undefined && own.expiresAt > now()) return own.accessToken
     if (request.resource === undefined) await source.expire()
-    throw new AuthError('not_signed_in', 'The session expired and the provider issued no refresh token; sign in again.')
+    throw expiredWithoutRefreshToken()
   }
   try {
     const next = tokensFor(await source.refresh({ ...request, held: decided ?? record }), request.resource)
     if (next !== undefined && next.expiresAt > now()) return next.accessToken
-    throw (
-      source.snapshots.get().error ??
-      new AuthError('not_signed_in', 'The access token expired and could not be refreshed yet.')
-    )
+    throw source.snapshots.get().error ?? notSignedIn('The access token expired and could not be refreshed yet')
   } catch (error) {
     // A failed refresh that kept the session still leaves a token that is valid for a while.
     const current = source.current()

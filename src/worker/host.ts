@@ -7,7 +7,7 @@
  * a test hosts it over its own store, locks, channels and clock.
  */
 import type { AuthEnvironment } from '../platform/environment.js'
-import { asAuthError } from '../platform/errors.js'
+import { asAuthError, errorData } from '../platform/errors.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { createTabSync, type TabSync } from '../platform/tab-sync.js'
 import { resolveConfig, type AuthConfig } from '../protocol/config.js'
@@ -16,7 +16,7 @@ import { randomId } from '../platform/environment.js'
 import type { SessionMessage } from '../session/messages.js'
 import { createRecordStore, type RecordStore } from '../session/record-store.js'
 import { runRefresh, type RefreshContext } from '../session/refresh.js'
-import { toErrorData, toWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
+import { toWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
 /** The refresh worker's work. */
 export interface RefreshHost {
@@ -63,7 +63,7 @@ export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnviron
         const outcome = await runRefresh(contextFor(message.config), message.request)
         return { v: WORKER_PROTOCOL, id, outcome: toWire(outcome) }
       } catch (error) {
-        return { v: WORKER_PROTOCOL, id, failed: toErrorData(asAuthError(error)) }
+        return { v: WORKER_PROTOCOL, id, failed: errorData(asAuthError(error)) }
       }
     },
   }

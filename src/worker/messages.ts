@@ -3,7 +3,7 @@
  * (the worker outlives pages), so every message carries the protocol version, and a page only
  * connects to a worker of its own version: the worker's name carries it too.
  */
-import { AuthError, type AuthErrorCode } from '../platform/errors.js'
+import { errorData, reviveAuthError, type AuthError, type AuthErrorData } from '../platform/errors.js'
 import type { AuthConfig } from '../protocol/config.js'
 import type { RefreshOutcome, RefreshRequest } from '../session/refresh.js'
 
@@ -18,20 +18,14 @@ export interface WorkerRequest {
   request: RefreshRequest
 }
 
-/** An {@link AuthError} as data, for the trip between page and worker. */
-export interface ErrorData {
-  code: AuthErrorCode
-  message: string
-}
-
 /** {@link RefreshOutcome} with its errors as data. */
 export type WireOutcome = RefreshOutcome extends infer O
   ? O extends unknown
     ? {
         [K in keyof O]: O[K] extends AuthError
-          ? ErrorData
+          ? AuthErrorData
           : O[K] extends AuthError | undefined
-            ? ErrorData | undefined
+            ? AuthErrorData | undefined
             : O[K]
       }
     : never
@@ -43,29 +37,25 @@ export type WireOutcome = RefreshOutcome extends infer O
  */
 export type WorkerAnswer =
   | { v: number; id: number; outcome: WireOutcome }
-  | { v: number; id: number; failed: ErrorData }
+  | { v: number; id: number; failed: AuthErrorData }
   | { v: number; id: number; mismatch: true }
-
-export function toErrorData(error: AuthError): ErrorData {
-  return { code: error.code, message: error.message }
-}
 
 export function toWire(outcome: RefreshOutcome): WireOutcome {
   switch (outcome.kind) {
     case 'adopted':
       return outcome
     case 'refreshed':
-      return { ...outcome, storageError: outcome.storageError && toErrorData(outcome.storageError) }
+      return { ...outcome, storageError: outcome.storageError && errorData(outcome.storageError) }
     case 'failed':
     case 'refused':
     case 'ended':
     case 'interrupted':
-      return { ...outcome, error: toErrorData(outcome.error) } as WireOutcome
+      return { ...outcome, error: errorData(outcome.error) } as WireOutcome
   }
 }
 
 export function fromWire(outcome: WireOutcome): RefreshOutcome {
-  const error = (data: ErrorData) => new AuthError(data.code, data.message)
+  const error = reviveAuthError
   switch (outcome.kind) {
     case 'adopted':
       return outcome

@@ -3,40 +3,50 @@
  * invocation" in Chromium) on anything but the original: a timed-out request's AuthError must be readable whole,
  * every field of every cause, as a logger or an error tracker walks it.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from './support/app-server.js'
 import { engine, launchEngine, skipBrowserSuites, type Engine } from './support/engine.js'
-import { configureApp } from './support/tabs.js'
+import { configureApp, openTab } from './support/tabs.js'
 
-/** A loopback issuer whose every request the test holds unanswered. */
-const SILENT_ISSUER = 'http://127.0.0.1:9/oidc'
+/** A provider on loopback that takes every request and never answers it. */
+async function startSilentIssuer(): Promise<{ issuer: string; close(): Promise<void> }> {
+  const server = createServer(() => {})
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  server.unref()
+  return {
+    issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oidc`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
 
 describe.skipIf(skipBrowserSuites)(`errors in ${engine.title}`, () => {
   let app: TestApp
   let browser: Engine
+  let silent: Awaited<ReturnType<typeof startSilentIssuer>>
 
   beforeAll(async () => {
     app = await startTestApp()
+    silent = await startSilentIssuer()
     browser = await launchEngine()
   })
 
   afterAll(async () => {
     await browser?.close()
+    await silent?.close()
     await app?.close()
   })
 
   it("a request cut off by requestTimeoutMs rejects with timeout whose cause's name and message read, down the whole chain", async () => {
     const context = await browser.newProfile()
     try {
-      await configureApp(context, app.origin, SILENT_ISSUER, 'spa-test', { requestTimeoutMs: 300 })
-      const tab = await context.newTab()
-      // Held: never answered.
-      await tab.intercept(
-        (url) => url.startsWith(SILENT_ISSUER),
-        () => new Promise<never>(() => {}),
-      )
-      await tab.goto(`${app.origin}/`)
-      await tab.evaluate(() => window.appReady)
+      await configureApp(context, app.origin, silent.issuer, 'spa-test', { requestTimeoutMs: 300 })
+      const tab = await openTab(context, `${app.origin}/`)
 
       const read = await tab.evaluate(async () => {
         const error = await window.auth.createSignInUrl().then(
