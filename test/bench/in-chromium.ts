@@ -1,8 +1,8 @@
 /**
  * The measures in Chromium, on the apps' builds: the start-up one library at a time (alone, since
- * it times things — except in a quick run, whose times mean nothing), and the refresh economy of
- * every library with the job recorded without SharedWorker, all at once (they count, and mostly
- * wait).
+ * it times things), then the refresh economy of every library with the job recorded without
+ * SharedWorker, all at once (they count, and mostly wait). A quick run, whose times mean nothing,
+ * runs everything at once.
  */
 import type { Browser } from 'playwright-core'
 import { recordJobWithoutWorker } from './job-fetches.js'
@@ -45,16 +45,14 @@ export async function measureInChromium(
     io.log(`  ${what}: ${((performance.now() - since) / 1000).toFixed(1)} s`)
     return result
   }
+  const startUp = (library: BenchLibrary) =>
+    timed(
+      `${library.label}: start-up`,
+      inSite(library, (site) => measureStartUp(browser, site, settings)),
+    )
   const startUpsInTurn = async () => {
     const startUps: LibraryReport['startUp'][] = []
-    for (const library of libraries) {
-      startUps.push(
-        await timed(
-          `${library.label}: start-up`,
-          inSite(library, (site) => measureStartUp(browser, site, settings)),
-        ),
-      )
-    }
+    for (const library of libraries) startUps.push(await startUp(library))
     return startUps
   }
   const atOnce = () =>
@@ -80,7 +78,7 @@ export async function measureInChromium(
     `in Chromium: the refresh economy with ${settings.tokenLifetimeSeconds}-s tokens takes about ${Math.round(settings.tokenLifetimeSeconds * Math.max(settings.idleLifetimes, 1) + 15)} s …`,
   )
   if (settings.quick) {
-    const [startUps, [refreshes, recordings]] = await Promise.all([startUpsInTurn(), atOnce()])
+    const [startUps, [refreshes, recordings]] = await Promise.all([Promise.all(libraries.map(startUp)), atOnce()])
     return { startUps, refreshes, recordings }
   }
   const startUps = await startUpsInTurn()

@@ -58,6 +58,35 @@ export interface BenchApps {
 }
 
 /**
+ * Runs Vite builds as `vite build` or `npm run build` from a shell does: with NODE_ENV production.
+ * The process may have another (Vite's module runner, which loads the bench, sets development;
+ * Vitest sets test), and Vite then makes a build that is not a production build:
+ * `process.env.NODE_ENV` and `import.meta.env.PROD` would read as in development.
+ */
+async function asProduction<T>(build: () => Promise<T>): Promise<T> {
+  const before = process.env['NODE_ENV']
+  process.env['NODE_ENV'] = 'production'
+  try {
+    return await build()
+  } finally {
+    if (before === undefined) delete process.env['NODE_ENV']
+    else process.env['NODE_ENV'] = before
+  }
+}
+
+/** Throws from the build unless Vite resolved a production build (what `isProduction` says). */
+function productionOnly(what: string): Plugin {
+  return {
+    name: 'spa-auth-bench:production-only',
+    configResolved(config) {
+      if (!config.isProduction) {
+        throw new Error(`${what}: not a production build, NODE_ENV is ${process.env['NODE_ENV']} (mode ${config.mode})`)
+      }
+    },
+  }
+}
+
+/**
  * Builds the library with the repository's vite.config.ts into a staging copy of the package
  * (package.json, README.md, dist/), so that a `dist/` other tests build at the same time is
  * left alone, and packs that with `npm pack`. The declarations (tsc) are left out: they change
@@ -65,13 +94,16 @@ export interface BenchApps {
  */
 async function packLibrary(work: string): Promise<PackedLibrary> {
   const staged = join(work, 'package')
-  await build({
-    root: REPO,
-    configFile: join(REPO, 'vite.config.ts'),
-    mode: 'production',
-    logLevel: 'warn',
-    build: { outDir: join(staged, 'dist'), emptyOutDir: true },
-  })
+  await asProduction(() =>
+    build({
+      root: REPO,
+      configFile: join(REPO, 'vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      plugins: [productionOnly('the library')],
+      build: { outDir: join(staged, 'dist'), emptyOutDir: true },
+    }),
+  )
   for (const file of ['package.json', 'README.md']) await copyFile(join(REPO, file), join(staged, file))
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
     cwd: staged,
@@ -142,7 +174,7 @@ async function buildApp(projectDir: string, library: BenchLibrary, outDir: strin
     root: join(projectDir, library.id),
     mode: 'production',
     logLevel: 'warn',
-    plugins: [chunkRecorder((chunks) => (page = chunks))],
+    plugins: [productionOnly(`${library.id}'s app`), chunkRecorder((chunks) => (page = chunks))],
     worker: { plugins: () => [chunkRecorder((chunks) => workers.push(chunks))] },
     build: { outDir, emptyOutDir: true, sourcemap: 'hidden', reportCompressedSize: false },
   })
@@ -181,8 +213,8 @@ export async function buildBenchApps(libraries: readonly BenchLibrary[], work: s
   const packages = libraries.flatMap((library) => (library.package === undefined ? [] : [library.package]))
   await createProject(projectDir, packed, packages, files)
   lap('npm ci of the app project')
-  const built = await Promise.all(
-    libraries.map((library) => buildApp(projectDir, library, join(work, `out-${library.id}`))),
+  const built = await asProduction(() =>
+    Promise.all(libraries.map((library) => buildApp(projectDir, library, join(work, `out-${library.id}`)))),
   )
   lap('vite build of the apps')
   return {
