@@ -1,5 +1,5 @@
 /**
- * How the bundle measures read: byte counts, and for a library split by need the list of its
+ * How byte counts read, and the esbuild row in words: for a library split by need the list of its
  * chunks (what each carries, by the esbuild metafile), what a page load and the whole default job
  * fetch, what the features the job does not use would add, its worker, and the eager bundle.
  */
@@ -11,7 +11,7 @@ export const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`
 /** `n` bytes with KiB, e.g. `10,528 B (10.3 KiB)`. */
 export const size = (n: number) => `${bytes(n)} (${kib(n)})`
 
-/** `src/session.ts 3,253, src/client.ts 2,536, …`: the inputs of a chunk, largest first. */
+/** `src/session/session.ts 3,253, src/client.ts 2,536, …`: the modules of a chunk, largest first. */
 export function inputs(modules: readonly ModuleCost[], limit = Infinity): string {
   const shown = modules.slice(0, limit).map((module) => `${module.path} ${module.bytes.toLocaleString('en-US')}`)
   return modules.length > limit ? `${shown.join(', ')}, … (${modules.length - limit} more)` : shown.join(', ')
@@ -70,8 +70,9 @@ function chunkLines(bundle: SplitBundle, indent: string, start = 'first load'): 
 
 /** The chunk list, the first load, the job, the features, the worker and the eager bundle of `library`. */
 export function bundleLines(library: LibraryReport): string[] {
-  if (!library.bundle.ok) return [`${library.label}: the bundle could not be measured (${library.bundle.error}).`]
-  const bundle = library.bundle.value
+  if (!library.esbuild.ok)
+    return [`${library.label}: the esbuild split could not be measured (${library.esbuild.error}).`]
+  const bundle = library.esbuild.value
   const out = [
     `${library.label}, every chunk (esbuild, code splitting, minified; gzip -9 of each file; inputs in minified bytes, largest first, from the esbuild metafile):`,
     ...chunkLines(bundle, '  '),
@@ -101,12 +102,11 @@ export function bundleLines(library: LibraryReport): string[] {
 }
 
 function workerLines(library: LibraryReport): string[] {
-  if (library.worker === undefined) return []
-  if (!library.worker.ok) return [`  refresh worker: could not be measured (${library.worker.error})`]
-  const worker = library.worker.value
+  if (library.esbuildWorker === undefined) return []
+  if (!library.esbuildWorker.ok) return [`  refresh worker: could not be measured (${library.esbuildWorker.error})`]
+  const worker = library.esbuildWorker.value
   return [
-    `  refresh worker, its own bundle (Chromium 148+ starts it once a refresh is near and runs refreshes there ` +
-      `instead of in the page; the worker fetches it, not the page, so it is not added to the job): ${groupSummary(worker.firstLoad)}`,
+    `  refresh worker, bundled by esbuild on its own (the worker fetches it, not the page, so it is not added to the job): ${groupSummary(worker.firstLoad)}`,
     ...chunkLines(worker, '    ', 'at start'),
   ]
 }

@@ -1,8 +1,10 @@
 /**
- * The three libraries the benchmark compares: where each one's bench client is, what its
- * provider must look like, how it is configured and what a reader must know to read its numbers.
+ * The three libraries the benchmark compares: where each one's bench client is, what the app
+ * installs for it, what its provider must look like, how it is configured and what a reader must
+ * know to read its numbers. {@link SPA_AUTH_MODULES} is the one place the bench names modules
+ * of src/.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TestProviderOptions } from '../support/provider.js'
 import type { SplitSpec } from './bundle-size.js'
@@ -13,19 +15,77 @@ export interface BenchLibrary {
   id: LibraryId
   /** Name and version, e.g. `oidc-client-ts 3.5.0`. */
   label: string
-  /** The bench client module (see clients/bench-client.ts). */
+  /** The bench client's file in clients/ (see clients/bench-client.ts), e.g. `spa-auth.ts`. */
+  client: string
+  /** The bench client's absolute path, for the esbuild row. */
   adapter: string
+  /** The package the Vite app installs at the version this repository locks; absent: this repository, packed (`npm pack`). */
+  package?: string
   /** What the provider needs for this client, on top of the 'strict' profile. */
   provider: Pick<TestProviderOptions, 'routes' | 'issuerTrailingSlash'>
   /** How it is configured, one line for the notes. */
   setup: string
   /** What its token getter is in the hot path and the burst. */
   tokenGetter: string
-  /** Its `import()`s: the ones the bench client's job reaches, and those of features it does not use. */
-  split?: SplitSpec
-  /** A worker the library starts by itself, bundled on its own as an app's bundler does. */
-  worker?: { entry: string; split: SplitSpec }
+  /** Its modules the bench names (spa-auth's: {@link SPA_AUTH_MODULES}). */
+  modules?: LibraryModules
 }
+
+/** Modules of a library the bench names, each with why; paths relative to the repository. */
+export interface LibraryModules {
+  /** `import()` targets the default job reaches → the step that loads each (the esbuild row's job). */
+  job: Record<string, string>
+  /** `import()` targets of features the job does not use → what turns each on (labels their chunks). */
+  features: Record<string, string>
+  /** The refresh worker's entry (the esbuild row bundles it on its own). */
+  workerEntry: string
+}
+
+/**
+ * The only place the bench names spa-auth's modules. The Vite app row needs none of them to
+ * measure (its job is what Chromium fetched); they label the chunks of the features the job does
+ * not use, and they place the esbuild row's `import()`s. A module named here that no longer
+ * exists, or no longer is where it is placed, fails the measure with a message pointing here.
+ */
+export const SPA_AUTH_MODULES: LibraryModules = {
+  job: {
+    'src/sign-in/flow.ts': 'signIn() and handleRedirectCallback()',
+    'src/protocol/provider.ts':
+      'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
+    'src/worker/page.ts':
+      'the refresh: the transaction, here or in the refresh worker (loaded in idle time once one is planned)',
+  },
+  features: {
+    'src/api/api-fetch.ts': 'auth.fetch()',
+    'src/sign-in/popup.ts': 'signInWithPopup()',
+    'src/protocol/dpop.ts': 'dpop: true',
+    'src/protocol/par.ts': "PAR (par: 'always', or a provider that requires it)",
+    'src/protocol/userinfo.ts': 'getUserInfo()',
+  },
+  workerEntry: 'src/worker/entry.ts',
+}
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
+
+/** Where a message about a stale module name sends the reader. */
+export const MODULE_TABLE = 'SPA_AUTH_MODULES in test/bench/libraries.ts'
+
+/**
+ * Throws when a module of `modules` no longer exists in the repository, naming each and the
+ * table to update; `modules` maps path → what it is for.
+ */
+export function assertModulesExist(modules: Record<string, string>): void {
+  const missing = Object.entries(modules).filter(([path]) => !existsSync(`${REPO}${path}`))
+  if (missing.length > 0) {
+    throw new Error(
+      `${MODULE_TABLE} names ${missing.map(([path, use]) => `${path} (${use})`).join(', ')}, which no longer ` +
+        `exist${missing.length === 1 ? 's' : ''}: point the table at the modules that do this now`,
+    )
+  }
+}
+
+/** The esbuild row's split of spa-auth: every `import()` of the job, and of the features. */
+export const splitOf = (modules: LibraryModules): SplitSpec => ({ job: modules.job, features: modules.features })
 
 const versionOf = (packageJson: string): string =>
   (JSON.parse(readFileSync(fileURLToPath(new URL(packageJson, import.meta.url)), 'utf8')) as { version: string })
@@ -33,45 +93,25 @@ const versionOf = (packageJson: string): string =>
 
 const adapter = (file: string) => fileURLToPath(new URL(`./clients/${file}`, import.meta.url))
 
-/** spa-auth's `import()`s of features the bench client does not use (DPoP, PAR, popup, auth.fetch, userinfo off). */
-const SPA_AUTH_FEATURES: SplitSpec['features'] = {
-  'src/api/api-fetch.ts': 'auth.fetch()',
-  'src/sign-in/popup.ts': 'signInWithPopup()',
-  'src/protocol/dpop.ts': 'dpop: true',
-  'src/protocol/par.ts': "PAR (par: 'always', or a provider that requires it)",
-  'src/protocol/userinfo.ts': 'getUserInfo()',
-}
-
 export const LIBRARIES: readonly BenchLibrary[] = [
   {
     id: 'spa-auth',
     label: `spa-auth ${versionOf('../../package.json')}`,
+    client: 'spa-auth.ts',
     adapter: adapter('spa-auth.ts'),
     provider: {},
     setup:
       'createAuthClient({ issuer, clientId, redirectUri, postLogoutRedirectUri }), every default (IndexedDB, scope with offline_access; ' +
-      'refreshes in the refresh worker, which the page serves as refresh-worker.js, bundled on its own as Vite or webpack would)',
+      'refreshes in the refresh worker, which the app’s Vite bundles on its own)',
     tokenGetter: 'auth.getAccessToken()',
-    // The job: redirect sign-in, callback, refresh, sign-out (see clients/spa-auth.ts).
-    split: {
-      job: {
-        'src/sign-in/flow.ts': 'signIn() and handleRedirectCallback()',
-        'src/protocol/provider.ts':
-          'the first request to the provider: authorization URL, code exchange, refresh, sign-out',
-        'src/worker/page.ts':
-          'every change to the session: the sign-in commit, refreshes (fetched 30 s ahead), sign-out',
-      },
-      features: SPA_AUTH_FEATURES,
-    },
-    worker: {
-      entry: fileURLToPath(new URL('../../src/worker/entry.ts', import.meta.url)),
-      split: { job: {}, features: SPA_AUTH_FEATURES },
-    },
+    modules: SPA_AUTH_MODULES,
   },
   {
     id: 'oidc-client-ts',
     label: `oidc-client-ts ${versionOf('../../node_modules/oidc-client-ts/package.json')}`,
+    client: 'oidc-client-ts.ts',
     adapter: adapter('oidc-client-ts.ts'),
+    package: 'oidc-client-ts',
     provider: {},
     setup:
       "UserManager({ response_type: 'code', scope: 'openid profile offline_access', prompt: 'consent', automaticSilentRenew: true, " +
@@ -81,7 +121,9 @@ export const LIBRARIES: readonly BenchLibrary[] = [
   {
     id: 'auth0-spa-js',
     label: `@auth0/auth0-spa-js ${versionOf('../../node_modules/@auth0/auth0-spa-js/package.json')}`,
+    client: 'auth0-spa-js.ts',
     adapter: adapter('auth0-spa-js.ts'),
+    package: '@auth0/auth0-spa-js',
     // No discovery: fixed paths on `domain`, and it expects `iss` to be `${domain}/`.
     provider: {
       routes: { authorization: '/authorize', token: '/oauth/token', end_session: '/v2/logout' },

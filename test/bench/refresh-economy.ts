@@ -116,7 +116,7 @@ async function burst(
     const outcomes = await within(
       Promise.all(
         tabs.map(async (tab) => {
-          await tab.goto(`${site.origin}/`)
+          await tab.goto(`${stage.server.origin}/`)
           return tab.evaluate(async (callers) => {
             await window.bench.ready
             return window.bench.burst(callers)

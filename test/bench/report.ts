@@ -1,14 +1,25 @@
 /**
- * What one run of the benchmark found, as JSON and as the table people read: one row per
+ * What one run of the benchmark found, as JSON and as the table of every measure: one row per
  * measure, one column per library, a footnote wherever a number needs its reason.
  */
-import { budgetLines, type BudgetVerdict } from './budget.js'
-import { bundleLines, bytes, size } from './bundle-report.js'
+import type { AppBundle } from './app-bundle.js'
+import type { BudgetSettings, BudgetVerdict } from './budget.js'
+import { size } from './bundle-report.js'
 import type { BundleSize, ChunkGroup, SplitBundle } from './bundle-size.js'
+import type { AppJob, JobSettings } from './job-fetches.js'
 import type { LibraryId } from './libraries.js'
-import type { RefreshResult } from './refresh-economy.js'
+import type { RefreshResult, RefreshSettings } from './refresh-economy.js'
 import type { RequestKind } from './stage.js'
-import type { RequestTally, StartUpResult } from './start-up.js'
+import type { RequestTally, StartUpResult, StartUpSettings } from './start-up.js'
+
+/** How a run is configured: its measures' settings and the budgets. */
+export interface BenchSettings extends StartUpSettings, RefreshSettings, BudgetSettings, JobSettings {
+  /**
+   * The smoke run (`--quick`): tiny settings, and the timed start-up measures run alongside the
+   * others instead of alone, so its times mean nothing; it shows that every measure still works.
+   */
+  quick: boolean
+}
 
 /** A measure that ran, or why it could not. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string }
@@ -18,9 +29,14 @@ export interface LibraryReport {
   label: string
   setup: string
   tokenGetter: string
-  bundle: Outcome<BundleSize>
-  /** A worker the library starts by itself (spa-auth's refresh worker), bundled on its own. */
-  worker?: Outcome<SplitBundle>
+  /** The library's Vite app build, from the packed package: every file, the first load, every page chunk, the worker. */
+  app: Outcome<AppBundle>
+  /** What the default job fetched in Chromium, in that build. */
+  job: Outcome<AppJob>
+  /** The second row: the bench client bundled by esbuild (spa-auth from src/). */
+  esbuild: Outcome<BundleSize>
+  /** spa-auth's refresh worker bundled by esbuild on its own. */
+  esbuildWorker?: Outcome<SplitBundle>
   startUp: Outcome<StartUpResult>
   refresh: Outcome<RefreshResult>
 }
@@ -28,19 +44,26 @@ export interface LibraryReport {
 export interface BenchReport {
   startedAt: string
   durationSeconds: number
-  machine: { node: string; chromium: string; cpus: number; cpuModel: string; os: string }
-  settings: Record<string, number>
+  /** The commit measured (`git describe --always --dirty`), when git can tell. */
+  commit: string
+  machine: { node: string; chromium: string; vite: string; cpus: number; cpuModel: string; os: string }
+  settings: BenchSettings
+  /** The tarball the apps installed; `null` when packing failed. */
+  packed: { filename: string; size: number; unpackedSize: number } | null
+  /** Milliseconds per stage of the run. */
+  timings: Record<string, number>
   budget: BudgetVerdict
   libraries: LibraryReport[]
 }
 
 export const ROWS = [
-  'bundle, first load, min+gzip',
-  'bundle, first load as one file, min+gzip',
-  'bundle, default job, min+gzip',
-  'bundle, default job as one file, min+gzip',
-  'bundle, everything eager, minified',
-  'bundle, everything eager, min+gzip',
+  'Vite app: first load (entry + static imports), gzip',
+  'Vite app: default job, gzip',
+  'Vite app: every page chunk, all features, gzip',
+  'Vite app: refresh worker, gzip',
+  'esbuild split: first load, gzip',
+  'esbuild split: default job, gzip',
+  'esbuild, everything eager in one file, gzip',
   'warm start: requests to the provider',
   'warm start: reload → signed in (median)',
   'warm start: median ÷ oidc-client-ts median',
@@ -83,6 +106,12 @@ function rate(perSecond: number): string {
   return perSecond.toFixed(0)
 }
 
+const NO_WORKER = 'No worker file in its Vite app build.'
+
+/** A group's gzip size, and its number of files. */
+export const sum = (group: ChunkGroup) =>
+  `${size(group.gzipBytes)}, ${group.files.length} file${group.files.length === 1 ? '' : 's'}`
+
 /** Why a number reads the way it does, for the one library and row it belongs to. */
 function noteFor(library: LibraryReport, row: RowName): string | undefined {
   const refresh = library.refresh.ok ? library.refresh.value : undefined
@@ -106,21 +135,27 @@ function cellFor(library: LibraryReport, row: RowName, peer: LibraryReport | und
   const failed = (outcome: Outcome<unknown>): Cell | undefined =>
     outcome.ok ? undefined : { text: 'not measured', note: outcome.error }
   switch (row) {
-    case 'bundle, first load, min+gzip':
-    case 'bundle, first load as one file, min+gzip':
-    case 'bundle, default job, min+gzip':
-    case 'bundle, default job as one file, min+gzip':
-    case 'bundle, everything eager, minified':
-    case 'bundle, everything eager, min+gzip': {
-      if (!library.bundle.ok) return failed(library.bundle)!
-      const bundle = library.bundle.value
-      const sum = (group: ChunkGroup) =>
-        `${size(group.gzipBytes)}${group.files.length === 1 ? '' : `, ${group.files.length} files`}`
-      if (row === 'bundle, first load, min+gzip') return { text: sum(bundle.firstLoad) }
-      if (row === 'bundle, first load as one file, min+gzip') return { text: size(bundle.firstLoad.oneFileGzipBytes) }
-      if (row === 'bundle, default job, min+gzip') return { text: sum(bundle.job) }
-      if (row === 'bundle, default job as one file, min+gzip') return { text: size(bundle.job.oneFileGzipBytes) }
-      if (row === 'bundle, everything eager, minified') return { text: bytes(bundle.eager.rawBytes) }
+    case 'Vite app: first load (entry + static imports), gzip':
+    case 'Vite app: default job, gzip':
+    case 'Vite app: every page chunk, all features, gzip':
+    case 'Vite app: refresh worker, gzip': {
+      if (row === 'Vite app: default job, gzip') {
+        if (!library.app.ok) return failed(library.app)!
+        return library.job.ok ? { text: sum(library.job.value) } : failed(library.job)!
+      }
+      if (!library.app.ok) return failed(library.app)!
+      const app = library.app.value
+      if (row === 'Vite app: first load (entry + static imports), gzip') return { text: sum(app.firstLoad) }
+      if (row === 'Vite app: every page chunk, all features, gzip') return { text: sum(app.allPage) }
+      return app.worker ? { text: sum(app.worker) } : { text: '–', note: NO_WORKER }
+    }
+    case 'esbuild split: first load, gzip':
+    case 'esbuild split: default job, gzip':
+    case 'esbuild, everything eager in one file, gzip': {
+      if (!library.esbuild.ok) return failed(library.esbuild)!
+      const bundle = library.esbuild.value
+      if (row === 'esbuild split: first load, gzip') return { text: sum(bundle.firstLoad) }
+      if (row === 'esbuild split: default job, gzip') return { text: sum(bundle.job) }
       return { text: size(bundle.eager.gzipBytes) }
     }
     case 'warm start: requests to the provider':
@@ -168,13 +203,16 @@ function cellFor(library: LibraryReport, row: RowName, peer: LibraryReport | und
   }
 }
 
-/** The table (Markdown, aligned), its footnotes, the setups and the machine, the chunk lists, the budget lines. */
-export function formatReport(report: BenchReport): string {
+/**
+ * The table of every measure (Markdown, aligned), then its footnotes: `[n]` in a cell points at
+ * the n-th note.
+ */
+export function measuresTable(report: BenchReport): string[] {
   const notes: string[] = []
   const peer = report.libraries.find((library) => library.id === 'oidc-client-ts')
   const header = ['measure', ...report.libraries.map((library) => library.label)]
   const body = ROWS.map((row) => [
-    row.replace('N calls', `${report.settings['burstCallers']} calls`),
+    row.replace('N calls', `${report.settings.burstCallers} calls`),
     ...report.libraries.map((library) => {
       const cell = cellFor(library, row, peer)
       const note = cell.note ?? noteFor(library, row)
@@ -184,32 +222,19 @@ export function formatReport(report: BenchReport): string {
       return `${cell.text} [${index + 1}]`
     }),
   ])
-  const widths = header.map((_, column) => Math.max(...[header, ...body].map((line) => line[column]!.length)))
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`
-  const out = [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...body.map(line), '']
-  notes.forEach((note, index) => out.push(`[${index + 1}] ${note}`))
-  if (notes.length > 0) out.push('')
+  const out = alignedTable(header, body)
+  if (notes.length > 0) out.push('', ...notes.map((note, index) => `[${index + 1}] ${note.replaceAll('\n', ' ')}`))
+  return out
+}
 
-  const { machine, settings } = report
-  out.push(
-    `Refresh runs: ${settings['tokenLifetimeSeconds']}-s access tokens, rotating refresh tokens with reuse detection (oidc-provider 'strict'), ` +
-      `idle windows of ${settings['idleLifetimes']} lifetimes; warm start: median of ${settings['warmStartRuns']} reloads; ` +
-      `token getter: median of ${settings['hotPathRounds']} rounds of ${settings['hotPathMs']} ms.`,
+/** A Markdown table with its columns padded to one width; `right` columns are numbers. */
+export function alignedTable(header: string[], body: string[][], right: readonly number[] = []): string[] {
+  const widths = header.map((_, column) => Math.max(3, ...[header, ...body].map((line) => line[column]!.length)))
+  const pad = (cell: string, column: number) =>
+    right.includes(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)
+  const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`
+  const rule = widths.map((width, column) =>
+    right.includes(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2),
   )
-  out.push(
-    'Bundles: esbuild, browser, minified, every dependency inlined, code splitting (ESM); gzip -9 of each file. ' +
-      'First load: the entry and every chunk it imports statically. Default job (redirect sign-in, callback, refresh, sign-out): ' +
-      "the first load and every chunk the job's import()s fetch. Everything eager: one bundle without splitting. " +
-      'A library with no import() of its own is one file in every row. ' +
-      'Pages are served over HTTP/1.1 with cache-control: no-store, so every reload fetches every file of the first load again.',
-  )
-  for (const library of report.libraries) out.push(`${library.label}: ${library.setup}.`)
-  out.push(
-    `Machine: Node ${machine.node}, Chromium ${machine.chromium}, ${machine.cpus} cores (${machine.cpuModel}), ${machine.os}; ${report.durationSeconds} s for the whole run.`,
-  )
-  for (const library of report.libraries) {
-    if (library.bundle.ok && library.bundle.value.chunks.length > 1) out.push('', ...bundleLines(library))
-  }
-  out.push('', ...budgetLines(report))
-  return out.join('\n')
+  return [line(header), `|${rule.join('|')}|`, ...body.map(line)]
 }

@@ -1,17 +1,15 @@
 /**
- * Where one measure runs: a library's bench page served on its own origin, a fresh oidc-provider
- * ('strict' profile: refresh tokens rotate, reuse revokes the grant) and a fresh browser profile
- * (own IndexedDB, localStorage, Web Locks) configured to use that provider.
+ * Where one measure runs: a library's Vite app build served on an origin of its own (each stage
+ * its own server, so its request log is its own), a fresh oidc-provider ('strict' profile:
+ * refresh tokens rotate, reuse revokes the grant) and a fresh browser profile (own IndexedDB,
+ * localStorage, Web Locks) configured to use that provider.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startTestProvider, type ProviderRequest, type TestProvider } from '../support/provider.js'
-import { serveStatic } from '../browser/support/app-server.js'
 import type { BenchWindowConfig } from './app/harness.js'
-import { buildBenchPage } from './bundle-size.js'
 import type { BenchLibrary } from './libraries.js'
+import { serveSite, type SiteServer } from './site-server.js'
+import type { AppBuild } from './vite-app.js'
 
 export const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -24,40 +22,10 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** A library's bench page, served. */
+/** A library and its built bench app: what every stage of that library serves. */
 export interface BenchSite {
   library: BenchLibrary
-  origin: string
-  /**
-   * Scripts a page or worker asked for that the page does not have (the server answered with
-   * index.html): a missing chunk or refresh worker would otherwise go unnoticed, the library
-   * quietly falling back.
-   */
-  missingScripts: string[]
-  close(): Promise<void>
-}
-
-export async function serveBenchSite(library: BenchLibrary): Promise<BenchSite> {
-  const dir = await mkdtemp(join(tmpdir(), `spa-auth-bench-${library.id}-`))
-  try {
-    await buildBenchPage(library.adapter, dir, library.worker?.entry)
-    const missingScripts: string[] = []
-    const server = await serveStatic(dir, {
-      onFallback: (path) => void (path.endsWith('.js') && missingScripts.push(path)),
-    })
-    return {
-      library,
-      origin: server.origin,
-      missingScripts,
-      async close() {
-        await server.close()
-        await rm(dir, { recursive: true, force: true })
-      },
-    }
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true })
-    throw error
-  }
+  build: AppBuild
 }
 
 interface Discovery {
@@ -79,13 +47,19 @@ export interface TokenAnswer {
 
 export interface Stage {
   site: BenchSite
+  /** The app's server on this stage's origin, with every request it answered. */
+  server: SiteServer
   provider: TestProvider
   context: BrowserContext
   /** Every token-endpoint answer the browser received so far. */
   tokenAnswers(): Promise<TokenAnswer[]>
   /** Uncaught errors of the pages, for the notes when a measure fails. */
   pageErrors: string[]
-  /** Throws when a page or worker asked for a script the site does not have (see `BenchSite`). */
+  /**
+   * Throws when a page or worker asked for a script the build does not have (the server answered
+   * with index.html): a missing chunk or refresh worker would otherwise go unnoticed, the library
+   * quietly falling back.
+   */
   assertScriptsServed(): void
   /** refresh_token grants the provider received since the last `provider.resetRequests()`. */
   refreshes(): number
@@ -103,17 +77,24 @@ export interface StageOptions {
   /** Access-token lifetime the provider issues. Default 3600 s. */
   tokenLifetimeSeconds?: number
   renewLeadSeconds?: number
+  /** Takes `SharedWorker` away from the pages, as in a browser without it: refreshes run in the page. */
+  withoutSharedWorker?: boolean
 }
 
 const CLIENT_START_MS = 30_000
 
 export async function openStage(browser: Browser, site: BenchSite, options: StageOptions = {}): Promise<Stage> {
+  const server = await serveSite(site.build.outDir)
+  const origin = server.origin
   const provider = await startTestProvider({
     profile: 'strict',
     ...(options.tokenLifetimeSeconds === undefined ? {} : { accessTokenTtlSeconds: options.tokenLifetimeSeconds }),
-    redirectUris: [`${site.origin}/callback`],
-    postLogoutRedirectUris: [`${site.origin}/`],
+    redirectUris: [`${origin}/callback`],
+    postLogoutRedirectUris: [`${origin}/`],
     ...site.library.provider,
+  }).catch(async (error: unknown) => {
+    await server.close()
+    throw error
   })
   const discoveryUrl = new URL(
     '.well-known/openid-configuration',
@@ -137,6 +118,8 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     ...(options.renewLeadSeconds === undefined ? {} : { renewLeadSeconds: options.renewLeadSeconds }),
   }
   await context.addInitScript((config) => void (window.BENCH_CONFIG = config), config)
+  if (options.withoutSharedWorker === true)
+    await context.addInitScript(() => void delete (globalThis as { SharedWorker?: unknown }).SharedWorker)
 
   const tokenAnswers: TokenAnswer[] = []
   const pendingAnswers: Promise<void>[] = []
@@ -167,6 +150,7 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
 
   return {
     site,
+    server,
     provider,
     context,
     async tokenAnswers() {
@@ -175,8 +159,10 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     },
     pageErrors,
     assertScriptsServed() {
-      const missing = [...new Set(site.missingScripts)]
-      if (missing.length > 0) throw new Error(`${site.library.id}: the bench page has no ${missing.join(', ')}`)
+      const missing = new Set(
+        server.requests.filter((request) => !request.found && request.path.endsWith('.js')).map(({ path }) => path),
+      )
+      if (missing.size > 0) throw new Error(`${site.library.id}: the app build has no ${[...missing].join(', ')}`)
     },
     refreshes: () => provider.countRequests({ grantType: 'refresh_token' }),
     kindOf(request) {
@@ -195,7 +181,7 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     },
     async openTab(path = '/') {
       const page = await context.newPage()
-      await page.goto(new URL(path, site.origin).href)
+      await page.goto(new URL(path, origin).href)
       const { startError } = await ready(page)
       if (startError) throw new Error(`${site.library.id} did not start: ${startError}`)
       return page
@@ -203,7 +189,7 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     async signIn(page) {
       await Promise.all([
         page.waitForEvent('load', {
-          predicate: () => new URL(page.url()).origin === site.origin,
+          predicate: () => new URL(page.url()).origin === origin,
           timeout: CLIENT_START_MS,
         }),
         page.evaluate(() => void window.bench.client.signIn()),
@@ -234,7 +220,7 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
     async close() {
       await Promise.all(pendingAnswers)
       await context.close().catch(() => undefined)
-      await provider.close()
+      await Promise.all([provider.close(), server.close()])
     },
   }
 }

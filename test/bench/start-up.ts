@@ -1,10 +1,13 @@
 /**
  * The measures of one tab with a long-lived token: what a sign-in costs in requests, what a
  * reload with a stored session costs (requests, time to signed-in) and how fast the token getter
- * answers when the token is valid.
+ * answers when the token is valid. On its way it does the default job — page load, sign-in and
+ * callback, then (after the timed measures) a refresh and a sign-out — and records the scripts
+ * each step fetched (see job-fetches.ts), so that the job costs no sign-in of its own.
  */
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { ProviderRequest } from '../support/provider.js'
+import { AS_IT_IS, recordJob, refreshStep, signOutStep, type JobPass } from './job-fetches.js'
 import { openStage, wait, type BenchSite, type RequestKind, type Stage } from './stage.js'
 
 export interface RequestTally {
@@ -29,6 +32,8 @@ export interface StartUpResult {
     scriptsMedianMs: number
   }
   hotPath: { rounds: number[]; medianCallsPerSecond: number }
+  /** The scripts each step of the default job fetched, Chromium as it is. */
+  job: JobPass
 }
 
 export interface StartUpSettings {
@@ -61,12 +66,15 @@ export async function measureStartUp(
 ): Promise<StartUpResult> {
   const stage = await openStage(browser, site)
   try {
-    const page = await stage.openTab('/')
+    const job = recordJob(stage, settings.settleMs)
+    let opened: Page | undefined
+    await job.step('page load, signed out', async () => void (opened = await stage.openTab('/')))
+    const page = opened!
     if (await page.evaluate(() => window.bench.signedInAt !== null)) throw new Error('signed in before signing in')
 
     stage.provider.resetRequests()
-    await stage.signIn(page)
-    await wait(settings.settleMs)
+    // The step waits `settleMs` after it: the background requests of a sign-in are counted too.
+    await job.step('sign-in and callback', () => stage.signIn(page))
     const signIn = tally(stage, stage.provider.requests)
 
     const runs: { at: number; scripts: number; requests: RequestTally }[] = []
@@ -98,8 +106,16 @@ export async function measureStartUp(
     for (let round = 0; round < settings.hotPathRounds; round++) {
       rounds.push(Math.round(await page.evaluate((ms) => window.bench.hotPath(ms), settings.hotPathMs)))
     }
+
+    await job.step('refresh', () => refreshStep(stage, page))
+    await job.step('sign-out', () => signOutStep(stage, page))
     stage.assertScriptsServed()
-    return { signIn, warmStart, hotPath: { rounds, medianCallsPerSecond: median(rounds) } }
+    return {
+      signIn,
+      warmStart,
+      hotPath: { rounds, medianCallsPerSecond: median(rounds) },
+      job: { name: AS_IT_IS, steps: job.steps },
+    }
   } catch (error) {
     if (stage.pageErrors.length > 0)
       throw new Error(`${String(error)} (page errors: ${stage.pageErrors.join('; ')})`, { cause: error })

@@ -39,6 +39,8 @@ export function createBenchClient(config: BenchClientConfig): BenchClient {
       if (token === undefined) throw new Error('getTokenSilently() returned no token')
       return token
     },
+    // cacheMode 'off' skips the cache: with useRefreshTokens that is a refresh_token grant.
+    refresh: async () => void (await auth0.getTokenSilently({ cacheMode: 'off' })),
     isSignedIn: () => auth0.isAuthenticated(),
     signOut: () => auth0.logout({ logoutParams: { returnTo: config.postLogoutRedirectUri } }),
   }

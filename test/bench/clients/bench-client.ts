@@ -2,7 +2,8 @@
  * The one job every library does in the benchmark, behind the same small shape: create the
  * client, sign in with a redirect, complete the callback, hand out an access token (renewed
  * automatically) and sign out. Each adapter is what an app following that library's own docs
- * writes; the bundle-size measure bundles exactly these modules, and the browser measures run them.
+ * writes; the Vite app of each library is exactly this module, clients/bench-client.ts and the page
+ * harness (app/harness.ts), and the browser measures run that build.
  */
 
 /** What the page knows when it starts: where the provider is and who the app is. */
@@ -25,6 +26,8 @@ export interface BenchClient {
   signIn(): Promise<void>
   /** A valid access token, refreshed first when the library thinks it must be. */
   getAccessToken(): Promise<string>
+  /** Renews the tokens now with the refresh token, whatever their age. */
+  refresh(): Promise<void>
   isSignedIn(): Promise<boolean>
   /** Ends the session (and leaves the page for the provider's logout endpoint). */
   signOut(): Promise<void>

@@ -49,6 +49,10 @@ export function createBenchClient(config: BenchClientConfig): BenchClient {
       if (renewed === null) throw new Error('signinSilent() returned no user')
       return renewed.access_token
     },
+    async refresh() {
+      // With a refresh token in the stored user, signinSilent() sends the refresh_token grant.
+      if ((await userManager.signinSilent()) === null) throw new Error('signinSilent() returned no user')
+    },
     async isSignedIn() {
       return (await userManager.getUser()) !== null
     },

@@ -1,5 +1,5 @@
 /** spa-auth with its defaults: IndexedDB session, proactive refresh, Web Lock across tabs. */
-import { createAuthClient } from '../../../src/index.js'
+import { createAuthClient } from 'spa-auth'
 import type { BenchClient, BenchClientConfig } from './bench-client.js'
 
 export function createBenchClient(config: BenchClientConfig): BenchClient {
@@ -21,6 +21,7 @@ export function createBenchClient(config: BenchClientConfig): BenchClient {
     },
     signIn: () => auth.signIn({ returnTo: '/' }),
     getAccessToken: () => auth.getAccessToken(),
+    refresh: () => auth.refresh(),
     isSignedIn: async () => signedIn(),
     signOut: () => auth.signOut(),
   }
