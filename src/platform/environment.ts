@@ -77,16 +77,17 @@ export interface HostEnvironment extends AuthEnvironment {
   openPopup(features: string | undefined): PopupWindow | undefined
   /**
    * Calls `listener(false)` when this page loses the focus and `listener(true)` when it gets it
-   * back (the window's `blur` and `focus` events). Returns a cleanup.
+   * back; without it, the window's `blur` and `focus` events (the popup sign-in's code brings
+   * that default). Returns a cleanup.
    */
-  onFocusChange(listener: (focused: boolean) => void): () => void
+  onFocusChange?(listener: (focused: boolean) => void): () => void
   /**
    * Whether this page is being unloaded (a reload, a navigation, a closed tab): a request that
    * fails now was cut off by the page itself, not by the network or the provider.
    */
   unloading(): boolean
-  /** Closes this window: a sign-in popup, once its callback page reported to the opener. */
-  closeWindow(): void
+  /** Closes this window: a sign-in popup, once its callback page reported to the opener. Without it, `window.close()`. */
+  closeWindow?(): void
   /**
    * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`,
    * Chromium 148+), so refreshes can run in the refresh worker. Starts nothing.
@@ -102,9 +103,8 @@ export interface HostEnvironment extends AuthEnvironment {
   whenIdle(task: () => unknown): void
 }
 
-/** The browser's environment, reading every global lazily. */
-export function createBrowserEnvironment(): HostEnvironment {
-  watchUnload()
+/** What every host shares — the clock, timers, fetch, Web Locks, BroadcastChannel — reading the globals at call time. */
+function commonEnvironment(): Omit<AuthEnvironment, 'currentUrl' | 'replaceUrl' | 'navigate' | 'onWake'> {
   return {
     now: () => Date.now(),
     random: () => Math.random(),
@@ -134,6 +134,25 @@ export function createBrowserEnvironment(): HostEnvironment {
         close: () => channel.close(),
       }
     },
+  }
+}
+
+/** The environment of a worker (the refresh worker): no page, no address bar, nothing to wake. */
+export function createWorkerEnvironment(): AuthEnvironment {
+  return {
+    ...commonEnvironment(),
+    currentUrl: () => globalThis.location.href,
+    replaceUrl: () => {},
+    navigate: () => {},
+    onWake: () => () => {},
+  }
+}
+
+/** The browser's environment, reading every global lazily. */
+export function createBrowserEnvironment(): HostEnvironment {
+  watchUnload()
+  return {
+    ...commonEnvironment(),
     currentUrl: () => globalThis.location.href,
     replaceUrl: (url) => globalThis.history.replaceState(globalThis.history.state, '', url),
     navigate: (url) => globalThis.location.assign(url),
@@ -151,18 +170,6 @@ export function createBrowserEnvironment(): HostEnvironment {
       }
     },
     unloading: () => unloading,
-    onFocusChange(listener) {
-      if (typeof window === 'undefined') return () => {}
-      const lost = () => listener(false)
-      const got = () => listener(true)
-      window.addEventListener('blur', lost)
-      window.addEventListener('focus', got)
-      return () => {
-        window.removeEventListener('blur', lost)
-        window.removeEventListener('focus', got)
-      }
-    },
-    closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
     whenIdle(task) {
       const run = () => void Promise.resolve(task()).catch(() => {})

@@ -231,26 +231,6 @@ export function dpopKeyUnavailable(): AuthError<'dpop_key_unavailable'> {
   return new AuthError('dpop_key_unavailable', 'The DPoP key this session is bound to is gone. Sign in again.')
 }
 
-/** `invalid_response`: the discovery document of `issuer` lacks `field` (e.g. `userinfo_endpoint`). */
-export function missingEndpoint(issuer: string, field: string): AuthError<'invalid_response'> {
-  return new AuthError(
-    'invalid_response',
-    `${issuer} has no ${field} in its discovery document; the provider does not offer what this call needs.`,
-  )
-}
-
-/**
- * `not_a_callback`: the address handed to `handleRedirectCallback` is not an authorization response
- * at `redirectUri`.
- */
-export function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
-  const expected = new URL(redirectUri)
-  return new AuthError(
-    'not_a_callback',
-    `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
-  )
-}
-
 /** An {@link AuthError} as plain, structured-cloneable data: what crosses a channel, a worker port or the store. */
 export interface AuthErrorData extends Omit<AuthErrorOptions, 'cause'> {
   code: AuthErrorCode

@@ -1,7 +1,8 @@
 import * as oauth from 'oauth4webapi'
 import { checkAuthorizeParams } from './authorize-params.js'
 import { DEFAULT_SCOPE, type ResolvedConfig } from './config.js'
-import { AuthError, missingEndpoint } from '../platform/errors.js'
+import { AuthError } from '../platform/errors.js'
+import { missingEndpoint } from './step-failure.js'
 
 /** What the library remembers between the redirect to the provider and the callback. */
 export interface SignInTransaction {

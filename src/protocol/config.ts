@@ -98,11 +98,8 @@ export interface ResolvedConfig {
   scopeIsDefault: boolean
   refreshIn: 'worker' | 'page'
   clockToleranceSeconds: number
-  /**
-   * The configuration as validated plain data (no proxies, no functions, nothing unknown): what a
-   * page sends its refresh worker, which resolves it again.
-   */
-  plain: AuthConfig
+  /** The issuer exactly as configured: sessions, locks and caches are named after it. */
+  issuerIdentifier: string
 }
 
 export const DEFAULT_SCOPE = 'openid profile offline_access'
@@ -169,7 +166,7 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     throw new AuthError('invalid_config', 'clockToleranceSeconds must be a number of seconds, zero or more.')
   }
   const sessionName = `${config.issuer}|${config.clientId}`
-  const resolved: Omit<ResolvedConfig, 'plain'> = {
+  return {
     issuer,
     clientId: config.clientId,
     redirectUri,
@@ -193,35 +190,8 @@ export function resolveConfig(config: AuthConfig): ResolvedConfig {
     endpoints: resolveEndpoints(config.endpoints),
     scopeIsDefault: config.scope === undefined,
     refreshIn: oneOf(config.refreshIn, ['worker', 'page'], 'refreshIn'),
+    issuerIdentifier: config.issuer,
   }
-  return { ...resolved, plain: plainConfig(String(config.issuer), resolved) }
-}
-
-/** The resolved configuration as the {@link AuthConfig} that resolves to it, built from plain values only. */
-function plainConfig(issuer: string, config: Omit<ResolvedConfig, 'plain'>): AuthConfig {
-  const apis = config.apiOrigins && [...config.apiOrigins]
-  const plain: AuthConfig = {
-    issuer,
-    clientId: config.clientId,
-    redirectUri: config.redirectUri,
-    refreshLeewaySeconds: config.refreshLeewaySeconds,
-    authorizeParams: { ...config.authorizeParams },
-    requestTimeoutMs: config.requestTimeoutMs,
-    dpop: config.dpop,
-    resourceParameter: config.resourceParameter,
-    par: config.par,
-    endpoints: { ...config.endpoints },
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    refreshIn: config.refreshIn,
-  }
-  if (!config.scopeIsDefault) plain.scope = config.scope
-  if (config.postLogoutRedirectUri !== undefined) plain.postLogoutRedirectUri = config.postLogoutRedirectUri
-  if (apis !== undefined) {
-    plain.apiOrigins = apis.every(([, resource]) => resource === undefined)
-      ? apis.map(([origin]) => origin)
-      : Object.fromEntries(apis.map(([origin, resource]) => [origin, resource ?? '']))
-  }
-  return plain
 }
 
 function resolveApis(config: AuthConfig): Pick<ResolvedConfig, 'apiOrigins' | 'resources' | 'resourceParameter'> {

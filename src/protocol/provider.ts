@@ -3,7 +3,6 @@
  * client's configuration, clock, transport, discovery document and DPoP handles. The session core
  * only holds a promise of this module, so nothing of oauth4webapi is needed before a step is.
  */
-import * as oauth from 'oauth4webapi'
 import {
   authorizationUrl,
   createAuthorizationRequest,
@@ -13,18 +12,19 @@ import {
 } from './authorize.js'
 import { exchangeCode, validateCallback } from './callback.js'
 import type { ResolvedConfig } from './config.js'
-import { renewRejectedToken } from './challenge.js'
-import { discover } from './discovery.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { isAuthError } from '../platform/errors.js'
-import { endSessionUrl, revokeToken } from './logout.js'
-import { refreshGrant, type RefreshOutcome } from './refresh-grant.js'
-import { sendResourceRequest, type ResourceAnswer, type ResourceRequestInit } from './resource-request.js'
+import { lazy } from '../platform/lazy.js'
+import { createBinding, type Bound, type Credentials } from './binding.js'
+import { endSessionUrl } from './logout.js'
+import { createRefreshSteps, type RefreshSteps } from './refresh-steps.js'
+import type { ResourceAnswer, ResourceRequestInit } from './resource-request.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { tokenSetFromResponse, type TokenSet, type UserClaims } from './token-set.js'
-import { createTransport, type Transport } from './transport.js'
-import { createMetadataCache, type MetadataCache } from './metadata-cache.js'
 import type { UserInfo } from './userinfo.js'
+
+export type { Credentials } from './binding.js'
+export type { RefreshResult } from './refresh-steps.js'
 
 /** A sign-in between the redirect to the provider and the callback, as kept in the store. */
 export interface PendingSignIn extends SignInTransaction {
@@ -53,20 +53,8 @@ const SILENT_REASONS = new Set<string>([
   'account_selection_required',
 ])
 
-/**
- * The credentials of one sign-in, as a protocol step needs them: the tokens, the user they were
- * issued for, and the DPoP key they are bound to. `generation` names the sign-in: DPoP handles
- * (and the server nonces they learnt) are kept per sign-in.
- */
-export interface Credentials {
-  generation: string
-  tokens: TokenSet
-  claims: UserClaims
-  dpopKey?: CryptoKeyPair | undefined
-}
-
 /** What the session core asks of the provider. */
-export interface Protocol {
+export interface Protocol extends RefreshSteps {
   /** The authorization URL and the sign-in to keep until the callback (with a new DPoP key when `dpop` is on). */
   startSignIn(
     input: SignInOptions & { returnTo: string; display?: 'popup' },
@@ -79,10 +67,6 @@ export interface Protocol {
     params: URLSearchParams,
     pending: PendingSignIn,
   ): Promise<{ tokens: TokenSet; claims: UserClaims } | { silent: SilentSignInReason }>
-  /** The refresh grant for `credentials` (for one API's token with `resource`), classified; new tokens keep what the answer left out. */
-  refresh(credentials: Credentials, resource?: string): Promise<RefreshResult>
-  /** Revokes a refresh token (RFC 7009); `false` when the provider offers no revocation. */
-  revoke(refreshToken: string): Promise<boolean>
   /** The RP-initiated logout URL for a session that held `idToken`, if the provider has one. */
   endSessionUrl(idToken: string | undefined): Promise<string | undefined>
   /**
@@ -100,8 +84,6 @@ export interface Protocol {
    * (`invalid_token`) is renewed through it once (see `renewRejectedToken`) and the call made once more.
    */
   userInfo(credentials: Credentials, session?: SessionTokens): Promise<UserInfo>
-  /** Whether the provider answers at all (its discovery document), bypassing every cache. */
-  answers(): Promise<boolean>
 }
 
 /** The session, as a step that must renew a refused access token sees it. */
@@ -111,59 +93,19 @@ export interface SessionTokens {
   accessToken(options: { force: boolean }): Promise<string>
 }
 
-/** {@link RefreshOutcome}, with a `refreshed` answer turned into the session's new tokens and claims. */
-export type RefreshResult =
-  Exclude<RefreshOutcome, { kind: 'refreshed' }> | { kind: 'refreshed'; tokens: TokenSet; claims: UserClaims }
-
-/** One client's binding of the steps: its configuration, clock, transport and discovery document. */
-interface Bound {
-  config: ResolvedConfig
-  env: AuthEnvironment
-  transport: Transport
-  metadata: MetadataCache
-  /** oauth4webapi's client metadata; `clockSkew` makes its clock agree with the injected `now()`. */
-  client(): oauth.Client
-  /** What the ID-token checks compare with: the client id, this client's clock, the tolerance. */
-  checks(): { clientId: string; nowSeconds: number; toleranceSeconds: number }
-  /** The DPoP steps, loaded only for an app that turns DPoP on. */
-  dpop(): Promise<typeof import('./dpop.js')>
-  /** The DPoP handle of a sign-in (one per generation: the handle remembers the servers' nonces). */
-  dpopHandle(generation: string, keyPair: CryptoKeyPair | undefined): Promise<oauth.DPoPHandle | undefined>
-}
+const parCode = lazy(() => import('./par.js'), 'the pushed-authorization code')
+const userInfoCode = lazy(() => import('./userinfo.js'), 'the userinfo code')
+/** Requests to resource servers and their challenges: auth.fetch and userinfo, not a sign-in or a refresh. */
+const resourceCode = lazy(() => import('./resource-request.js'), 'the API request code')
+const challengeCode = lazy(() => import('./challenge.js'), 'the API request code')
 
 /** Binds every protocol step to one client. */
 export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, store: KeyValueStore): Protocol {
-  const transport = createTransport(config, env)
-  let proof: { generation: string; handle: oauth.DPoPHandle } | undefined
-  let dpopSteps: Promise<typeof import('./dpop.js')> | undefined
-  const bound: Bound = {
-    config,
-    env,
-    transport,
-    metadata: createMetadataCache({ config, env, store, transport }),
-    client: () => ({
-      client_id: config.clientId,
-      [oauth.clockSkew]: Math.round((env.now() - Date.now()) / 1000),
-      [oauth.clockTolerance]: config.clockToleranceSeconds,
-    }),
-    checks: () => ({
-      clientId: config.clientId,
-      nowSeconds: Math.floor(env.now() / 1000),
-      toleranceSeconds: config.clockToleranceSeconds,
-    }),
-    dpop: () => (dpopSteps ??= import('./dpop.js')),
-    async dpopHandle(generation, keyPair) {
-      if (!config.dpop || keyPair === undefined) return undefined
-      const { createDpopHandle } = await bound.dpop()
-      if (proof?.generation !== generation) proof = { generation, handle: createDpopHandle(bound.client(), keyPair) }
-      return proof.handle
-    },
-  }
+  const bound = createBinding(config, env, store)
   return {
+    ...createRefreshSteps(bound),
     startSignIn: (input) => startSignIn(bound, input),
     completeSignIn: (params, pending) => completeSignIn(bound, params, pending),
-    refresh: (credentials, resource) => refresh(bound, credentials, resource),
-    revoke: async (refreshToken) => revokeToken(await bound.metadata.get(), bound.client(), refreshToken, transport),
     async endSessionUrl(idToken) {
       const { clientId, postLogoutRedirectUri } = config
       return endSessionUrl(await bound.metadata.get(), { clientId, idToken, postLogoutRedirectUri })
@@ -171,14 +113,10 @@ export function createProtocol(config: ResolvedConfig, env: AuthEnvironment, sto
     async resourceRequest(credentials, { accessToken, tokenType }, url, init) {
       const dpop =
         tokenType === 'dpop' ? await bound.dpopHandle(credentials.generation, credentials.dpopKey) : undefined
+      const { sendResourceRequest } = await resourceCode.get()
       return sendResourceRequest(accessToken, url, init, { dpop, send: env.fetch })
     },
     userInfo: (credentials, session) => userInfo(bound, credentials, session),
-    answers: () =>
-      discover(config.issuer, transport).then(
-        () => true,
-        () => false,
-      ),
   }
 }
 
@@ -193,7 +131,7 @@ async function startSignIn(bound: Bound, input: Parameters<Protocol['startSignIn
   ])
   let url = authorizationUrl(as, params)
   if (shouldPush(as, config.par)) {
-    const { pushAuthorizationRequest } = await import('./par.js')
+    const { pushAuthorizationRequest } = await parCode.get()
     const handle = dpopKey && steps?.createDpopHandle(bound.client(), dpopKey)
     url = await pushAuthorizationRequest(as, bound.client(), params, bound.transport, handle)
   }
@@ -222,30 +160,13 @@ async function completeSignIn(
   return { tokens: tokenSetFromResponse(exchanged.response, bound.env.now()), claims: exchanged.claims }
 }
 
-async function refresh(bound: Bound, credentials: Credentials, resource: string | undefined): Promise<RefreshResult> {
-  const as = await bound.metadata.get()
-  const { tokens, claims, generation, dpopKey } = credentials
-  const input = {
-    refreshToken: tokens.refreshToken!,
-    previous: claims,
-    ...bound.checks(),
-    dpop: await bound.dpopHandle(generation, dpopKey),
-    // The token request parameter that names the API a token is for (RFC 8707 §2.2, or `audience`).
-    parameters: resource === undefined ? undefined : { [bound.config.resourceParameter]: resource },
-  }
-  const outcome = await refreshGrant(as, bound.client(), input, bound.transport)
-  if (outcome.kind !== 'refreshed') return outcome
-  bound.metadata.adopt(as, outcome.as)
-  const refreshed = tokenSetFromResponse(outcome.response, bound.env.now(), tokens)
-  return { kind: 'refreshed', tokens: refreshed, claims: outcome.claims ?? claims }
-}
-
 async function userInfo(bound: Bound, credentials: Credentials, session?: SessionTokens): Promise<UserInfo> {
   try {
     return await askUserInfo(bound, credentials)
   } catch (error) {
     if (session === undefined || !isAuthError(error, 'token_rejected')) throw error
     const rejected = credentials.tokens.accessToken
+    const { renewRejectedToken } = await challengeCode.get()
     const renewed = await renewRejectedToken(rejected, {
       held: () => session.current()?.tokens.accessToken,
       accessToken: (options) => session.accessToken(options),
@@ -257,7 +178,7 @@ async function userInfo(bound: Bound, credentials: Credentials, session?: Sessio
 }
 
 async function askUserInfo(bound: Bound, credentials: Credentials): Promise<UserInfo> {
-  const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), import('./userinfo.js')])
+  const [as, { requestUserInfo }] = await Promise.all([bound.metadata.get(), userInfoCode.get()])
   const { tokens, claims, generation, dpopKey } = credentials
   const dpop = tokens.tokenType === 'dpop' ? await bound.dpopHandle(generation, dpopKey) : undefined
   const input = { accessToken: tokens.accessToken, subject: claims.sub, dpop }

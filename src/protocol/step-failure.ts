@@ -92,3 +92,11 @@ export function withoutSecrets(error: AuthError, secrets: Iterable<string>): Aut
   }
   return new AuthError(error.code, scrubSecrets(error.message, list), options)
 }
+
+/** `invalid_response`: the discovery document of `issuer` lacks `field` (e.g. `userinfo_endpoint`). */
+export function missingEndpoint(issuer: string, field: string): AuthError<'invalid_response'> {
+  return new AuthError(
+    'invalid_response',
+    `${issuer} has no ${field} in its discovery document; the provider does not offer what this call needs.`,
+  )
+}

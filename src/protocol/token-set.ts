@@ -82,13 +82,3 @@ export function tokenSetFromResponse(response: TokenEndpointResponse, now: numbe
     scope: response.scope ?? previous?.scope,
   }
 }
-
-/**
- * The instant (epoch ms) at which `tokens` should be refreshed: `leewaySeconds` before expiry, but
- * never more than a quarter of the token's lifetime before it, so a short-lived token is used for
- * at least three quarters of its life and a refresh can never loop.
- */
-export function refreshDueAt(tokens: Pick<TokenSet, 'issuedAt' | 'expiresAt'>, leewaySeconds: number): number {
-  const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt)
-  return Math.max(tokens.issuedAt, tokens.expiresAt - Math.min(leewaySeconds * 1000, lifetime / 4))
-}

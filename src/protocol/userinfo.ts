@@ -1,8 +1,8 @@
 import * as oauth from 'oauth4webapi'
-import { AuthError, missingEndpoint } from '../platform/errors.js'
+import { AuthError } from '../platform/errors.js'
 import { challengeError, readChallenge } from './challenge.js'
 import { classifyJwtFailure, SIGNING_ALGORITHMS, verifySignature } from './signed-jwt.js'
-import { toAuthError } from './step-failure.js'
+import { missingEndpoint, toAuthError } from './step-failure.js'
 import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
 
 /** The claims the userinfo endpoint returns (OIDC Core §5.3.2); `sub` is always the session's user. */

@@ -6,11 +6,16 @@
  */
 import type { HostEnvironment } from '../platform/environment.js'
 import { lazy } from '../platform/lazy.js'
-import type { RefreshOutcome, RefreshRequest } from './refresh.js'
+import type { Settlement } from './outcome.js'
+import type { RefreshRequest } from './refresh.js'
 
 /** Runs refresh transactions for one tab: in the refresh worker, or in the page. */
 export interface Refresher {
-  run(request: RefreshRequest): Promise<RefreshOutcome>
+  /**
+   * Runs one refresh and says what its outcome means for this tab (see `settle`); `own`: the
+   * session's own token, not one API's.
+   */
+  run(request: RefreshRequest, own: boolean): Promise<Settlement>
   /** Where the next refresh runs. */
   readonly where: 'worker' | 'page'
   /** Gets the next refresh ready: the worker started, or the protocol code loaded. */

@@ -5,10 +5,10 @@
  * transaction in `refresh.ts` performs what they decide.
  */
 import { AuthError, dpopKeyUnavailable, errorData, expiredWithoutRefreshToken } from '../platform/errors.js'
-import type { RefreshResult } from '../protocol/provider.js'
-import { refreshDueAt } from '../protocol/token-set.js'
+import type { RefreshResult } from '../protocol/refresh-steps.js'
 import type { SignedOutReason } from './machine.js'
 import { reviseRecord, tokensFor, type RefreshFailure, type SessionRecord } from './record.js'
+import { refreshDueAt } from './token-status.js'
 
 /** What the transaction does before asking the provider. */
 export type BeforeGrant =

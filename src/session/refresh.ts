@@ -9,7 +9,7 @@ import type { AuthEnvironment } from '../platform/environment.js'
 import { AuthError } from '../platform/errors.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { ResolvedConfig } from '../protocol/config.js'
-import type { Protocol } from '../protocol/provider.js'
+import type { RefreshSteps } from '../protocol/refresh-steps.js'
 import { endSession } from './ending.js'
 import type { SignedOutReason } from './machine.js'
 import { updateMessage, type SessionMessage } from './messages.js'
@@ -48,7 +48,7 @@ export interface RefreshContext {
   records: RecordStore
   tabs: Pick<TabSync<SessionMessage>, 'withLock' | 'announce'>
   /** The protocol steps; their code may load now (rejects with `chunk_load_failed`). */
-  provider(): Promise<Protocol>
+  provider(): Promise<RefreshSteps>
   /** Whether the page is being unloaded; a worker, which outlives pages, has none. */
   unloading?: (() => boolean) | undefined
 }
@@ -89,7 +89,7 @@ async function transact(context: RefreshContext, request: RefreshRequest): Promi
 /** Asks the provider with `from`'s refresh token and performs what its answer means. */
 async function grant(
   context: RefreshContext,
-  provider: Protocol,
+  provider: RefreshSteps,
   from: SessionRecord,
   resource: string | undefined,
   retried = false,
@@ -137,7 +137,7 @@ async function grant(
 /** Compare-and-set of `next` over `expected`, announced; on a store that changed meanwhile, what it holds now. */
 async function commit(
   context: RefreshContext,
-  provider: Protocol,
+  provider: RefreshSteps,
   next: SessionRecord,
   expected: SessionRecord,
   committed: (record: SessionRecord, storageError: AuthError | undefined) => RefreshOutcome,

@@ -30,9 +30,9 @@ import {
 import { newsOf, updateMessage, type SessionMessage } from './messages.js'
 import { createRecordStore, type RecordStore } from './record-store.js'
 import { createRecord, type SessionRecord } from './record.js'
-import { settle } from './outcome.js'
+import type { Settlement } from './outcome.js'
 import { createRefreshCode, type RefreshCode, type Refresher } from './refresh-code.js'
-import type { RefreshContext, RefreshOutcome } from './refresh.js'
+import type { RefreshContext } from './refresh.js'
 import { accessToken, freshToken, type TokenRequest, type TokenSource } from './token-getter.js'
 import type { Plan } from './token-status.js'
 
@@ -269,10 +269,10 @@ export class Session {
     if (held === undefined) throw notSignedIn()
     const own = request.resource === undefined
     if (own) this.#dispatch({ type: 'refresh-started' })
-    let outcome: RefreshOutcome
+    let settlement: Settlement
     try {
       const refresher = await this.#refresher.get()
-      outcome = await refresher.run({ held, force: request.force, resource: request.resource })
+      settlement = await refresher.run({ held, force: request.force, resource: request.resource }, own)
     } catch (failure) {
       const error = asAuthError(failure)
       if (error.code === 'chunk_load_failed') {
@@ -285,7 +285,7 @@ export class Session {
       } else if (own) this.#dispatch({ type: 'refresh-finished', record: undefined, error })
       throw error
     }
-    const { events, result } = settle(outcome, own)
+    const { events, result } = settlement
     for (const event of events) this.#dispatch(event)
     if ('error' in result) throw result.error
     return result.record

@@ -3,7 +3,7 @@
  * the clock and the leeway, shared by the token getter's hot path and the machine's one timer, so
  * "fresh or due" is decided in one place.
  */
-import { refreshDueAt } from '../protocol/token-set.js'
+import type { TokenSet } from '../protocol/token-set.js'
 import { tokensFor, type RefreshFailure, type SessionRecord } from './record.js'
 
 /** What `getAccessToken()` can do with the record a tab holds. */
@@ -58,4 +58,14 @@ export function planFor(record: SessionRecord, leewaySeconds: number, random: nu
   if (tokens.refreshToken === undefined) return { at: tokens.expiresAt, task: 'expire' }
   const jitter = random * Math.min(5_000, (tokens.expiresAt - tokens.issuedAt) / 20)
   return { at: refreshDueAt(tokens, leewaySeconds) - jitter, task: 'refresh' }
+}
+
+/**
+ * The instant (epoch ms) at which `tokens` should be refreshed: `leewaySeconds` before expiry, but
+ * never more than a quarter of the token's lifetime before it, so a short-lived token is used for
+ * at least three quarters of its life and a refresh can never loop.
+ */
+export function refreshDueAt(tokens: Pick<TokenSet, 'issuedAt' | 'expiresAt'>, leewaySeconds: number): number {
+  const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt)
+  return Math.max(tokens.issuedAt, tokens.expiresAt - Math.min(leewaySeconds * 1000, lifetime / 4))
 }

@@ -3,7 +3,7 @@ import { absoluteUrl, readCallback, withoutCallbackParams } from '../protocol/ca
 import type { ResolvedConfig } from '../protocol/config.js'
 import type { TabSync } from '../platform/tab-sync.js'
 import type { HostEnvironment } from '../platform/environment.js'
-import { AuthError, asAuthError, errorData, notACallback } from '../platform/errors.js'
+import { AuthError, asAuthError, errorData } from '../platform/errors.js'
 import type { PendingSignIn, Protocol, SilentSignInReason } from '../protocol/provider.js'
 import { sameOriginPath } from '../protocol/return-to.js'
 import type { Session } from '../session/session.js'
@@ -92,7 +92,8 @@ export function createSignInFlow(deps: {
   function reportToOpener(pending: PendingSignIn | undefined, state: string, outcome: PopupOutcome): void {
     if (pending?.display !== 'popup') return
     deps.tabs.announce({ type: 'popup-result', state, outcome })
-    env.closeWindow()
+    if (env.closeWindow) env.closeWindow()
+    else globalThis.close()
   }
 
   return {
@@ -144,4 +145,16 @@ async function take(store: KeyValueStore, state: string, now: number): Promise<P
             'No sign-in was started in this browser for this response (it was opened elsewhere, or storage was cleared). Sign in again.',
           )
   }
+}
+
+/**
+ * `not_a_callback`: the address handed to `handleRedirectCallback` is not an authorization response
+ * at `redirectUri`.
+ */
+export function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
+  const expected = new URL(redirectUri)
+  return new AuthError(
+    'not_a_callback',
+    `This address is not a sign-in response: it must be ${expected.origin}${expected.pathname} with "state" and "code" (or "error").`,
+  )
 }

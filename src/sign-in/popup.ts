@@ -116,7 +116,7 @@ function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, time
     }
     // A focus event fires only for a page that had lost the focus: the blur may have come before
     // this listener, while the sign-in code loaded.
-    const stopWatchingFocus = env.onFocusChange((focused) => {
+    const stopWatchingFocus = (env.onFocusChange ?? windowFocusChange)((focused) => {
       returned = focused
       watch()
     })
@@ -128,4 +128,17 @@ function waitForOutcome(deps: PopupDeps, popup: PopupWindow, state: string, time
 
 function popupClosed(): AuthError {
   return new AuthError('popup_closed', 'The sign-in popup was closed before the sign-in completed.')
+}
+
+/** The window's `blur` and `focus` events, as `listener(false)` and `listener(true)`; returns a cleanup. */
+function windowFocusChange(listener: (focused: boolean) => void): () => void {
+  if (typeof window === 'undefined') return () => {}
+  const lost = () => listener(false)
+  const got = () => listener(true)
+  window.addEventListener('blur', lost)
+  window.addEventListener('focus', got)
+  return () => {
+    window.removeEventListener('blur', lost)
+    window.removeEventListener('focus', got)
+  }
 }

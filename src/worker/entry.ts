@@ -4,11 +4,11 @@
  * (see `host.ts`) and answers. A reload, a navigation or a closed tab no longer aborts a refresh
  * after the provider rotated the refresh token but before the new one was stored.
  */
-import { createBrowserEnvironment } from '../platform/environment.js'
+import { createWorkerEnvironment } from '../platform/environment.js'
 import { createIndexedDbStore } from '../platform/storage.js'
 import { createRefreshHost } from './host.js'
 
-const host = createRefreshHost({ store: createIndexedDbStore(), env: createBrowserEnvironment() })
+const host = createRefreshHost({ store: createIndexedDbStore(), env: createWorkerEnvironment() })
 
 interface ConnectEvent {
   ports: readonly MessagePort[]

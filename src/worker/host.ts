@@ -11,12 +11,13 @@ import { asAuthError, errorData } from '../platform/errors.js'
 import type { KeyValueStore } from '../platform/storage.js'
 import { createTabSync, type TabSync } from '../platform/tab-sync.js'
 import { resolveConfig, type AuthConfig } from '../protocol/config.js'
-import { createProtocol, type Protocol } from '../protocol/provider.js'
+import { createBinding } from '../protocol/binding.js'
+import { createRefreshSteps, type RefreshSteps } from '../protocol/refresh-steps.js'
 import { randomId } from '../platform/environment.js'
 import type { SessionMessage } from '../session/messages.js'
 import { createRecordStore, type RecordStore } from '../session/record-store.js'
 import { runRefresh, type RefreshContext } from '../session/refresh.js'
-import { toWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
+import { plainConfig, toWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
 /** The refresh worker's work. */
 export interface RefreshHost {
@@ -31,7 +32,7 @@ const KEPT_CONFIGURATIONS = 8
 export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnvironment }): RefreshHost {
   const { store, env } = deps
   const sessions = new Map<string, { records: RecordStore; tabs: TabSync<SessionMessage> }>()
-  const protocols = new Map<string, Protocol>()
+  const protocols = new Map<string, RefreshSteps>()
 
   /** The context of one request: the session's store and channel, and a protocol bound to exactly this configuration. */
   function contextFor(authConfig: AuthConfig): RefreshContext {
@@ -44,10 +45,10 @@ export function createRefreshHost(deps: { store: KeyValueStore; env: AuthEnviron
     }
     // Two pages of two deploys may configure one session differently (DPoP turned on, a new
     // endpoint): each is served with its own configuration, never the first one seen.
-    const key = JSON.stringify(config.plain)
+    const key = JSON.stringify(plainConfig(config))
     let protocol = protocols.get(key)
     if (protocol === undefined) {
-      protocol = createProtocol(config, env, store)
+      protocol = createRefreshSteps(createBinding(config, env, store))
       protocols.set(key, protocol)
       if (protocols.size > KEPT_CONFIGURATIONS) protocols.delete(protocols.keys().next().value!)
     }

@@ -4,7 +4,7 @@
  * connects to a worker of its own version: the worker's name carries it too.
  */
 import { errorData, reviveAuthError, type AuthError, type AuthErrorData } from '../platform/errors.js'
-import type { AuthConfig } from '../protocol/config.js'
+import type { AuthConfig, ResolvedConfig } from '../protocol/config.js'
 import type { RefreshOutcome, RefreshRequest } from '../session/refresh.js'
 
 /** The version of these messages; the SharedWorker's name (`spa-auth-refresh@<version>`) says the same. */
@@ -67,4 +67,34 @@ export function fromWire(outcome: WireOutcome): RefreshOutcome {
     case 'interrupted':
       return { ...outcome, error: error(outcome.error) } as RefreshOutcome
   }
+}
+
+/**
+ * The resolved configuration as the {@link AuthConfig} that resolves to it, built from plain values
+ * only (no proxies, no functions, nothing unknown): what a page sends its refresh worker.
+ */
+export function plainConfig(config: ResolvedConfig): AuthConfig {
+  const apis = config.apiOrigins && [...config.apiOrigins]
+  const plain: AuthConfig = {
+    issuer: config.issuerIdentifier,
+    clientId: config.clientId,
+    redirectUri: config.redirectUri,
+    refreshLeewaySeconds: config.refreshLeewaySeconds,
+    authorizeParams: { ...config.authorizeParams },
+    requestTimeoutMs: config.requestTimeoutMs,
+    dpop: config.dpop,
+    resourceParameter: config.resourceParameter,
+    par: config.par,
+    endpoints: { ...config.endpoints },
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    refreshIn: config.refreshIn,
+  }
+  if (!config.scopeIsDefault) plain.scope = config.scope
+  if (config.postLogoutRedirectUri !== undefined) plain.postLogoutRedirectUri = config.postLogoutRedirectUri
+  if (apis !== undefined) {
+    plain.apiOrigins = apis.every(([, resource]) => resource === undefined)
+      ? apis.map(([origin]) => origin)
+      : Object.fromEntries(apis.map(([origin, resource]) => [origin, resource ?? '']))
+  }
+  return plain
 }

@@ -9,9 +9,10 @@
 import type { HostEnvironment, WorkerConnection } from '../platform/environment.js'
 import { disposedError } from '../platform/calls.js'
 import type { ResolvedConfig } from '../protocol/config.js'
-import { runRefresh, type RefreshContext, type RefreshOutcome, type RefreshRequest } from '../session/refresh.js'
+import { settle } from '../session/outcome.js'
+import { runRefresh, type RefreshContext, type RefreshOutcome } from '../session/refresh.js'
 import type { Refresher } from '../session/refresh-code.js'
-import { fromWire, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
+import { fromWire, plainConfig, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
 
 /**
  * How many provider round trips a page waits for before refreshing by itself: discovery, the
@@ -25,11 +26,12 @@ export function createRefresher(
   context: RefreshContext,
   options: {
     useWorker: boolean
-    config: Pick<ResolvedConfig, 'plain' | 'requestTimeoutMs'>
+    config: ResolvedConfig
     env: Pick<HostEnvironment, 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'>
   },
 ): Refresher {
   const { config, env } = options
+  const plain = plainConfig(config)
   let link: WorkerLink | undefined
   let broken = !options.useWorker
   let disposed = false
@@ -46,12 +48,12 @@ export function createRefresher(
   }
 
   return {
-    async run(request) {
+    async run(request, own) {
       const worker = open()
-      const answer = worker && (await worker.ask({ v: WORKER_PROTOCOL, id: 0, config: config.plain, request }))
+      const answer = worker && (await worker.ask({ v: WORKER_PROTOCOL, id: 0, config: plain, request }))
       // After dispose() nothing more is sent, not even the page's own refresh.
       if (disposed) throw disposedError()
-      return answer ?? runRefresh(context, request)
+      return settle(answer ?? (await runRefresh(context, request)), own)
     },
     get where() {
       return broken ? 'page' : 'worker'

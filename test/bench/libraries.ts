@@ -61,6 +61,8 @@ export const SPA_AUTH_MODULES: LibraryModules = {
     'src/protocol/dpop.ts': 'dpop: true',
     'src/protocol/par.ts': "PAR (par: 'always', or a provider that requires it)",
     'src/protocol/userinfo.ts': 'getUserInfo()',
+    'src/protocol/resource-request.ts': 'auth.fetch() and getUserInfo(): the request and its challenge',
+    'src/protocol/challenge.ts': "a resource server's challenge (invalid_token, insufficient_scope, step-up)",
   },
   workerEntry: 'src/worker/entry.ts',
 }

@@ -1,6 +1,7 @@
 import type { TokenEndpointResponse } from 'oauth4webapi'
 import { describe, expect, it } from 'vitest'
-import { refreshDueAt, tokenSetFromResponse, type TokenSet } from '../../src/protocol/token-set.js'
+import { tokenSetFromResponse, type TokenSet } from '../../src/protocol/token-set.js'
+import { refreshDueAt } from '../../src/session/token-status.js'
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0)
 
