@@ -77,7 +77,10 @@ export interface AuthClient {
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
   /** Refreshes the access token now, once for every caller and every tab. */
   refresh(): Promise<void>
-  /** Signs out in every tab at once, revokes the refresh token, then ends the session at the provider (a redirect). */
+  /**
+   * Signs out in every tab at once, revokes the refresh token, then ends the session at the provider
+   * (a redirect). A `signIn()` asked for meanwhile (a guarded page) waits, and stays put if the page left.
+   */
   signOut(options?: SignOutOptions): Promise<void>
   /** When the next background refresh is due (epoch ms), or `undefined` when none is planned. */
   nextRefreshAt(): number | undefined
@@ -109,6 +112,10 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
   const live = calls.live
   const signInUrl = async (signInOptions: SignInOptions = {}) =>
     (await (await signInFlow.get()).start(signInOptions)).url
+  // A sign-out's redirect wins: a sign-in asked for on its way (a guarded page that just saw
+  // nobody signed in) waits for it, and stays put if the page is leaving. Sent first, it would
+  // come straight back signed in, from the provider's session the sign-out had yet to end.
+  let leaving = Promise.resolve(false)
   const ready = session.ready.then(() => {
     // A signed-out visitor's next step is a sign-in: its code (no protocol in it) loads in idle time.
     if (session.current() === undefined) env.whenIdle(() => signInFlow.get())
@@ -118,7 +125,9 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     subscribe: (listener) => session.snapshots.subscribe(listener),
     ready: () => ready,
     createSignInUrl: live(signInUrl),
-    signIn: live(async (signInOptions?: SignInOptions) => env.navigate(await signInUrl(signInOptions))),
+    signIn: live(async (signInOptions?: SignInOptions) => {
+      if (!(await leaving)) env.navigate(await signInUrl(signInOptions))
+    }),
     signInWithPopup: (popupOptions = {}) => calls.ifLive(() => signInWithPopup(parts, calls, popupOptions)),
     isRedirectCallback: (url?: string) => isCallbackUrl(url, config.redirectUri, () => env.currentUrl()),
     handleRedirectCallback: live(async (url?: string) => (await signInFlow.get()).handleRedirectCallback(url)),
@@ -135,7 +144,13 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     getUserInfo: live(async () => (await provider.get()).userInfo(await credentials(session), session)),
     fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await parts.apiFetch.get())(input, init)),
     refresh: live(() => refresh(session)),
-    signOut: live((signOutOptions?: SignOutOptions) => signOut(parts, signOutOptions)),
+    signOut: live(async (signOutOptions?: SignOutOptions) => {
+      let left = (_: boolean) => {}
+      leaving = new Promise((resolve) => (left = resolve))
+      const signedOut = signOut(parts, signOutOptions)
+      signedOut.then(left, () => left(false))
+      await signedOut
+    }),
     nextRefreshAt: () => session.nextRefreshAt(),
     get refreshIn() {
       return session.refreshIn()
@@ -228,15 +243,16 @@ async function refresh(session: Session): Promise<void> {
   await session.accessToken({ force: true })
 }
 
-/** Signs out here and everywhere first (no code to wait for), then ends the session at the provider. */
-async function signOut(parts: Parts, { redirect = true }: SignOutOptions = {}): Promise<void> {
+/** Signs out here and everywhere first (no code to wait for), then ends the session at the provider: whether the page left. */
+async function signOut(parts: Parts, { redirect = true }: SignOutOptions = {}): Promise<boolean> {
   const ended = await parts.session.signOut()
-  if (!redirect) return
+  if (!redirect) return false
   const url = await parts.provider
     .get()
     .then((provider) => provider.endSessionUrl(ended?.tokens.idToken))
     .catch(() => undefined)
   if (url !== undefined) parts.env.navigate(url)
+  return url !== undefined
 }
 
 function popupBlocked(): AuthError {

@@ -201,6 +201,44 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     await expect(auth.getAccessToken()).rejects.toSatisfy((error) => isAuthError(noteError(error), 'not_signed_in'))
   })
 
+  it('a page that guards itself with signIn() leaves for the sign-out, not for a new sign-in', async () => {
+    const tab = new Tab()
+    const auth = tab.client(provider, createMemoryStore())
+    await signIn(provider, auth, tab)
+    const { end_session_endpoint } = await discovery(provider)
+    const guarded: Promise<void>[] = []
+    // A guarded page: whenever nobody is signed in, it starts a sign-in to come back to itself.
+    auth.subscribe(() => {
+      if (auth.getSnapshot().status === 'signed-out') guarded.push(auth.signIn({ returnTo: '/orders' }))
+    })
+    tab.navigations = []
+
+    await auth.signOut()
+    await Promise.all(guarded)
+
+    expect(guarded.length).toBeGreaterThan(0)
+    // The provider still holds its own session until the sign-out reaches it: a sign-in sent first
+    // would come straight back signed in.
+    expect(tab.navigations.map((url) => url.split('?')[0])).toEqual([end_session_endpoint])
+  })
+
+  it('a sign-out that stays on the page (redirect: false) lets the guarded page sign in again', async () => {
+    const tab = new Tab()
+    const auth = tab.client(provider, createMemoryStore())
+    await signIn(provider, auth, tab)
+    const { authorization_endpoint } = await discovery(provider)
+    const guarded: Promise<void>[] = []
+    auth.subscribe(() => {
+      if (auth.getSnapshot().status === 'signed-out') guarded.push(auth.signIn({ returnTo: '/orders' }))
+    })
+    tab.navigations = []
+
+    await auth.signOut({ redirect: false })
+    await Promise.all(guarded)
+
+    expect(tab.navigations.map((url) => url.split('?')[0])).toEqual([authorization_endpoint])
+  })
+
   it('ends the session with reason refresh-rejected when the provider revoked the refresh token', async () => {
     const store = createMemoryStore()
     const tab = new Tab()
