@@ -1,10 +1,12 @@
 /**
- * A refresh no reload or closed tab can kill (issue #13), in a real browser: the provider rotates
- * the refresh token (reuse detection on) and holds its answer 500 ms; the page goes away as soon as
- * the refresh reached the provider. The refresh worker finishes the refresh and stores the rotated
- * token; the app, back again, is signed in with a token the provider accepts and refreshes fine.
- * The same scenario with refreshes in the page loses the session: the control that shows the
- * scenario bites. Where no SharedWorker outlives its pages (Firefox), refreshes run in the page.
+ * A refresh no reload or closed tab can kill (issue #13, and #21 for the engines without
+ * SharedWorker `extendedLifetime`), in a real browser: the provider rotates the refresh token (reuse
+ * detection on) and holds its answer 500 ms; the page goes away as soon as the refresh reached the
+ * provider. The refresh worker finishes the refresh and stores the rotated token; the app, back
+ * again, is signed in with a token the provider accepts and refreshes fine. The worker is the
+ * SharedWorker in Chromium and the refresh service worker in Firefox (engine.refreshHost). The same
+ * scenario with refreshes in the page loses the session: the control that shows the scenario bites.
+ * A page whose Content-Security-Policy forbids workers refreshes itself, and says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
@@ -15,6 +17,8 @@ import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js
 /** How long the provider keeps the answer back after rotating: the window a leaving page falls into. */
 const HOLD_MS = 500
 const ROUNDS = 5
+/** Pages under this path are served with a Content-Security-Policy that allows no worker. */
+const NO_WORKERS = '/no-workers'
 
 describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh worker) in ${engine.title}`, () => {
   let app: TestApp
@@ -24,7 +28,9 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   let dpopProvider: TestProvider
 
   beforeAll(async () => {
-    app = await startTestApp()
+    app = await startTestApp({
+      headers: (path) => (path.startsWith(NO_WORKERS) ? { 'content-security-policy': "worker-src 'none'" } : undefined),
+    })
     const registered = { redirectUris: [`${app.origin}/callback`], postLogoutRedirectUris: [`${app.origin}/`] }
     ;[browser, provider, dpopProvider] = await Promise.all([
       launchEngine(),
@@ -44,13 +50,12 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   async function signedInTab(
     refreshIn: 'worker' | 'page',
     at: TestProvider = provider,
-    runsIn: 'worker' | 'page' = refreshIn,
   ): Promise<{ context: Profile; page: Tab }> {
     const context = await browser.newProfile()
     await configureApp(context, app.origin, at.issuer, at.clientId, { refreshIn, dpop: at === dpopProvider })
     const page = await openTab(context, `${app.origin}/`)
     await signInFrom(page, app.origin)
-    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(runsIn)
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(refreshIn === 'worker' ? engine.refreshHost : 'page')
     return { context, page }
   }
 
@@ -74,18 +79,34 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     return next
   }
 
-  /** Signed in, with an access token the provider accepts, and a next refresh the provider answers. */
-  async function expectSessionAlive(page: Tab): Promise<void> {
-    await expect.poll(async () => (await snapshotOf(page)).status, { timeout: 5_000 }).toBe('signed-in')
-    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
-    const refreshed = await page.evaluate(() =>
+  /** `auth.refresh()` in `page`: `'refreshed'`, or the code it rejected with. */
+  const refresh = (page: Tab) =>
+    page.evaluate(() =>
       window.auth.refresh().then(
         () => 'refreshed',
         (error: { code?: string }) => error.code ?? String(error),
       ),
     )
-    expect(refreshed).toBe('refreshed')
+
+  /** Signed in, with an access token the provider accepts, and a next refresh the provider answers. */
+  async function expectSessionAlive(page: Tab): Promise<void> {
+    await expect.poll(async () => (await snapshotOf(page)).status, { timeout: 5_000 }).toBe('signed-in')
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+    expect(await refresh(page)).toBe('refreshed')
+    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+  }
+
+  /** The token endpoint's requests that `page` itself sent, from now on. */
+  async function tokenRequestsOf(context: Profile, page: Tab): Promise<string[]> {
+    const { token_endpoint } = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string
+    }
+    const sent: string[] = []
+    context.onRequest((request) => {
+      if (request.tabId === page.id && request.method === 'POST' && request.url === token_endpoint)
+        sent.push(request.url)
+    })
+    return sent
   }
 
   const reload = (page: Tab) => async () => {
@@ -94,8 +115,6 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     return page
   }
 
-  // Only Chromium (148+) keeps a SharedWorker alive after its last page (`extendedLifetime`): elsewhere
-  // there is no refresh worker, refreshes run in the page, and the control below is what happens.
   const withRefreshWorker = it.runIf(engine.refreshWorker)
 
   withRefreshWorker(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
@@ -145,37 +164,62 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     },
   )
 
-  it.runIf(!engine.refreshWorker)(
-    'refreshes in the page where no SharedWorker outlives its pages, and says so in refreshIn',
+  withRefreshWorker(`refreshes in the ${engine.refreshHost}, never in the tab, and says so in refreshIn`, async () => {
+    const { context, page } = await signedInTab('worker')
+    const sentByTheTab = await tokenRequestsOf(context, page)
+    provider.resetRequests()
+    await expectSessionAlive(page)
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+    expect(sentByTheTab).toEqual([])
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(engine.refreshHost)
+    await context.close()
+  })
+
+  it.runIf(engine.refreshHost === 'service-worker')(
+    'registers the service worker under a scope of its own beside its script, and controls no page',
     async () => {
-      const { context, page } = await signedInTab('worker', provider, 'page')
-      const { token_endpoint } = (await (
-        await fetch(`${provider.issuer}/.well-known/openid-configuration`)
-      ).json()) as { token_endpoint: string }
-      const sentByTheTab: string[] = []
-      context.onRequest((request) => {
-        if (request.tabId === page.id && request.method === 'POST') sentByTheTab.push(request.url)
-      })
-      provider.resetRequests()
-      await expectSessionAlive(page)
-      expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
-      expect(sentByTheTab.filter((url) => url === token_endpoint)).toHaveLength(1)
+      const { context, page } = await signedInTab('worker')
+      expect(await refresh(page)).toBe('refreshed')
+      const registrations = await page.evaluate(async () =>
+        (await navigator.serviceWorker.getRegistrations()).map((registration) => ({
+          scope: registration.scope,
+          script: registration.active?.scriptURL,
+          state: registration.active?.state,
+        })),
+      )
+      expect(registrations).toEqual([
+        {
+          scope: `${app.origin}/assets/spa-auth-refresh@2/`,
+          script: expect.stringMatching(new RegExp(`^${app.origin}/assets/refresh-service-worker-[\\w-]+\\.js$`)),
+          state: 'activated',
+        },
+      ])
+      expect(await page.evaluate(() => navigator.serviceWorker.controller)).toBeNull()
       await context.close()
     },
   )
+
+  it('refreshes in the page where the Content-Security-Policy allows no worker, and says so in refreshIn', async () => {
+    const { context, page } = await signedInTab('worker')
+    await page.goto(`${app.origin}${NO_WORKERS}`)
+    await page.evaluate(() => window.appReady)
+    const sentByTheTab = await tokenRequestsOf(context, page)
+    provider.resetRequests()
+
+    await expectSessionAlive(page)
+
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe('page')
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+    expect(sentByTheTab).toHaveLength(1)
+    await context.close()
+  })
 
   it('loses the session in the same reload when refreshes run in the page (the control)', async () => {
     const { context, page } = await signedInTab('page')
     await leaveDuringRefresh(page, reload(page))
     // The answer with the rotated token went to a page that no longer exists; the store still
     // holds the token the provider replaced, and presenting it trips reuse detection.
-    const refreshed = await page.evaluate(() =>
-      window.auth.refresh().then(
-        () => 'refreshed',
-        (error: { code?: string }) => error.code ?? String(error),
-      ),
-    )
-    expect(refreshed).toBe('grant_rejected')
+    expect(await refresh(page)).toBe('grant_rejected')
     expect(await snapshotOf(page)).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
     await context.close()
   })
