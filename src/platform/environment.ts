@@ -182,7 +182,7 @@ export function createBrowserEnvironment(): HostEnvironment {
       }
     },
     hasFocus: () => typeof document !== 'undefined' && document.hasFocus(),
-    unloading: () => unloading,
+    unloading: pageUnloading,
     closeWindow: () => globalThis.close(),
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
     refreshServiceWorkers: () =>
@@ -208,15 +208,38 @@ export function createBrowserEnvironment(): HostEnvironment {
 }
 
 /** Set from `pagehide` until a `pageshow` (a page restored from the back/forward cache). */
-let unloading = false
+let hidden = false
+/** The last `beforeunload` and when it fired (`performance.now()`). */
+let leaving: { event: BeforeUnloadEvent; at: number } | undefined
 let watchingUnload = false
+/** How long after a `beforeunload` a failed request is still taken for one the navigation cut off. */
+const LEAVING_MS = 2_000
 
 /** Follows whether the page is going away; from the first environment on, once per page. */
 function watchUnload(): void {
   if (watchingUnload || typeof window === 'undefined' || typeof window.addEventListener !== 'function') return
   watchingUnload = true
-  window.addEventListener('pagehide', () => void (unloading = true))
-  window.addEventListener('pageshow', () => void (unloading = false))
+  window.addEventListener('beforeunload', (event) => void (leaving = { event, at: performance.now() }))
+  window.addEventListener('pagehide', () => void (hidden = true))
+  window.addEventListener('pageshow', () => {
+    hidden = false
+    leaving = undefined
+  })
+}
+
+/**
+ * Whether the page is going away. Firefox cuts the page's requests off as soon as a navigation
+ * away starts, after `beforeunload` and before `pagehide`; Chromium after `pagehide`. So a
+ * `beforeunload` that nothing cancelled counts too, for a moment only: the page stays when the
+ * navigation turns out to be a download or a 204, and its later failures are real ones.
+ */
+function pageUnloading(): boolean {
+  if (hidden) return true
+  if (leaving === undefined || performance.now() - leaving.at > LEAVING_MS) return false
+  const { event } = leaving
+  // A page that asked to stay (a prompt) leaves only if the person says so, at a time nobody knows.
+  const prompted = event.defaultPrevented || (typeof event.returnValue === 'string' && event.returnValue !== '')
+  return !prompted
 }
 
 /**

@@ -214,6 +214,31 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     await context.close()
   })
 
+  it('records no failure for a refresh in the page that its own reload cut off: no error, no backoff', async () => {
+    const { context, page } = await signedInTab('page')
+    const { expiresAt } = await snapshotOf(page)
+    const hold = provider.holdNext({ grantType: 'refresh_token' })
+    void page.evaluate(() => void window.auth.refresh().catch(() => {}))
+    await hold.reached
+
+    // The provider has rotated the refresh token and holds its answer: the reload cuts the request off.
+    await page.reload()
+    const first = await page.evaluate(async () => {
+      await window.appReady
+      return { error: window.auth.getSnapshot().error?.code ?? null, status: window.auth.getSnapshot().status }
+    })
+    hold.release()
+    const stored = await page.evaluate(storedSession, `session:${provider.issuer}|${provider.clientId}`)
+
+    expect(first).toEqual({ status: 'signed-in', error: null })
+    expect(stored).toMatchObject({ revision: expect.any(Number) })
+    expect(stored).not.toHaveProperty('failure')
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null, expiresAt })
+    // The next refresh is the one planned before the token's expiry, not a retry after a backoff.
+    expect(await page.evaluate(() => window.auth.nextRefreshAt())).toBeGreaterThan(Date.now() + 30 * 60_000)
+    await context.close()
+  })
+
   it('loses the session in the same reload when refreshes run in the page (the control)', async () => {
     const { context, page } = await signedInTab('page')
     await leaveDuringRefresh(page, reload(page))
@@ -224,3 +249,26 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     await context.close()
   })
 })
+
+/**
+ * The session record in the page's IndexedDB under `key`, once every Web Lock held now (the session's,
+ * by a refresh that may still finish) has been let go. Runs in the page.
+ */
+async function storedSession(key: string): Promise<Record<string, unknown> | undefined> {
+  const { held = [] } = await navigator.locks.query()
+  await Promise.all(held.map(({ name }) => name && navigator.locks.request(name, async () => {})))
+  const database = await new Promise<IDBDatabase>((resolve, reject) => {
+    const opening = indexedDB.open('spa-auth')
+    opening.onsuccess = () => resolve(opening.result)
+    opening.onerror = () => reject(opening.error)
+  })
+  try {
+    return await new Promise((resolve, reject) => {
+      const reading = database.transaction('kv').objectStore('kv').get(key)
+      reading.onsuccess = () => resolve(reading.result as Record<string, unknown> | undefined)
+      reading.onerror = () => reject(reading.error)
+    })
+  } finally {
+    database.close()
+  }
+}
