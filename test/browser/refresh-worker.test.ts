@@ -62,9 +62,14 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   /**
    * Starts a refresh in `page`, waits until the provider has rotated the refresh token, lets the
    * answer go 500 ms later, and meanwhile makes the page go away with `leave`, which resolves the
-   * tab the app runs in afterwards.
+   * tab the app runs in afterwards; and until when the session was signed in before.
    */
-  async function leaveDuringRefresh(page: Tab, leave: () => Promise<Tab>, at = provider): Promise<Tab> {
+  async function leaveDuringRefresh(
+    page: Tab,
+    leave: () => Promise<Tab>,
+    at = provider,
+  ): Promise<{ page: Tab; expiresAt: number }> {
+    const { expiresAt } = await snapshotOf(page)
     const hold = at.holdNext({ grantType: 'refresh_token' })
     void page.evaluate(() => void window.auth.refresh().catch(() => {}))
     await hold.reached
@@ -76,7 +81,7 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     )
     const next = await leave()
     await released
-    return next
+    return { page: next, expiresAt: expiresAt! }
   }
 
   /** `auth.refresh()` in `page`: `'refreshed'`, or the code it rejected with. */
@@ -88,11 +93,22 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
       ),
     )
 
-  /** Signed in, with an access token the provider accepts, and a next refresh the provider answers. */
-  async function expectSessionAlive(page: Tab): Promise<void> {
-    await expect.poll(async () => (await snapshotOf(page)).status, { timeout: 5_000 }).toBe('signed-in')
+  /**
+   * The app, back after leaving, holds the session the refresh it left rotated to (valid until
+   * later than before); the provider accepts its access token, and its next refresh grant.
+   */
+  async function expectSessionKept({ page, expiresAt }: { page: Tab; expiresAt: number }, at = provider) {
+    await expect.poll(async () => (await snapshotOf(page)).expiresAt, { timeout: 5_000 }).toBeGreaterThan(expiresAt)
+    await expectSessionAlive(page, at)
+  }
+
+  /** Signed in, with an access token the provider accepts, and a next refresh grant the provider answers. */
+  async function expectSessionAlive(page: Tab, at = provider): Promise<void> {
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+    const grants = at.countRequests({ grantType: 'refresh_token' })
     expect(await refresh(page)).toBe('refreshed')
+    expect(at.countRequests({ grantType: 'refresh_token' })).toBe(grants + 1)
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
   }
 
@@ -120,7 +136,7 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   withRefreshWorker(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      await expectSessionAlive(await leaveDuringRefresh(page, reload(page)))
+      await expectSessionKept(await leaveDuringRefresh(page, reload(page)))
     }
     await context.close()
   })
@@ -128,12 +144,13 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   withRefreshWorker(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async () => {
     let { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      page = await leaveDuringRefresh(page, async () => {
+      const left = await leaveDuringRefresh(page, async () => {
         await page.close()
         await new Promise((resolve) => setTimeout(resolve, 2_000))
         return openTab(context, `${app.origin}/`)
       })
-      await expectSessionAlive(page)
+      await expectSessionKept(left)
+      page = left.page
     }
     await context.close()
   })
@@ -141,7 +158,7 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   withRefreshWorker(`survives navigating to another origin and back (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      await expectSessionAlive(
+      await expectSessionKept(
         await leaveDuringRefresh(page, async () => {
           await page.goto(`${provider.issuer}/.well-known/openid-configuration`)
           await page.goto(`${app.origin}/`)
@@ -157,7 +174,7 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     'refreshes with DPoP in the worker: the key from IndexedDB signs proofs, server nonces included',
     async () => {
       const { context, page } = await signedInTab('worker', dpopProvider)
-      await expectSessionAlive(await leaveDuringRefresh(page, reload(page), dpopProvider))
+      await expectSessionKept(await leaveDuringRefresh(page, reload(page), dpopProvider), dpopProvider)
       const token = await page.evaluate(() => window.auth.getAccessToken())
       expect(await dpopProvider.accessTokenBinding(token)).toEqual(expect.any(String))
       await context.close()
