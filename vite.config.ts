@@ -1,4 +1,5 @@
-import type { Plugin } from 'vite'
+import { fileURLToPath } from 'node:url'
+import { build, type Plugin, type Rolldown } from 'vite'
 import { defineConfig } from 'vitest/config'
 import { embeddedProvider } from './dev/embedded-provider.js'
 import { PACKAGE_ALIASES } from './dev/package-aliases.js'
@@ -32,8 +33,61 @@ function refreshWorkerForTheApp(): Plugin {
   }
 }
 
+/**
+ * The refresh service worker ships as one classic script, `refresh-service-worker.js`, beside the
+ * chunks: the app's bundler copies a file that `new URL('./x.js', import.meta.url)` names as it is
+ * (Vite, and webpack 5 for anything outside a worker constructor), so the script inlines every
+ * dependency, and imports nothing (a service worker may not `import()`). It is minified here, as no
+ * app build will. The page's expression that names it is hidden from this build (which would look
+ * for the file beside the source), then written back as it was.
+ */
+function refreshServiceWorkerForTheApp(): Plugin {
+  const source = "new URL('./refresh-service-worker.js', import.meta.url)"
+  const marker = '__SPA_AUTH_REFRESH_SERVICE_WORKER_URL__'.padEnd(source.length, '_')
+  return {
+    name: 'spa-auth:refresh-service-worker',
+    apply: 'build',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/[\\/]src[\\/]worker[\\/]service-worker-link\.ts$/.test(id) || !code.includes(source)) return null
+      return { code: code.replace(source, marker), map: null }
+    },
+    renderChunk(code) {
+      return code.includes(marker) ? { code: code.replace(marker, source), map: null } : null
+    },
+    async generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'refresh-service-worker.js', source: await classicScript() })
+    },
+  }
+}
+
+/** src/worker/service-worker.ts as one self-contained, minified classic script. */
+async function classicScript(): Promise<string> {
+  const built = await build({
+    configFile: false,
+    root: fileURLToPath(new URL('.', import.meta.url)),
+    logLevel: 'warn',
+    build: {
+      write: false,
+      lib: { entry: 'src/worker/service-worker.ts', formats: ['iife'], name: 'spaAuthRefreshServiceWorker' },
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+    },
+  })
+  const [output] = (Array.isArray(built) ? built : [built]) as Rolldown.RolldownOutput[]
+  const chunk = output?.output.find((file) => file.type === 'chunk')
+  // The dynamic imports of the protocol's steps are inlined: they name this one chunk.
+  const elsewhere = [...(chunk?.imports ?? []), ...(chunk?.dynamicImports ?? [])].filter(
+    (file) => file !== chunk?.fileName,
+  )
+  if (chunk === undefined || elsewhere.length > 0)
+    throw new Error(`The refresh service worker must be one self-contained script; it imports ${elsewhere.join(', ')}.`)
+  return chunk.code
+}
+
 export default defineConfig({
-  plugins: [embeddedProvider(), refreshWorkerForTheApp()],
+  plugins: [embeddedProvider(), refreshWorkerForTheApp(), refreshServiceWorkerForTheApp()],
   // The embedded provider takes the origin the server gets: another port when 5173 is taken.
   server: { host: '127.0.0.1', port: 5173 },
   // The dev server serves the playground only: the dependency scan starts from its page, not from

@@ -85,11 +85,15 @@ export interface AuthClient {
   /** When the next background refresh is due (epoch ms), or `undefined` when none is planned. */
   nextRefreshAt(): number | undefined
   /**
-   * Where refreshes run: `'worker'`, in the refresh worker that outlives the page, or `'page'`
-   * (the browser cannot keep one alive, the store is not IndexedDB, or `refreshIn: 'page'`).
-   * Settled once `ready()` resolves.
+   * Where the next refresh runs: `'worker'`, in a SharedWorker the browser keeps alive after the
+   * page (Chromium 148+); `'service-worker'`, in the library's service worker, where no SharedWorker
+   * outlives its pages (Firefox, Safari); `'page'`, in the page — the browser has neither (an
+   * insecure origin, service workers disabled), the store is not IndexedDB, `refreshIn: 'page'` was
+   * asked for, or the worker could not be used (its script did not load or register, it did not
+   * answer in time, it speaks another version), after which this page refreshes itself for good.
+   * Known once `ready()` resolves; it turns to `'page'` when a worker fails.
    */
-  readonly refreshIn: 'worker' | 'page'
+  readonly refreshIn: 'worker' | 'service-worker' | 'page'
   /** Stops the client: every pending call rejects with `disposed`, popups close, timers clear, nothing more is sent. */
   dispose(): void
 }

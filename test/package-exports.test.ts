@@ -7,6 +7,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Script } from 'node:vm'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -91,9 +92,9 @@ describe('the build (Vite library mode, the repository configuration)', () => {
     return bare
   }
 
-  it('writes the entries, the refresh worker and the chunks they share, side by side', async () => {
+  it('writes the entries, the refresh workers and the chunks they share, side by side', async () => {
     const files = (await readdir(outDir)).filter((name) => name.endsWith('.js'))
-    const entries = ['index.js', 'react.js', 'refresh-worker.js', 'testing.js', 'vue.js']
+    const entries = ['index.js', 'react.js', 'refresh-service-worker.js', 'refresh-worker.js', 'testing.js', 'vue.js']
     expect(files.filter((name) => entries.includes(name)).sort()).toEqual(entries)
     for (const chunk of files.filter((name) => !entries.includes(name))) expect(chunk).toMatch(/^[\w-]+-[\w-]{8}\.js$/)
   })
@@ -111,6 +112,19 @@ describe('the build (Vite library mode, the repository configuration)', () => {
     )
     expect(naming.filter(Boolean)).toHaveLength(1)
     expect([...(await dependenciesOf('refresh-worker.js'))].sort()).toEqual(['idb-keyval', 'oauth4webapi'])
+  })
+
+  it("names the refresh service worker the way an app's bundler copies it: one classic script at a sibling URL", async () => {
+    const files = (await readdir(outDir)).filter((name) => name.endsWith('.js'))
+    const naming = await Promise.all(
+      files.map(async (name) =>
+        (await built(name)).includes('new URL("./refresh-service-worker.js", import.meta.url)'),
+      ),
+    )
+    expect(naming.filter(Boolean)).toHaveLength(1)
+    const script = await built('refresh-service-worker.js')
+    expect(importsOf(script)).toEqual([])
+    expect(() => new Script(script)).not.toThrow()
   })
 
   it('makes each adapter import its framework and the core file, never a copy of the core', async () => {

@@ -21,15 +21,42 @@ export interface PopupWindow {
   close(): void
 }
 
-/** A connection to the refresh worker (a SharedWorker that outlives the page): requests out, answers in. */
+/**
+ * A connection to the refresh worker (a SharedWorker, or a service worker, that outlives the page):
+ * requests out, answers in.
+ */
 export interface WorkerConnection {
   postMessage(message: unknown): void
   /** Registers a listener for the worker's answers; returns a function that removes it. */
   onMessage(listener: (message: unknown) => void): () => void
-  /** Registers a listener for a worker that cannot run (its script failed to load). */
+  /** Registers a listener for a worker that cannot run (its script failed to load, or it did not start in time). */
   onError(listener: () => void): () => void
   /** Leaves the worker (it goes on for the other pages, and finishes what it started). */
   close(): void
+}
+
+/** Where refreshes run: in a SharedWorker or a service worker that outlives the page, or in the page. */
+export type RefreshPlace = 'worker' | 'service-worker' | 'page'
+
+/** A service worker as a page sees it: the parts the refresh service worker's page side uses. */
+export interface ServiceWorkerLike {
+  /** `'installing'`, `'installed'`, `'activating'`, `'activated'` or `'redundant'`. */
+  readonly state: string
+  postMessage(message: unknown, transfer: Transferable[]): void
+  addEventListener(type: 'statechange', listener: () => void): void
+  removeEventListener(type: 'statechange', listener: () => void): void
+}
+
+/** A service worker registration: its newest worker is installing, waiting, or active. */
+export interface ServiceWorkerRegistrationLike {
+  readonly installing: ServiceWorkerLike | null
+  readonly waiting: ServiceWorkerLike | null
+  readonly active: ServiceWorkerLike | null
+}
+
+/** The part of `navigator.serviceWorker` the refresh service worker needs. */
+export interface ServiceWorkerContainerLike {
+  register(script: URL, options: RegistrationOptions): Promise<ServiceWorkerRegistrationLike>
 }
 
 /**
@@ -95,6 +122,13 @@ export interface HostEnvironment extends AuthEnvironment {
   refreshWorkerAvailable(): boolean
   /** Starts (or joins) the refresh worker and connects to it; without it, the SharedWorker the library ships. */
   openRefreshWorker?(): WorkerConnection | undefined
+  /**
+   * Where no SharedWorker outlives its pages, the service workers this page may register the
+   * refresh service worker with: `navigator.serviceWorker` in a secure context (Firefox, Safari,
+   * Chromium before 148), else `undefined` (an insecure origin, a policy or a private window without
+   * service workers). Starts nothing.
+   */
+  refreshServiceWorkers(): ServiceWorkerContainerLike | undefined
   /**
    * Runs `task` when the page is idle (`requestIdleCallback`), or soon where there is no such
    * thing: loading code a page will need, off its critical path. `task` may return a promise of its
@@ -169,8 +203,10 @@ export function createBrowserEnvironment(): HostEnvironment {
         close: () => popup.close(),
       }
     },
-    unloading: () => unloading,
+    unloading: pageUnloading,
     refreshWorkerAvailable: () => typeof SharedWorker === 'function' && sharedWorkersOutlivePages(),
+    refreshServiceWorkers: () =>
+      globalThis.isSecureContext === true ? (globalThis.navigator?.serviceWorker ?? undefined) : undefined,
     whenIdle(task) {
       const run = () => void Promise.resolve(task()).catch(() => {})
       if (typeof globalThis.requestIdleCallback === 'function') globalThis.requestIdleCallback(run)
@@ -192,15 +228,50 @@ export function createBrowserEnvironment(): HostEnvironment {
 }
 
 /** Set from `pagehide` until a `pageshow` (a page restored from the back/forward cache). */
-let unloading = false
+let hidden = false
+/** The last `beforeunload` and when it fired (`performance.now()`). */
+let leaving: { event: BeforeUnloadEvent; at: number } | undefined
 let watchingUnload = false
+/** How long after a `beforeunload` a failed request is still taken for one the navigation cut off. */
+const LEAVING_MS = 2_000
 
 /** Follows whether the page is going away; from the first environment on, once per page. */
 function watchUnload(): void {
   if (watchingUnload || typeof window === 'undefined' || typeof window.addEventListener !== 'function') return
   watchingUnload = true
-  window.addEventListener('pagehide', () => void (unloading = true))
-  window.addEventListener('pageshow', () => void (unloading = false))
+  window.addEventListener('beforeunload', (event) => void (leaving = { event, at: performance.now() }))
+  window.addEventListener('pagehide', () => void (hidden = true))
+  window.addEventListener('pageshow', () => {
+    hidden = false
+    leaving = undefined
+  })
+}
+
+/**
+ * Whether the page is going away. Firefox cuts the page's requests off as soon as a navigation
+ * away starts, after `beforeunload` and before `pagehide`; Chromium after `pagehide`. So a
+ * `beforeunload` that nothing cancelled counts too, for a moment only: the page stays when the
+ * navigation turns out to be a download or a 204, and its later failures are real ones.
+ */
+function pageUnloading(): boolean {
+  if (hidden) return true
+  if (leaving === undefined || performance.now() - leaving.at > LEAVING_MS) return false
+  const { event } = leaving
+  // A page that asked to stay (a prompt) leaves only if the person says so, at a time nobody knows.
+  const prompted = event.defaultPrevented || (typeof event.returnValue === 'string' && event.returnValue !== '')
+  return !prompted
+}
+
+/**
+ * Where this page's refreshes can outlive it, starting nothing: in a SharedWorker the browser keeps
+ * alive after its last page (`'worker'`); else in a service worker (`'service-worker'`); else
+ * nowhere (`'page'`).
+ */
+export function refreshPlace(
+  env: Pick<HostEnvironment, 'refreshWorkerAvailable' | 'refreshServiceWorkers'>,
+): RefreshPlace {
+  if (env.refreshWorkerAvailable()) return 'worker'
+  return env.refreshServiceWorkers() === undefined ? 'page' : 'service-worker'
 }
 
 /** A 500 × 640 popup centred on the current window. */

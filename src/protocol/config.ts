@@ -58,10 +58,10 @@ export interface AuthConfig {
   /** Clock difference (seconds) tolerated when checking the ID token's `exp`, `iat` and `auth_time`. Default 30. */
   clockToleranceSeconds?: number
   /**
-   * Where refreshes run. `'worker'` (default): in a SharedWorker the browser keeps alive after the
-   * page is gone (`extendedLifetime`, Chromium 148+), so a reload or a closed tab cannot lose a
-   * refresh token the provider has just rotated; where the browser cannot, in the page. `'page'`:
-   * always in the page.
+   * Where refreshes run. `'worker'` (default): in a worker the browser keeps alive after the page
+   * is gone, so a reload or a closed tab cannot lose a refresh token the provider has just rotated —
+   * a SharedWorker with `extendedLifetime` (Chromium 148+), else the library's service worker;
+   * where neither can run, in the page. `'page'`: always in the page.
    */
   refreshIn?: 'worker' | 'page'
 }

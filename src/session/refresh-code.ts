@@ -4,12 +4,12 @@
  * waits for it; warmed up (the worker started, or the protocol loaded) shortly before the refresh
  * is due; tried again, later and later, after it failed to load.
  */
-import type { HostEnvironment } from '../platform/environment.js'
+import type { HostEnvironment, RefreshPlace } from '../platform/environment.js'
 import { lazy } from '../platform/lazy.js'
 import type { Settlement } from './outcome.js'
 import type { RefreshRequest } from './refresh.js'
 
-/** Runs refresh transactions for one tab: in the refresh worker, or in the page. */
+/** Runs refresh transactions for one tab: in the refresh worker (a SharedWorker or a service worker), or in the page. */
 export interface Refresher {
   /**
    * Runs one refresh and says what its outcome means for this tab (see `settle`); `own`: the
@@ -17,7 +17,7 @@ export interface Refresher {
    */
   run(request: RefreshRequest, own: boolean): Promise<Settlement>
   /** Where the next refresh runs. */
-  readonly where: 'worker' | 'page'
+  readonly where: RefreshPlace
   /** Gets the next refresh ready: the worker started, or the protocol code loaded. */
   warm(): void
   /** Leaves the worker; pending runs reject with `disposed` and nothing more is sent. */

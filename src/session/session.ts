@@ -6,7 +6,7 @@
  * into events. The refresh itself is the transaction in `refresh.ts`, whose code loads when a
  * refresh comes near; signing out never waits for code.
  */
-import type { HostEnvironment } from '../platform/environment.js'
+import { refreshPlace, type HostEnvironment, type RefreshPlace } from '../platform/environment.js'
 import { asAuthError, notSignedIn, type AuthError } from '../platform/errors.js'
 import type { Lazy } from '../platform/lazy.js'
 import { createScheduler, type Scheduler } from '../platform/scheduler.js'
@@ -180,9 +180,9 @@ export class Session {
     return this.#scheduler.dueAt
   }
 
-  /** Where refreshes run: in the refresh worker, or in this page. */
-  refreshIn(): 'worker' | 'page' {
-    return this.#refresher.value?.where ?? (this.#useWorker ? 'worker' : 'page')
+  /** Where refreshes run: in the refresh worker (a SharedWorker or a service worker), or in this page. */
+  refreshIn(): RefreshPlace {
+    return this.#refresher.value?.where ?? (this.#useWorker ? refreshPlace(this.#deps.env) : 'page')
   }
 
   dispose(): void {
@@ -223,7 +223,7 @@ export class Session {
     const { config, env, tabs } = this.#deps
     const { store, kind } = await this.#deps.opened
     // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
-    this.#useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && env.refreshWorkerAvailable()
+    this.#useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && refreshPlace(env) !== 'page'
     const records = this.#records
     try {
       this.#dispatch(await loadSession({ config, env, records, tabs, store, storage: kind }))

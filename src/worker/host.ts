@@ -3,8 +3,9 @@
  * refresh transaction exactly as a page runs it (the Web Lock, the record re-read inside it,
  * oauth4webapi's grant and checks, compare-and-set, the announcement to every tab), with the
  * asking page's configuration — the worker outlives deploys, so it keeps none of its own — and
- * the outcome as the answer. `entry.ts` hosts it in the SharedWorker over the browser's IndexedDB;
- * a test hosts it over its own store, locks, channels and clock.
+ * the outcome as the answer. `entry.ts` hosts it in the SharedWorker and `service-worker.ts` in
+ * the refresh service worker, over the browser's IndexedDB; a test hosts it over its own store,
+ * locks, channels and clock.
  */
 import type { AuthEnvironment } from '../platform/environment.js'
 import { asAuthError, errorData } from '../platform/errors.js'

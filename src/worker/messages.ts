@@ -1,13 +1,17 @@
 /**
  * The messages between a page and the refresh worker. Both sides may come from different deploys
  * (the worker outlives pages), so every message carries the protocol version, and a page only
- * connects to a worker of its own version: the worker's name carries it too.
+ * connects to a worker of its own version: the SharedWorker's name and the service worker's scope
+ * carry it too.
  */
 import { errorData, reviveAuthError, type AuthError, type AuthErrorData } from '../platform/errors.js'
 import type { AuthConfig, ResolvedConfig } from '../protocol/config.js'
 import type { RefreshOutcome, RefreshRequest } from '../session/refresh.js'
 
-/** The version of these messages; the SharedWorker's name (`spa-auth-refresh@<version>`) says the same. */
+/**
+ * The version of these messages; the SharedWorker's name and the service worker's scope
+ * (`spa-auth-refresh@<version>`) say the same.
+ */
 export const WORKER_PROTOCOL = 2
 
 /** A page asks for one refresh, with its own configuration as plain data (the worker keeps none). */

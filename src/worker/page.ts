@@ -1,18 +1,19 @@
 /**
- * The page's side of the refresh worker: each refresh is asked of the worker, a SharedWorker the
- * browser keeps alive after the page (so a reload or a closed tab cannot abort a refresh after the
- * provider rotated the refresh token), and the page runs the very same transaction itself where the
- * worker cannot: its script did not load, it did not answer in time, it speaks another version.
- * Both take the session's Web Lock and re-read the record inside it, so they never both spend one
- * refresh token.
+ * The page's side of the refresh worker: each refresh is asked of the worker, which the browser
+ * keeps alive after the page (so a reload or a closed tab cannot abort a refresh after the provider
+ * rotated the refresh token) — a SharedWorker where it outlives its pages, else a service worker —
+ * and the page runs the very same transaction itself where the worker cannot: it did not start or
+ * register, it did not answer in time, it speaks another version. Both take the session's Web Lock
+ * and re-read the record inside it, so they never both spend one refresh token.
  */
-import type { HostEnvironment, WorkerConnection } from '../platform/environment.js'
+import { refreshPlace, type HostEnvironment, type WorkerConnection } from '../platform/environment.js'
 import { disposedError } from '../platform/calls.js'
 import type { ResolvedConfig } from '../protocol/config.js'
 import { settle } from '../session/outcome.js'
 import { runRefresh, type RefreshContext, type RefreshOutcome } from '../session/refresh.js'
 import type { Refresher } from '../session/refresh-code.js'
 import { fromWire, plainConfig, WORKER_PROTOCOL, type WorkerAnswer, type WorkerRequest } from './messages.js'
+import { openServiceWorker } from './service-worker-link.js'
 
 /**
  * How many provider round trips a page waits for before refreshing by itself: discovery, the
@@ -21,24 +22,44 @@ import { fromWire, plainConfig, WORKER_PROTOCOL, type WorkerAnswer, type WorkerR
  */
 const ROUND_TRIPS_PER_REFRESH = 4
 
-/** The refresher of one page: through the worker when `useWorker`, else (and as the fallback) in the page. */
+/**
+ * The refresher of one page: when `useWorker`, through the SharedWorker where it outlives its pages,
+ * else through the service worker; else (and as the fallback) in the page.
+ */
 export function createRefresher(
   context: RefreshContext,
   options: {
     useWorker: boolean
     config: ResolvedConfig
-    env: Pick<HostEnvironment, 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'>
+    env: Pick<
+      HostEnvironment,
+      'refreshWorkerAvailable' | 'refreshServiceWorkers' | 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'
+    >
   },
 ): Refresher {
   const { config, env } = options
   const plain = plainConfig(config)
+  const host = options.useWorker ? refreshPlace(env) : 'page'
   let link: WorkerLink | undefined
-  let broken = !options.useWorker
+  let broken = host === 'page'
   let disposed = false
+
+  function start(): WorkerConnection | undefined {
+    try {
+      if (host === 'worker') return (env.openRefreshWorker ?? openSharedWorker)()
+      const container = env.refreshServiceWorkers()
+      // Registering takes one request for the script and its install: a provider round trip's time.
+      const activationTimeoutMs = config.requestTimeoutMs
+      return container && openServiceWorker(container, { ...env, activationTimeoutMs })
+    } catch {
+      // A worker this page may not start (a Content-Security-Policy without worker-src): it refreshes itself.
+      return undefined
+    }
+  }
 
   function open(): WorkerLink | undefined {
     if (broken || disposed) return undefined
-    link ??= connect((env.openRefreshWorker ?? openSharedWorker)(), {
+    link ??= connect(start(), {
       ...env,
       answerTimeoutMs: config.requestTimeoutMs * ROUND_TRIPS_PER_REFRESH,
       onBroken: () => void (broken = true),
@@ -56,7 +77,7 @@ export function createRefresher(
       return settle(answer ?? (await runRefresh(context, request)), own)
     },
     get where() {
-      return broken ? 'page' : 'worker'
+      return broken ? 'page' : host
     },
     warm() {
       if (open() === undefined) void context.provider().catch(() => {})

@@ -77,7 +77,7 @@ export interface StageOptions {
   /** Access-token lifetime the provider issues. Default 3600 s. */
   tokenLifetimeSeconds?: number
   renewLeadSeconds?: number
-  /** Takes `SharedWorker` away from the pages, as in a browser without it: refreshes run in the page. */
+  /** Takes `SharedWorker` and service workers away from the pages, as in a browser without them: refreshes run in the page. */
   withoutSharedWorker?: boolean
 }
 
@@ -119,7 +119,11 @@ export async function openStage(browser: Browser, site: BenchSite, options: Stag
   }
   await context.addInitScript((config) => void (window.BENCH_CONFIG = config), config)
   if (options.withoutSharedWorker === true)
-    await context.addInitScript(() => void delete (globalThis as { SharedWorker?: unknown }).SharedWorker)
+    await context.addInitScript(() => {
+      delete (globalThis as { SharedWorker?: unknown }).SharedWorker
+      // Nor service workers, where the library would register its refresh service worker instead.
+      delete (Navigator.prototype as { serviceWorker?: unknown }).serviceWorker
+    })
 
   const tokenAnswers: TokenAnswer[] = []
   const pendingAnswers: Promise<void>[] = []

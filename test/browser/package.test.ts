@@ -1,15 +1,18 @@
 /**
  * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
  * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
- * and a TypeScript project importing all four entries. The apps are built with Vite, served on
- * localhost, and sign in, reload signed in and sign out in Chromium and in Firefox against
- * oidc-provider (one file for both engines: the package is packed and installed once). The React
- * app also runs the README's "Testing your app" test with its own Vitest, on spa-auth/testing,
- * under happy-dom and under jsdom, with no setup file.
+ * the browser suites' small app (test/browser/app), and a TypeScript project importing all four
+ * entries. The apps are built with Vite, served on localhost, and sign in, reload signed in and sign
+ * out in Chromium and in Firefox against oidc-provider (one file for both engines: the package is
+ * packed and installed once); the small app refreshes in the refresh worker the app's build took
+ * from the package (the SharedWorker in Chromium, the service worker in Firefox), through a reload
+ * in the middle of a refresh. The React app also runs the README's "Testing your app" test with its
+ * own Vitest, on spa-auth/testing, under happy-dom and under jsdom, with no setup file.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Script } from 'node:vm'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
 import { build, type InlineConfig } from 'vite'
@@ -26,8 +29,12 @@ import {
 import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
 import { serveStatic } from './support/app-server.js'
 import { ENGINES, launchEngine, skipBrowserSuites, skipEngine, type Engine, type EngineName } from './support/engine.js'
+import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
-type Framework = 'react' | 'vue'
+type Framework = 'react' | 'vue' | 'plain'
+
+/** The browser suites' small app, as files of a project of its own. */
+const PLAIN_APP_FILES = ['index.html', 'main.ts', 'window.ts']
 
 /** The engines the apps run in: this file runs once, with the Chromium suites. */
 const APP_ENGINES = (['chromium', 'firefox'] as const).filter((name) => !skipEngine(name))
@@ -112,6 +119,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   let work: string
   let library: PackedLibrary
   let provider: TestProvider
+  /** Rotates refresh tokens and detects their reuse, for the small app. */
+  let rotating: TestProvider
   const browsers = {} as Record<EngineName, Engine>
   const apps = {} as Record<Framework, ServedApp>
   const timings: Record<string, number> = {}
@@ -141,28 +150,40 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     library = await timed('build and pack', () => packLibrary(work))
 
     // Serve first: the provider must know the apps' origins, and the apps' .env the provider's issuer.
-    for (const framework of ['react', 'vue'] as const) {
+    for (const framework of ['react', 'vue', 'plain'] as const) {
       const outDir = join(work, `${framework}-dist`)
       await mkdir(outDir)
       apps[framework] = { outDir, ...(await serveStatic(outDir)) }
     }
-    provider = await startTestProvider({
-      profile: 'authing-like',
-      redirectUris: [`${apps.react.origin}/callback`, `${apps.vue.origin}/callback`],
-      postLogoutRedirectUris: [`${apps.react.origin}/`, `${apps.vue.origin}/`],
-    })
+    ;[provider, rotating] = await Promise.all([
+      startTestProvider({
+        profile: 'authing-like',
+        redirectUris: [`${apps.react.origin}/callback`, `${apps.vue.origin}/callback`],
+        postLogoutRedirectUris: [`${apps.react.origin}/`, `${apps.vue.origin}/`],
+      }),
+      startTestProvider({
+        profile: 'strict',
+        accessTokenTtlSeconds: 3600,
+        redirectUris: [`${apps.plain.origin}/callback`],
+      }),
+    ])
     const env = `VITE_AUTH_ISSUER=${provider.issuer}\nVITE_AUTH_CLIENT_ID=${provider.clientId}\n`
 
-    const [react, vue, testing] = await Promise.all([
+    const [react, vue, testing, plain] = await Promise.all([
       readmeFiles('React'),
       readmeFiles('Vue'),
       readmeFiles('Testing your app'),
+      Promise.all(
+        PLAIN_APP_FILES.map(
+          async (file) => [file, await readFile(new URL(`./app/${file}`, import.meta.url), 'utf8')] as const,
+        ),
+      ).then((files) => Object.fromEntries(files)),
     ])
     const readmeTest = {
       'vitest.config.ts': testing['vitest.config.ts']!,
       'src/Profile.test.tsx': testing['src/Profile.test.tsx']!,
     }
-    const installs = await timed('npm ci of the three projects', () =>
+    const installs = await timed('npm ci of the four projects', () =>
       Promise.all([
         createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...README_TEST_DEPENDENCIES], {
           ...react,
@@ -187,6 +208,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
           '.env': env,
           'index.html': indexHtml('app', '/src/main.ts'),
         }),
+        createProject(join(work, 'plain-app'), library, [], plain),
         createProject(join(work, 'types'), library, ['@types/react', 'vue'], {
           'check.ts': TYPES_CHECK,
           'tsconfig.bundler.json': JSON.stringify({
@@ -203,10 +225,11 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     Object.assign(timings, {
       'npm ci react-app': installs[0],
       'npm ci vue-app': installs[1],
-      'npm ci types': installs[2],
+      'npm ci plain-app': installs[2],
+      'npm ci types': installs[3],
     })
 
-    await timed('vite build of the two apps', () =>
+    await timed('vite build of the three apps', () =>
       Promise.all([
         // Development React, so StrictMode really runs every effect twice in Chromium too.
         buildApp('react', {
@@ -215,6 +238,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
           oxc: { jsx: { runtime: 'automatic' } },
         }),
         buildApp('vue', { plugins: [vueSingleFileComponents()] }),
+        buildApp('plain', {}),
       ]),
     )
     await Promise.all(APP_ENGINES.map(async (name) => void (browsers[name] = await launchEngine(name))))
@@ -226,6 +250,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     )
     await Promise.all(Object.values(browsers).map((started) => started.close()))
     await provider?.close()
+    await rotating?.close()
     await Promise.all(Object.values(apps).map((app) => app.close()))
     if (work) await rm(work, { recursive: true, force: true })
   })
@@ -235,6 +260,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
       expect(library.files).toContain(`dist/${entry}.js`)
       expect(library.files).toContain(`dist/${entry}.d.ts`)
     }
+    expect(library.files).toContain('dist/refresh-worker.js')
+    expect(library.files).toContain('dist/refresh-service-worker.js')
     expect(library.files.filter((file) => !file.startsWith('dist/'))).toEqual(['README.md', 'package.json'])
   })
 
@@ -275,6 +302,58 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
 
         expect(output).toMatch(/src\/Profile\.test\.tsx \(4 tests\)/)
         expect(output).toMatch(/Tests {2}4 passed \(4\)/)
+      }
+    },
+  )
+
+  it("ships the refresh service worker as one classic script that imports nothing, and the app's build copies it as it is", async () => {
+    const shipped = await readFile(
+      join(work, 'plain-app', 'node_modules', 'spa-auth', 'dist', 'refresh-service-worker.js'),
+      'utf8',
+    )
+    // A classic script compiles as one (an import statement would not); a service worker may not import().
+    expect(() => new Script(shipped)).not.toThrow()
+    expect(shipped).not.toMatch(/\bimport\s*\(|\bimport\.meta\b/)
+    const assets = join(apps.plain.outDir, 'assets')
+    const copies = (await readdir(assets)).filter((file) => /^refresh-service-worker-[\w-]+\.js$/.test(file))
+    expect(copies).toHaveLength(1)
+    expect(await readFile(join(assets, copies[0]!), 'utf8')).toBe(shipped)
+  })
+
+  it.each(APP_ENGINES.map((name) => [ENGINES[name].refreshHost, ENGINES[name].title, name] as const))(
+    'the small app refreshes in the %s in %s, through a reload in the middle of a refresh',
+    async (refreshHost, _title, engineName) => {
+      const { origin } = apps.plain
+      const context = await browsers[engineName].newProfile()
+      try {
+        await configureApp(context, origin, rotating.issuer, rotating.clientId)
+        const page = await openTab(context, `${origin}/`)
+        await signInFrom(page, origin)
+        expect(await page.evaluate(() => window.auth.refreshIn)).toBe(refreshHost)
+
+        // The provider rotates the refresh token and holds its answer; the page reloads meanwhile.
+        const { expiresAt } = await snapshotOf(page)
+        const hold = rotating.holdNext({ grantType: 'refresh_token' })
+        void page.evaluate(() => void window.auth.refresh().catch(() => {}))
+        await hold.reached
+        await page.reload()
+        hold.release()
+        await page.evaluate(() => window.appReady)
+
+        // The reloaded app takes the session the refresh rotated to, and refreshes it again.
+        await expect.poll(async () => (await snapshotOf(page)).expiresAt).toBeGreaterThan(expiresAt!)
+        const grants = rotating.countRequests({ grantType: 'refresh_token' })
+        const refreshed = await page.evaluate(() =>
+          window.auth.refresh().then(
+            () => window.auth.refreshIn,
+            (error: { code?: string }) => error.code ?? String(error),
+          ),
+        )
+        expect(refreshed).toBe(refreshHost)
+        expect(rotating.countRequests({ grantType: 'refresh_token' })).toBe(grants + 1)
+        expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+      } finally {
+        await context.close()
       }
     },
   )

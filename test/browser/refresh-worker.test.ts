@@ -1,10 +1,12 @@
 /**
- * A refresh no reload or closed tab can kill (issue #13), in a real browser: the provider rotates
- * the refresh token (reuse detection on) and holds its answer 500 ms; the page goes away as soon as
- * the refresh reached the provider. The refresh worker finishes the refresh and stores the rotated
- * token; the app, back again, is signed in with a token the provider accepts and refreshes fine.
- * The same scenario with refreshes in the page loses the session: the control that shows the
- * scenario bites. Where no SharedWorker outlives its pages (Firefox), refreshes run in the page.
+ * A refresh no reload or closed tab can kill (issue #13, and #21 for the engines without
+ * SharedWorker `extendedLifetime`), in a real browser: the provider rotates the refresh token (reuse
+ * detection on) and holds its answer 500 ms; the page goes away as soon as the refresh reached the
+ * provider. The refresh worker finishes the refresh and stores the rotated token; the app, back
+ * again, is signed in with a token the provider accepts and refreshes fine. The worker is the
+ * SharedWorker in Chromium and the refresh service worker in Firefox (engine.refreshHost). The same
+ * scenario with refreshes in the page loses the session: the control that shows the scenario bites.
+ * A page whose Content-Security-Policy forbids workers refreshes itself, and says so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
@@ -15,6 +17,8 @@ import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js
 /** How long the provider keeps the answer back after rotating: the window a leaving page falls into. */
 const HOLD_MS = 500
 const ROUNDS = 5
+/** Pages under this path are served with a Content-Security-Policy that allows no worker. */
+const NO_WORKERS = '/no-workers'
 
 describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh worker) in ${engine.title}`, () => {
   let app: TestApp
@@ -24,7 +28,9 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   let dpopProvider: TestProvider
 
   beforeAll(async () => {
-    app = await startTestApp()
+    app = await startTestApp({
+      headers: (path) => (path.startsWith(NO_WORKERS) ? { 'content-security-policy': "worker-src 'none'" } : undefined),
+    })
     const registered = { redirectUris: [`${app.origin}/callback`], postLogoutRedirectUris: [`${app.origin}/`] }
     ;[browser, provider, dpopProvider] = await Promise.all([
       launchEngine(),
@@ -44,22 +50,26 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   async function signedInTab(
     refreshIn: 'worker' | 'page',
     at: TestProvider = provider,
-    runsIn: 'worker' | 'page' = refreshIn,
   ): Promise<{ context: Profile; page: Tab }> {
     const context = await browser.newProfile()
     await configureApp(context, app.origin, at.issuer, at.clientId, { refreshIn, dpop: at === dpopProvider })
     const page = await openTab(context, `${app.origin}/`)
     await signInFrom(page, app.origin)
-    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(runsIn)
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(refreshIn === 'worker' ? engine.refreshHost : 'page')
     return { context, page }
   }
 
   /**
    * Starts a refresh in `page`, waits until the provider has rotated the refresh token, lets the
    * answer go 500 ms later, and meanwhile makes the page go away with `leave`, which resolves the
-   * tab the app runs in afterwards.
+   * tab the app runs in afterwards; and until when the session was signed in before.
    */
-  async function leaveDuringRefresh(page: Tab, leave: () => Promise<Tab>, at = provider): Promise<Tab> {
+  async function leaveDuringRefresh(
+    page: Tab,
+    leave: () => Promise<Tab>,
+    at = provider,
+  ): Promise<{ page: Tab; expiresAt: number }> {
+    const { expiresAt } = await snapshotOf(page)
     const hold = at.holdNext({ grantType: 'refresh_token' })
     void page.evaluate(() => void window.auth.refresh().catch(() => {}))
     await hold.reached
@@ -71,21 +81,48 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     )
     const next = await leave()
     await released
-    return next
+    return { page: next, expiresAt: expiresAt! }
   }
 
-  /** Signed in, with an access token the provider accepts, and a next refresh the provider answers. */
-  async function expectSessionAlive(page: Tab): Promise<void> {
-    await expect.poll(async () => (await snapshotOf(page)).status, { timeout: 5_000 }).toBe('signed-in')
-    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
-    const refreshed = await page.evaluate(() =>
+  /** `auth.refresh()` in `page`: `'refreshed'`, or the code it rejected with. */
+  const refresh = (page: Tab) =>
+    page.evaluate(() =>
       window.auth.refresh().then(
         () => 'refreshed',
         (error: { code?: string }) => error.code ?? String(error),
       ),
     )
-    expect(refreshed).toBe('refreshed')
+
+  /**
+   * The app, back after leaving, holds the session the refresh it left rotated to (valid until
+   * later than before); the provider accepts its access token, and its next refresh grant.
+   */
+  async function expectSessionKept({ page, expiresAt }: { page: Tab; expiresAt: number }, at = provider) {
+    await expect.poll(async () => (await snapshotOf(page)).expiresAt, { timeout: 5_000 }).toBeGreaterThan(expiresAt)
+    await expectSessionAlive(page, at)
+  }
+
+  /** Signed in, with an access token the provider accepts, and a next refresh grant the provider answers. */
+  async function expectSessionAlive(page: Tab, at = provider): Promise<void> {
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
     expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+    const grants = at.countRequests({ grantType: 'refresh_token' })
+    expect(await refresh(page)).toBe('refreshed')
+    expect(at.countRequests({ grantType: 'refresh_token' })).toBe(grants + 1)
+    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+  }
+
+  /** The token endpoint's requests that `page` itself sent, from now on. */
+  async function tokenRequestsOf(context: Profile, page: Tab): Promise<string[]> {
+    const { token_endpoint } = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string
+    }
+    const sent: string[] = []
+    context.onRequest((request) => {
+      if (request.tabId === page.id && request.method === 'POST' && request.url === token_endpoint)
+        sent.push(request.url)
+    })
+    return sent
   }
 
   const reload = (page: Tab) => async () => {
@@ -94,14 +131,12 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     return page
   }
 
-  // Only Chromium (148+) keeps a SharedWorker alive after its last page (`extendedLifetime`): elsewhere
-  // there is no refresh worker, refreshes run in the page, and the control below is what happens.
   const withRefreshWorker = it.runIf(engine.refreshWorker)
 
   withRefreshWorker(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      await expectSessionAlive(await leaveDuringRefresh(page, reload(page)))
+      await expectSessionKept(await leaveDuringRefresh(page, reload(page)))
     }
     await context.close()
   })
@@ -109,12 +144,13 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   withRefreshWorker(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async () => {
     let { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      page = await leaveDuringRefresh(page, async () => {
+      const left = await leaveDuringRefresh(page, async () => {
         await page.close()
         await new Promise((resolve) => setTimeout(resolve, 2_000))
         return openTab(context, `${app.origin}/`)
       })
-      await expectSessionAlive(page)
+      await expectSessionKept(left)
+      page = left.page
     }
     await context.close()
   })
@@ -122,7 +158,7 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   withRefreshWorker(`survives navigating to another origin and back (${ROUNDS} times)`, async () => {
     const { context, page } = await signedInTab('worker')
     for (let round = 0; round < ROUNDS; round++) {
-      await expectSessionAlive(
+      await expectSessionKept(
         await leaveDuringRefresh(page, async () => {
           await page.goto(`${provider.issuer}/.well-known/openid-configuration`)
           await page.goto(`${app.origin}/`)
@@ -138,45 +174,118 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     'refreshes with DPoP in the worker: the key from IndexedDB signs proofs, server nonces included',
     async () => {
       const { context, page } = await signedInTab('worker', dpopProvider)
-      await expectSessionAlive(await leaveDuringRefresh(page, reload(page), dpopProvider))
+      await expectSessionKept(await leaveDuringRefresh(page, reload(page), dpopProvider), dpopProvider)
       const token = await page.evaluate(() => window.auth.getAccessToken())
       expect(await dpopProvider.accessTokenBinding(token)).toEqual(expect.any(String))
       await context.close()
     },
   )
 
-  it.runIf(!engine.refreshWorker)(
-    'refreshes in the page where no SharedWorker outlives its pages, and says so in refreshIn',
+  withRefreshWorker(`refreshes in the ${engine.refreshHost}, never in the tab, and says so in refreshIn`, async () => {
+    const { context, page } = await signedInTab('worker')
+    const sentByTheTab = await tokenRequestsOf(context, page)
+    provider.resetRequests()
+    await expectSessionAlive(page)
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+    expect(sentByTheTab).toEqual([])
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe(engine.refreshHost)
+    await context.close()
+  })
+
+  it.runIf(engine.refreshHost === 'service-worker')(
+    'registers the service worker under a scope of its own beside its script, and controls no page',
     async () => {
-      const { context, page } = await signedInTab('worker', provider, 'page')
-      const { token_endpoint } = (await (
-        await fetch(`${provider.issuer}/.well-known/openid-configuration`)
-      ).json()) as { token_endpoint: string }
-      const sentByTheTab: string[] = []
-      context.onRequest((request) => {
-        if (request.tabId === page.id && request.method === 'POST') sentByTheTab.push(request.url)
-      })
-      provider.resetRequests()
-      await expectSessionAlive(page)
-      expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
-      expect(sentByTheTab.filter((url) => url === token_endpoint)).toHaveLength(1)
+      const { context, page } = await signedInTab('worker')
+      expect(await refresh(page)).toBe('refreshed')
+      const registrations = await page.evaluate(async () =>
+        (await navigator.serviceWorker.getRegistrations()).map((registration) => ({
+          scope: registration.scope,
+          script: registration.active?.scriptURL,
+          state: registration.active?.state,
+        })),
+      )
+      expect(registrations).toEqual([
+        {
+          scope: `${app.origin}/assets/spa-auth-refresh@2/`,
+          script: expect.stringMatching(new RegExp(`^${app.origin}/assets/refresh-service-worker-[\\w-]+\\.js$`)),
+          state: 'activated',
+        },
+      ])
+      expect(await page.evaluate(() => navigator.serviceWorker.controller)).toBeNull()
       await context.close()
     },
   )
+
+  it('refreshes in the page where the Content-Security-Policy allows no worker, and says so in refreshIn', async () => {
+    const { context, page } = await signedInTab('worker')
+    await page.goto(`${app.origin}${NO_WORKERS}`)
+    await page.evaluate(() => window.appReady)
+    const sentByTheTab = await tokenRequestsOf(context, page)
+    provider.resetRequests()
+
+    await expectSessionAlive(page)
+
+    expect(await page.evaluate(() => window.auth.refreshIn)).toBe('page')
+    expect(provider.countRequests({ grantType: 'refresh_token' })).toBe(1)
+    expect(sentByTheTab).toHaveLength(1)
+    await context.close()
+  })
+
+  it('records no failure for a refresh in the page that its own reload cut off: no error, no backoff', async () => {
+    const { context, page } = await signedInTab('page')
+    const { expiresAt } = await snapshotOf(page)
+    const hold = provider.holdNext({ grantType: 'refresh_token' })
+    void page.evaluate(() => void window.auth.refresh().catch(() => {}))
+    await hold.reached
+
+    // The provider has rotated the refresh token and holds its answer: the reload cuts the request off.
+    await page.reload()
+    const first = await page.evaluate(async () => {
+      await window.appReady
+      return { error: window.auth.getSnapshot().error?.code ?? null, status: window.auth.getSnapshot().status }
+    })
+    hold.release()
+    const stored = await page.evaluate(storedSession, `session:${provider.issuer}|${provider.clientId}`)
+
+    expect(first).toEqual({ status: 'signed-in', error: null })
+    expect(stored).toMatchObject({ revision: expect.any(Number) })
+    expect(stored).not.toHaveProperty('failure')
+    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null, expiresAt })
+    // The next refresh is the one planned before the token's expiry, not a retry after a backoff.
+    expect(await page.evaluate(() => window.auth.nextRefreshAt())).toBeGreaterThan(Date.now() + 30 * 60_000)
+    await context.close()
+  })
 
   it('loses the session in the same reload when refreshes run in the page (the control)', async () => {
     const { context, page } = await signedInTab('page')
     await leaveDuringRefresh(page, reload(page))
     // The answer with the rotated token went to a page that no longer exists; the store still
     // holds the token the provider replaced, and presenting it trips reuse detection.
-    const refreshed = await page.evaluate(() =>
-      window.auth.refresh().then(
-        () => 'refreshed',
-        (error: { code?: string }) => error.code ?? String(error),
-      ),
-    )
-    expect(refreshed).toBe('grant_rejected')
+    expect(await refresh(page)).toBe('grant_rejected')
     expect(await snapshotOf(page)).toMatchObject({ status: 'signed-out', reason: 'refresh-rejected' })
     await context.close()
   })
 })
+
+/**
+ * The session record in the page's IndexedDB under `key`, once every Web Lock held now (the session's,
+ * by a refresh that may still finish) has been let go. Runs in the page.
+ */
+async function storedSession(key: string): Promise<Record<string, unknown> | undefined> {
+  const { held = [] } = await navigator.locks.query()
+  await Promise.all(held.map(({ name }) => name && navigator.locks.request(name, async () => {})))
+  const database = await new Promise<IDBDatabase>((resolve, reject) => {
+    const opening = indexedDB.open('spa-auth')
+    opening.onsuccess = () => resolve(opening.result)
+    opening.onerror = () => reject(opening.error)
+  })
+  try {
+    return await new Promise((resolve, reject) => {
+      const reading = database.transaction('kv').objectStore('kv').get(key)
+      reading.onsuccess = () => resolve(reading.result as Record<string, unknown> | undefined)
+      reading.onerror = () => reject(reading.error)
+    })
+  } finally {
+    database.close()
+  }
+}

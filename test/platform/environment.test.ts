@@ -38,6 +38,44 @@ describe('the browser environment', () => {
     }
   })
 
+  describe('unloading()', () => {
+    afterEach(() => {
+      // Back from the back/forward cache: the page is not going anywhere.
+      window.dispatchEvent(new Event('pageshow'))
+      vi.useRealTimers()
+    })
+
+    it('is true from pagehide until the page is shown again', () => {
+      const env = createBrowserEnvironment()
+      expect(env.unloading()).toBe(false)
+      window.dispatchEvent(new Event('pagehide'))
+      expect(env.unloading()).toBe(true)
+      window.dispatchEvent(new Event('pageshow'))
+      expect(env.unloading()).toBe(false)
+    })
+
+    it('is true for 2 s after a beforeunload nothing cancelled: Firefox cuts requests off before pagehide', () => {
+      vi.useFakeTimers({ toFake: ['performance'] })
+      const env = createBrowserEnvironment()
+      window.dispatchEvent(new Event('beforeunload', { cancelable: true }))
+      expect(env.unloading()).toBe(true)
+      vi.advanceTimersByTime(2_000)
+      expect(env.unloading()).toBe(true)
+      // The navigation did not happen (a download, a 204): later failures are real ones.
+      vi.advanceTimersByTime(1)
+      expect(env.unloading()).toBe(false)
+    })
+
+    it('is false after a beforeunload the page cancelled to ask whether to leave', () => {
+      const env = createBrowserEnvironment()
+      const asking = new Event('beforeunload', { cancelable: true })
+      window.addEventListener('beforeunload', (event) => event.preventDefault(), { once: true })
+      window.dispatchEvent(asking)
+      expect(asking.defaultPrevented).toBe(true)
+      expect(env.unloading()).toBe(false)
+    })
+  })
+
   it('opens a BroadcastChannel that delivers to another channel of the same name', async () => {
     const env = createBrowserEnvironment()
     const sender = env.openChannel('spa-auth:test')!

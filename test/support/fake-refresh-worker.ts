@@ -1,13 +1,20 @@
 /**
- * The refresh worker in process: the library's own refresh host (what the SharedWorker runs) over
- * the world's IndexedDB, Web Locks, BroadcastChannels and clock, with a network of its own, reached
- * by each page through a `WorkerConnection` (`environment.openRefreshWorker`). Like a MessagePort,
- * a connection delivers copies, later. The test can keep the worker from answering (a worker still
- * starting, or stuck) and make its script fail to load.
+ * The refresh worker in process: the library's own refresh host (what the SharedWorker and the
+ * service worker run) over the world's IndexedDB, Web Locks, BroadcastChannels and clock, with a
+ * network of its own, reached by each page through a `WorkerConnection` (`environment.openRefreshWorker`)
+ * or as the refresh service worker of a service worker container (`environment.refreshServiceWorkers`),
+ * whose requests come with a real MessagePort for the answer. Like a MessagePort, a connection
+ * delivers copies, later. The test can keep the worker from answering (a worker still starting, or
+ * stuck), make its script fail to load, and make registering it fail or never finish.
  *
  * The pages' default store must be IndexedDB for them to use it: install `fake-indexeddb` first.
  */
-import { createBrowserEnvironment, type WorkerConnection } from '../../src/platform/environment.js'
+import {
+  createBrowserEnvironment,
+  type ServiceWorkerContainerLike,
+  type ServiceWorkerLike,
+  type WorkerConnection,
+} from '../../src/platform/environment.js'
 import { createRefreshHost } from '../../src/worker/host.js'
 import { createIndexedDbStore } from '../../src/platform/storage.js'
 import type { WorkerAnswer, WorkerRequest } from '../../src/worker/messages.js'
@@ -35,6 +42,18 @@ export interface FakeRefreshWorker {
   failToLoad(): void
   /** Resolves once every request the worker took has been answered and the answer delivered. */
   idle(): Promise<void>
+  /**
+   * `environment.refreshServiceWorkers` of a page: a service worker container in which this worker
+   * is the refresh service worker; registering it goes as {@link registering} says.
+   */
+  serviceWorkers(): ServiceWorkerContainerLike
+  /**
+   * What `register()` does: `'activates'` the worker at once (the default), `'rejects'` (a policy,
+   * a Content-Security-Policy without `worker-src`), or resolves a worker that stays `'installing'`.
+   */
+  registering: 'activates' | 'rejects' | 'stays-installing'
+  /** Every `register()` call: the script's address and the options. */
+  readonly registrations: ReadonlyArray<{ script: string; options: RegistrationOptions }>
 }
 
 interface Port {
@@ -87,7 +106,38 @@ export function createFakeRefreshWorker(world: World, options: { random?: () => 
     })
   }
 
-  return {
+  const registrations: Array<{ script: string; options: RegistrationOptions }> = []
+  /** The refresh service worker, as the page's registration holds it: each message comes with its answer's port. */
+  const serviceWorker = (state: string): ServiceWorkerLike => ({
+    state,
+    postMessage(message, transfer) {
+      const request = structuredClone(message) as WorkerRequest
+      const [answerPort] = transfer as MessagePort[]
+      const port: Port = { messages: new Set([(answer) => answerPort?.postMessage(answer)]), errors: new Set() }
+      queueMicrotask(() => {
+        if (!failed) receive(port, request)
+      })
+    },
+    addEventListener: () => {},
+    removeEventListener: () => {},
+  })
+
+  const worker: FakeRefreshWorker = {
+    registering: 'activates',
+    registrations,
+    serviceWorkers: () => ({
+      async register(script, options) {
+        registrations.push({ script: String(script), options })
+        if (worker.registering === 'rejects')
+          throw new DOMException('Registering a service worker is not allowed here.', 'SecurityError')
+        const installing = worker.registering === 'stays-installing'
+        return {
+          installing: installing ? serviceWorker('installing') : null,
+          waiting: null,
+          active: installing ? null : serviceWorker('activated'),
+        }
+      },
+    }),
     connect() {
       const port: Port = { messages: new Set(), errors: new Set() }
       ports.push(port)
@@ -140,4 +190,5 @@ export function createFakeRefreshWorker(world: World, options: { random?: () => 
       await flushEventLoop()
     },
   }
+  return worker
 }

@@ -54,8 +54,16 @@ export async function buildApp(outDir: string, libraryDir: string): Promise<void
   })
 }
 
+/** How the app is served, beyond its files. */
+export interface ServeOptions {
+  /** Hears each path that is not a file (the app's index.html is served for it). */
+  onFallback?(path: string): void
+  /** More response headers for the request of `path` (a Content-Security-Policy, say). */
+  headers?(path: string): Record<string, string> | undefined
+}
+
 /** Builds everything and serves the app; call once per test file. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(options: Pick<ServeOptions, 'headers'> = {}): Promise<TestApp> {
   const started = performance.now()
   // Inside the repository, so the built library's own imports (oauth4webapi, idb-keyval) resolve
   // from its node_modules when the app is bundled.
@@ -66,7 +74,7 @@ export async function startTestApp(): Promise<TestApp> {
     const libraryDone = performance.now()
     await buildApp(join(outDir, 'app'), join(outDir, 'library'))
     const appDone = performance.now()
-    const server = await serveStatic(join(outDir, 'app'))
+    const server = await serveStatic(join(outDir, 'app'), options)
     return {
       origin: server.origin,
       timings: { library: Math.round(libraryDone - started), app: Math.round(appDone - libraryDone) },
@@ -92,13 +100,13 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * A static server for `dir` with an SPA fallback: every path that is not a file serves
- * index.html (so /callback and /orders load the app); `onFallback` hears each such path. Listens
- * on the loopback addresses only, IPv4 and (when the machine has it) IPv6, on one port, so
+ * index.html (so /callback and /orders load the app); see {@link ServeOptions}. Listens on the
+ * loopback addresses only, IPv4 and (when the machine has it) IPv6, on one port, so
  * http://localhost works however the browser resolves it.
  */
 export async function serveStatic(
   dir: string,
-  options: { onFallback?(path: string): void } = {},
+  options: ServeOptions = {},
 ): Promise<{ origin: string; close(): Promise<void> }> {
   const root = resolve(dir)
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -112,6 +120,7 @@ export async function serveStatic(
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
+        ...options.headers?.(path),
       })
       res.end(body)
     } catch (error) {

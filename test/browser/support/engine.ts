@@ -17,10 +17,15 @@ interface EngineFacts {
   executablePath: string
   install: string
   /**
-   * Whether a SharedWorker outlives its last page (`extendedLifetime`, Chromium 148+), so the
-   * library's refreshes run in the refresh worker; elsewhere they run in the page.
+   * Whether the library's refreshes outlive the page here: in a SharedWorker where it outlives its
+   * last page (`extendedLifetime`, Chromium 148+), else in the refresh service worker.
    */
   refreshWorker: boolean
+  /**
+   * What `auth.refreshIn` says in this engine when the app leaves refreshes to the library:
+   * `'worker'` (the SharedWorker) or `'service-worker'` (no SharedWorker outlives its pages).
+   */
+  refreshHost: 'worker' | 'service-worker'
 }
 
 export const ENGINES: Record<EngineName, EngineFacts> = {
@@ -29,12 +34,14 @@ export const ENGINES: Record<EngineName, EngineFacts> = {
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
     install: 'apt-get install -y chromium',
     refreshWorker: true,
+    refreshHost: 'worker',
   },
   firefox: {
     title: 'Firefox',
     executablePath: process.env['FIREFOX_PATH'] ?? '/usr/bin/firefox-esr',
     install: 'apt-get install -y firefox-esr',
-    refreshWorker: false,
+    refreshWorker: true,
+    refreshHost: 'service-worker',
   },
 }
 
