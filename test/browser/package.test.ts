@@ -1,15 +1,18 @@
 /**
  * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
- * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
+ * the tarball with npm — a Vite + React app and a Vite + Vue app made of the example apps'
+ * sources (examples/react/src, examples/vue/src), a plain Vite app made of the README's quick start,
  * and a TypeScript project importing all four entries. The apps are built with Vite, served on
  * localhost, and sign in, reload signed in and sign out in Chromium and in Firefox against
  * oidc-provider (one file for both engines: the package is packed and installed once). The React
- * app also runs the README's "Testing your app" test with its own Vitest, on spa-auth/testing,
- * under happy-dom and under jsdom, with no setup file.
+ * app also runs the testing guide's React test (test/examples/react.example.test.tsx, with
+ * docs/testing.md's vitest.config.ts) with its own Vitest, on spa-auth/testing, under happy-dom and
+ * under jsdom, with no setup file.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import vuePlugin from '@vitejs/plugin-vue'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
 import { build, type InlineConfig } from 'vite'
@@ -17,24 +20,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   createProject,
+  exampleFiles,
+  markdownFiles,
   packLibrary,
-  readmeFiles,
+  REPO,
   runVitest,
   typecheck,
   type PackedLibrary,
 } from './frameworks/fresh-project.js'
-import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
 import { serveStatic } from './support/app-server.js'
 import { ENGINES, launchEngine, skipBrowserSuites, skipEngine, type Engine, type EngineName } from './support/engine.js'
 
-type Framework = 'react' | 'vue'
+/** The fresh apps: the two example apps, and the README's quick start (no framework). */
+type Framework = 'react' | 'vue' | 'quick-start'
+const FRAMEWORKS = ['react', 'vue', 'quick-start'] as const
 
 /** The engines the apps run in: this file runs once, with the Chromium suites. */
 const APP_ENGINES = (['chromium', 'firefox'] as const).filter((name) => !skipEngine(name))
 
-const REACT_APP_DEPENDENCIES = ['react', 'react-dom', '@types/react', '@types/react-dom']
-/** What the README's "Testing your app" section tells a React app to install, for happy-dom and for jsdom. */
-const README_TEST_DEPENDENCIES = ['vitest', 'happy-dom', 'jsdom', '@testing-library/react', '@testing-library/dom']
+const REACT_APP_DEPENDENCIES = ['react', 'react-dom', 'react-router', '@types/react', '@types/react-dom']
+/** What the testing guide tells a React app to install, for happy-dom and for jsdom. */
+const TEST_DEPENDENCIES = ['vitest', 'happy-dom', 'jsdom', '@testing-library/react', '@testing-library/dom']
 
 const STRICT_COMPILER_OPTIONS = {
   target: 'ES2022',
@@ -48,7 +54,7 @@ const STRICT_COMPILER_OPTIONS = {
   types: [],
 }
 
-/** Declares the app's environment variables, as create-vite's src/vite-env.d.ts does (vite itself is not installed in the app). */
+/** Declares the quick start's environment variables, as create-vite's src/vite-env.d.ts does (vite itself is not installed in the app). */
 const VITE_ENV_TYPES = `interface ImportMetaEnv {
   readonly VITE_AUTH_ISSUER: string
   readonly VITE_AUTH_CLIENT_ID: string
@@ -57,6 +63,14 @@ interface ImportMeta {
   readonly env: ImportMetaEnv
 }
 `
+/** \`import.meta.env\` for the React example, whose src/vite-env.d.ts declares its variables (vite/client declares this part). */
+const IMPORT_META_TYPES = `interface ImportMeta {
+  readonly env: ImportMetaEnv
+}
+`
+
+/** The compiler options of a fresh app that a bundler builds. */
+const APP_COMPILER_OPTIONS = { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' }
 
 const indexHtml = (mountId: string, entry: string) => `<!doctype html>
 <html lang="en">
@@ -141,58 +155,57 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     library = await timed('build and pack', () => packLibrary(work))
 
     // Serve first: the provider must know the apps' origins, and the apps' .env the provider's issuer.
-    for (const framework of ['react', 'vue'] as const) {
+    for (const framework of FRAMEWORKS) {
       const outDir = join(work, `${framework}-dist`)
       await mkdir(outDir)
       apps[framework] = { outDir, ...(await serveStatic(outDir)) }
     }
+    const origins = FRAMEWORKS.map((framework) => apps[framework].origin)
     provider = await startTestProvider({
       profile: 'authing-like',
-      redirectUris: [`${apps.react.origin}/callback`, `${apps.vue.origin}/callback`],
-      postLogoutRedirectUris: [`${apps.react.origin}/`, `${apps.vue.origin}/`],
+      redirectUris: origins.map((origin) => `${origin}/callback`),
+      postLogoutRedirectUris: origins.map((origin) => `${origin}/`),
     })
     const env = `VITE_AUTH_ISSUER=${provider.issuer}\nVITE_AUTH_CLIENT_ID=${provider.clientId}\n`
 
-    const [react, vue, testing] = await Promise.all([
-      readmeFiles('React'),
-      readmeFiles('Vue'),
-      readmeFiles('Testing your app'),
+    const [react, vue, quickStart, testing, reactTest] = await Promise.all([
+      exampleFiles('react'),
+      exampleFiles('vue'),
+      markdownFiles('README.md', 'Quick start'),
+      markdownFiles('docs/testing.md', 'Setup (Vitest)'),
+      readFile(join(REPO, 'test', 'examples', 'react.example.test.tsx'), 'utf8'),
     ])
-    const readmeTest = {
-      'vitest.config.ts': testing['vitest.config.ts']!,
-      'src/Profile.test.tsx': testing['src/Profile.test.tsx']!,
-    }
-    const installs = await timed('npm ci of the three projects', () =>
+    const installs = await timed('npm ci of the four projects', () =>
       Promise.all([
-        createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...README_TEST_DEPENDENCIES], {
+        createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...TEST_DEPENDENCIES], {
           ...react,
-          ...readmeTest,
+          'vitest.config.ts': testing['vitest.config.ts']!,
+          'src/Profile.test.tsx': reactTest,
           '.env': env,
           'index.html': indexHtml('root', '/src/main.tsx'),
-          'src/vite-env.d.ts': VITE_ENV_TYPES,
+          'src/import-meta.d.ts': IMPORT_META_TYPES,
           'tsconfig.json': JSON.stringify({
-            compilerOptions: {
-              ...STRICT_COMPILER_OPTIONS,
-              module: 'ESNext',
-              moduleResolution: 'Bundler',
-              jsx: 'react-jsx',
-            },
+            compilerOptions: { ...APP_COMPILER_OPTIONS, jsx: 'react-jsx' },
             include: ['src'],
-            // The README's test runs with Vitest below; its types need @types/node, which an app has.
+            // The testing guide's test runs with Vitest below; its types need @types/node, which an app has.
             exclude: ['src/**/*.test.tsx'],
           }),
         }),
-        createProject(join(work, 'vue-app'), library, ['vue'], {
+        createProject(join(work, 'vue-app'), library, ['vue', 'vue-router'], {
           ...vue,
           '.env': env,
           'index.html': indexHtml('app', '/src/main.ts'),
         }),
+        createProject(join(work, 'quick-start-app'), library, [], {
+          'src/main.ts': quickStart['src/main.ts']!,
+          '.env': env,
+          'index.html': indexHtml('app', '/src/main.ts'),
+          'src/vite-env.d.ts': VITE_ENV_TYPES,
+          'tsconfig.json': JSON.stringify({ compilerOptions: APP_COMPILER_OPTIONS, include: ['src'] }),
+        }),
         createProject(join(work, 'types'), library, ['@types/react', 'vue'], {
           'check.ts': TYPES_CHECK,
-          'tsconfig.bundler.json': JSON.stringify({
-            compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' },
-            files: ['check.ts'],
-          }),
+          'tsconfig.bundler.json': JSON.stringify({ compilerOptions: APP_COMPILER_OPTIONS, files: ['check.ts'] }),
           'tsconfig.nodenext.json': JSON.stringify({
             compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext' },
             files: ['check.ts'],
@@ -203,10 +216,11 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     Object.assign(timings, {
       'npm ci react-app': installs[0],
       'npm ci vue-app': installs[1],
-      'npm ci types': installs[2],
+      'npm ci quick-start-app': installs[2],
+      'npm ci types': installs[3],
     })
 
-    await timed('vite build of the two apps', () =>
+    await timed('vite build of the three apps', () =>
       Promise.all([
         // Development React, so StrictMode really runs every effect twice in Chromium too.
         buildApp('react', {
@@ -214,7 +228,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
           define: { 'process.env.NODE_ENV': '"development"' },
           oxc: { jsx: { runtime: 'automatic' } },
         }),
-        buildApp('vue', { plugins: [vueSingleFileComponents()] }),
+        buildApp('vue', { plugins: [vuePlugin()] }),
+        buildApp('quick-start', {}),
       ]),
     )
     await Promise.all(APP_ENGINES.map(async (name) => void (browsers[name] = await launchEngine(name))))
@@ -247,7 +262,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
   })
 
-  // The three checks below run compilers and Vitest in child processes: side by side, not in turn.
+  // The four checks below run compilers and Vitest in child processes: side by side, not in turn.
   it.concurrent(
     'resolves the four entries with their types in a fresh TypeScript project (bundler and nodenext)',
     async () => {
@@ -258,12 +273,16 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     },
   )
 
-  it.concurrent("type-checks the README's React example against the installed package", async () => {
+  it.concurrent('type-checks the React example against the installed package', async () => {
     await typecheck(join(work, 'react-app', 'tsconfig.json'))
   })
 
+  it.concurrent("type-checks the README's quick start against the installed package", async () => {
+    await typecheck(join(work, 'quick-start-app', 'tsconfig.json'))
+  })
+
   it.concurrent(
-    "runs the README's React test (Testing your app) with Vitest in the fresh React app, under happy-dom and under jsdom with no setup file, green",
+    "runs the testing guide's React test with Vitest in the fresh React app, under happy-dom and under jsdom with no setup file, green",
     async ({ expect }) => {
       // One after the other: side by side with the compilers above, two runs at once starve each
       // other. runVitest gives each test 30 s (Vitest takes one --testTimeout only): the suite runs
@@ -280,7 +299,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   )
 
   const appsInEachEngine = APP_ENGINES.flatMap((name) =>
-    (['react', 'vue'] as const).map((framework) => [framework, ENGINES[name].title, name] as const),
+    FRAMEWORKS.map((framework) => [framework, ENGINES[name].title, name] as const),
   )
   it.each(appsInEachEngine)(
     'the %s app signs in, reloads signed in, and signs out in %s',
