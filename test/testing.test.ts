@@ -2,9 +2,6 @@
  * `spa-auth/testing`: the in-process provider driven by the real client, through the public API
  * only. Every token the provider issues is checked by the client as it checks any provider's.
  */
-import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createAuthClient, createMemoryStore, isAuthError, type AuthClient } from '../src/index.js'
@@ -378,29 +375,5 @@ describe('DPoP', () => {
 
     await expect(dpop.signIn(auth, alice)).rejects.toMatchObject({ code: 'grant_rejected' })
     dpop.dispose()
-  })
-})
-
-describe("the README's Testing your app section", () => {
-  const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-  /** The section's code blocks that open with a file name comment, keyed by that name. */
-  async function readmeFiles(): Promise<Record<string, string>> {
-    const readme = await readFile(join(repo, 'README.md'), 'utf8')
-    const start = readme.indexOf('\n## Testing your app\n')
-    const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
-    const files: Record<string, string> = {}
-    for (const [, body] of section.matchAll(/```\w*\n([\s\S]*?)```/g)) {
-      const named = /^\/\/ (\S+)\n/.exec(body!)
-      if (named) files[named[1]!] = body!
-    }
-    return files
-  }
-
-  it.each([
-    ['src/Profile.test.tsx', 'test/examples/react.example.test.tsx'],
-    ['src/Profile.test.ts', 'test/examples/vue.example.test.ts'],
-  ])('shows %s exactly as %s runs', async (shown, file) => {
-    expect((await readmeFiles())[shown]).toBe(await readFile(join(repo, file), 'utf8'))
   })
 })

@@ -1,18 +1,21 @@
 /**
  * The package as users get it: `npm pack`, then fresh projects in a temporary folder that install
- * the tarball with npm — a Vite + React app and a Vite + Vue app made of the README's examples,
- * the browser suites' small app (test/browser/app), and a TypeScript project importing all four
- * entries. The apps are built with Vite, served on localhost, and sign in, reload signed in and sign
- * out in Chromium and in Firefox against oidc-provider (one file for both engines: the package is
- * packed and installed once); the small app refreshes in the refresh worker the app's build took
- * from the package (the SharedWorker in Chromium, the service worker in Firefox), through a reload
- * in the middle of a refresh. The React app also runs the README's "Testing your app" test with its
- * own Vitest, on spa-auth/testing, under happy-dom and under jsdom, with no setup file.
+ * the tarball with npm — a Vite + React app and a Vite + Vue app made of the example apps'
+ * sources (examples/react/src, examples/vue/src), a plain Vite app made of the README's quick start,
+ * and a TypeScript project importing all four entries. The apps are built with Vite, served on
+ * localhost, and sign in, reload signed in and sign out in Chromium and in Firefox against
+ * oidc-provider (one file for both engines: the package is packed and installed once). The React
+ * app also runs the testing guide's React test (test/examples/react.example.test.tsx, with
+ * docs/testing.md's vitest.config.ts) with its own Vitest, on spa-auth/testing, under happy-dom and
+ * under jsdom, with no setup file. The browser suites' small app (test/browser/app) refreshes in the
+ * refresh worker its build took from the package (the SharedWorker in Chromium, the service worker
+ * in Firefox), through a reload in the middle of a refresh.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Script } from 'node:vm'
+import vuePlugin from '@vitejs/plugin-vue'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
 import { build, type InlineConfig } from 'vite'
@@ -20,18 +23,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   createProject,
+  exampleFiles,
+  markdownFiles,
   packLibrary,
-  readmeFiles,
+  REPO,
   runVitest,
   typecheck,
   type PackedLibrary,
 } from './frameworks/fresh-project.js'
-import { vueSingleFileComponents } from './frameworks/vue-sfc.js'
 import { serveStatic } from './support/app-server.js'
 import { ENGINES, launchEngine, skipBrowserSuites, skipEngine, type Engine, type EngineName } from './support/engine.js'
 import { configureApp, openTab, signInFrom, snapshotOf } from './support/tabs.js'
 
-type Framework = 'react' | 'vue' | 'plain'
+/** The fresh apps: the two example apps, and the README's quick start (no framework). */
+type Framework = 'react' | 'vue' | 'quick-start' | 'plain'
+const FRAMEWORKS = ['react', 'vue', 'quick-start'] as const
 
 /** The browser suites' small app, as files of a project of its own. */
 const PLAIN_APP_FILES = ['index.html', 'main.ts', 'window.ts']
@@ -39,9 +45,9 @@ const PLAIN_APP_FILES = ['index.html', 'main.ts', 'window.ts']
 /** The engines the apps run in: this file runs once, with the Chromium suites. */
 const APP_ENGINES = (['chromium', 'firefox'] as const).filter((name) => !skipEngine(name))
 
-const REACT_APP_DEPENDENCIES = ['react', 'react-dom', '@types/react', '@types/react-dom']
-/** What the README's "Testing your app" section tells a React app to install, for happy-dom and for jsdom. */
-const README_TEST_DEPENDENCIES = ['vitest', 'happy-dom', 'jsdom', '@testing-library/react', '@testing-library/dom']
+const REACT_APP_DEPENDENCIES = ['react', 'react-dom', 'react-router', '@types/react', '@types/react-dom']
+/** What the testing guide tells a React app to install, for happy-dom and for jsdom. */
+const TEST_DEPENDENCIES = ['vitest', 'happy-dom', 'jsdom', '@testing-library/react', '@testing-library/dom']
 
 const STRICT_COMPILER_OPTIONS = {
   target: 'ES2022',
@@ -55,7 +61,7 @@ const STRICT_COMPILER_OPTIONS = {
   types: [],
 }
 
-/** Declares the app's environment variables, as create-vite's src/vite-env.d.ts does (vite itself is not installed in the app). */
+/** Declares the quick start's environment variables, as create-vite's src/vite-env.d.ts does (vite itself is not installed in the app). */
 const VITE_ENV_TYPES = `interface ImportMetaEnv {
   readonly VITE_AUTH_ISSUER: string
   readonly VITE_AUTH_CLIENT_ID: string
@@ -64,6 +70,14 @@ interface ImportMeta {
   readonly env: ImportMetaEnv
 }
 `
+/** \`import.meta.env\` for the React example, whose src/vite-env.d.ts declares its variables (vite/client declares this part). */
+const IMPORT_META_TYPES = `interface ImportMeta {
+  readonly env: ImportMetaEnv
+}
+`
+
+/** The compiler options of a fresh app that a bundler builds. */
+const APP_COMPILER_OPTIONS = { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' }
 
 const indexHtml = (mountId: string, entry: string) => `<!doctype html>
 <html lang="en">
@@ -150,16 +164,17 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     library = await timed('build and pack', () => packLibrary(work))
 
     // Serve first: the provider must know the apps' origins, and the apps' .env the provider's issuer.
-    for (const framework of ['react', 'vue', 'plain'] as const) {
+    for (const framework of [...FRAMEWORKS, 'plain'] as const) {
       const outDir = join(work, `${framework}-dist`)
       await mkdir(outDir)
       apps[framework] = { outDir, ...(await serveStatic(outDir)) }
     }
+    const origins = FRAMEWORKS.map((framework) => apps[framework].origin)
     ;[provider, rotating] = await Promise.all([
       startTestProvider({
         profile: 'authing-like',
-        redirectUris: [`${apps.react.origin}/callback`, `${apps.vue.origin}/callback`],
-        postLogoutRedirectUris: [`${apps.react.origin}/`, `${apps.vue.origin}/`],
+        redirectUris: origins.map((origin) => `${origin}/callback`),
+        postLogoutRedirectUris: origins.map((origin) => `${origin}/`),
       }),
       startTestProvider({
         profile: 'strict',
@@ -169,52 +184,50 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     ])
     const env = `VITE_AUTH_ISSUER=${provider.issuer}\nVITE_AUTH_CLIENT_ID=${provider.clientId}\n`
 
-    const [react, vue, testing, plain] = await Promise.all([
-      readmeFiles('React'),
-      readmeFiles('Vue'),
-      readmeFiles('Testing your app'),
+    const [react, vue, quickStart, testing, reactTest, plain] = await Promise.all([
+      exampleFiles('react'),
+      exampleFiles('vue'),
+      markdownFiles('README.md', 'Quick start'),
+      markdownFiles('docs/testing.md', 'Setup (Vitest)'),
+      readFile(join(REPO, 'test', 'examples', 'react.example.test.tsx'), 'utf8'),
       Promise.all(
         PLAIN_APP_FILES.map(
           async (file) => [file, await readFile(new URL(`./app/${file}`, import.meta.url), 'utf8')] as const,
         ),
       ).then((files) => Object.fromEntries(files)),
     ])
-    const readmeTest = {
-      'vitest.config.ts': testing['vitest.config.ts']!,
-      'src/Profile.test.tsx': testing['src/Profile.test.tsx']!,
-    }
-    const installs = await timed('npm ci of the four projects', () =>
+    const installs = await timed('npm ci of the five projects', () =>
       Promise.all([
-        createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...README_TEST_DEPENDENCIES], {
+        createProject(join(work, 'react-app'), library, [...REACT_APP_DEPENDENCIES, ...TEST_DEPENDENCIES], {
           ...react,
-          ...readmeTest,
+          'vitest.config.ts': testing['vitest.config.ts']!,
+          'src/Profile.test.tsx': reactTest,
           '.env': env,
           'index.html': indexHtml('root', '/src/main.tsx'),
-          'src/vite-env.d.ts': VITE_ENV_TYPES,
+          'src/import-meta.d.ts': IMPORT_META_TYPES,
           'tsconfig.json': JSON.stringify({
-            compilerOptions: {
-              ...STRICT_COMPILER_OPTIONS,
-              module: 'ESNext',
-              moduleResolution: 'Bundler',
-              jsx: 'react-jsx',
-            },
+            compilerOptions: { ...APP_COMPILER_OPTIONS, jsx: 'react-jsx' },
             include: ['src'],
-            // The README's test runs with Vitest below; its types need @types/node, which an app has.
+            // The testing guide's test runs with Vitest below; its types need @types/node, which an app has.
             exclude: ['src/**/*.test.tsx'],
           }),
         }),
-        createProject(join(work, 'vue-app'), library, ['vue'], {
+        createProject(join(work, 'vue-app'), library, ['vue', 'vue-router'], {
           ...vue,
           '.env': env,
           'index.html': indexHtml('app', '/src/main.ts'),
         }),
+        createProject(join(work, 'quick-start-app'), library, [], {
+          'src/main.ts': quickStart['src/main.ts']!,
+          '.env': env,
+          'index.html': indexHtml('app', '/src/main.ts'),
+          'src/vite-env.d.ts': VITE_ENV_TYPES,
+          'tsconfig.json': JSON.stringify({ compilerOptions: APP_COMPILER_OPTIONS, include: ['src'] }),
+        }),
         createProject(join(work, 'plain-app'), library, [], plain),
         createProject(join(work, 'types'), library, ['@types/react', 'vue'], {
           'check.ts': TYPES_CHECK,
-          'tsconfig.bundler.json': JSON.stringify({
-            compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'ESNext', moduleResolution: 'Bundler' },
-            files: ['check.ts'],
-          }),
+          'tsconfig.bundler.json': JSON.stringify({ compilerOptions: APP_COMPILER_OPTIONS, files: ['check.ts'] }),
           'tsconfig.nodenext.json': JSON.stringify({
             compilerOptions: { ...STRICT_COMPILER_OPTIONS, module: 'NodeNext', moduleResolution: 'NodeNext' },
             files: ['check.ts'],
@@ -225,11 +238,12 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     Object.assign(timings, {
       'npm ci react-app': installs[0],
       'npm ci vue-app': installs[1],
-      'npm ci plain-app': installs[2],
-      'npm ci types': installs[3],
+      'npm ci quick-start-app': installs[2],
+      'npm ci plain-app': installs[3],
+      'npm ci types': installs[4],
     })
 
-    await timed('vite build of the three apps', () =>
+    await timed('vite build of the four apps', () =>
       Promise.all([
         // Development React, so StrictMode really runs every effect twice in Chromium too.
         buildApp('react', {
@@ -237,7 +251,8 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
           define: { 'process.env.NODE_ENV': '"development"' },
           oxc: { jsx: { runtime: 'automatic' } },
         }),
-        buildApp('vue', { plugins: [vueSingleFileComponents()] }),
+        buildApp('vue', { plugins: [vuePlugin()] }),
+        buildApp('quick-start', {}),
         buildApp('plain', {}),
       ]),
     )
@@ -274,7 +289,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     expect(messages.map((message) => formatMessage(message, pkg) ?? message.code)).toEqual([])
   })
 
-  // The three checks below run compilers and Vitest in child processes: side by side, not in turn.
+  // The four checks below run compilers and Vitest in child processes: side by side, not in turn.
   it.concurrent(
     'resolves the four entries with their types in a fresh TypeScript project (bundler and nodenext)',
     async () => {
@@ -285,16 +300,20 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
     },
   )
 
-  it.concurrent("type-checks the README's React example against the installed package", async () => {
+  it.concurrent('type-checks the React example against the installed package', async () => {
     await typecheck(join(work, 'react-app', 'tsconfig.json'))
   })
 
+  it.concurrent("type-checks the README's quick start against the installed package", async () => {
+    await typecheck(join(work, 'quick-start-app', 'tsconfig.json'))
+  })
+
   it.concurrent(
-    "runs the README's React test (Testing your app) with Vitest in the fresh React app, under happy-dom and under jsdom with no setup file, green",
+    "runs the testing guide's React test with Vitest in the fresh React app, under happy-dom and under jsdom with no setup file, green",
     async ({ expect }) => {
       // One after the other: side by side with the compilers above, two runs at once starve each
-      // other. runVitest gives each test 30 s: the suite runs beside every other test file, where
-      // a jsdom sign-in can take longer than Vitest's default 5 s.
+      // other. runVitest gives each test 30 s (Vitest takes one --testTimeout only): the suite runs
+      // beside every other test file, where a jsdom sign-in can take longer than Vitest's default 5 s.
       for (const environment of ['happy-dom', 'jsdom']) {
         const output = await timed(`vitest run in react-app (${environment})`, () =>
           runVitest(join(work, 'react-app'), ['--environment', environment]),
@@ -359,7 +378,7 @@ describe.skipIf(skipBrowserSuites)('the packed package in fresh Vite apps', () =
   )
 
   const appsInEachEngine = APP_ENGINES.flatMap((name) =>
-    (['react', 'vue'] as const).map((framework) => [framework, ENGINES[name].title, name] as const),
+    FRAMEWORKS.map((framework) => [framework, ENGINES[name].title, name] as const),
   )
   it.each(appsInEachEngine)(
     'the %s app signs in, reloads signed in, and signs out in %s',

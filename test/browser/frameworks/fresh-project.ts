@@ -9,8 +9,8 @@
  * --offline react@x` asks for a different form of those documents and misses the cache.)
  */
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { buildLibrary } from '../support/app-server.js'
@@ -156,20 +156,44 @@ export async function runVitest(dir: string, args: string[] = []): Promise<strin
 }
 
 /**
- * The code blocks of one README section that start with a file name comment
- * (`// src/main.tsx`, `<!-- src/App.vue -->`), keyed by that file name: the README's examples,
+ * The code blocks of the README and of the guides that the fresh apps are made of: the markdown
+ * file, its `## ` section, and the file name on the block's first line. test/docs.test.ts allows a
+ * named block there that no other file holds, because a fresh app is built from it.
+ */
+export const MARKDOWN_APP_FILES = [
+  { markdown: 'README.md', section: 'Quick start', name: 'src/main.ts' },
+  { markdown: 'docs/testing.md', section: 'Setup (Vitest)', name: 'vitest.config.ts' },
+] as const
+
+/**
+ * The code blocks of one `## ` section of a markdown file of this repository that start with a file
+ * name comment (`// src/main.ts`, `<!-- src/App.vue -->`), keyed by that file name: the examples,
  * exactly as a reader copies them.
  */
-export async function readmeFiles(section: string): Promise<Record<string, string>> {
-  const readme = await readFile(join(REPO, 'README.md'), 'utf8')
-  const start = readme.indexOf(`\n## ${section}\n`)
-  if (start === -1) throw new Error(`README.md has no "## ${section}" section`)
-  const end = readme.indexOf('\n## ', start + 1)
-  const text = readme.slice(start, end === -1 ? undefined : end)
+export async function markdownFiles(markdown: string, section: string): Promise<Record<string, string>> {
+  const text = await readFile(join(REPO, markdown), 'utf8')
+  const start = text.indexOf(`\n## ${section}\n`)
+  if (start === -1) throw new Error(`${markdown} has no "## ${section}" section`)
+  const end = text.indexOf('\n## ', start + 1)
   const files: Record<string, string> = {}
-  for (const [, body] of text.matchAll(/```\w*\n([\s\S]*?)```/g)) {
+  for (const [, body] of text.slice(start, end === -1 ? undefined : end).matchAll(/```\w*\n([\s\S]*?)```/g)) {
     const named = /^(?:\/\/|<!--)\s*(\S+?)\s*(?:-->)?\n/.exec(body!)
     if (named) files[named[1]!] = body!
+  }
+  return files
+}
+
+/**
+ * The sources of an example app (examples/react, examples/vue) as a user's app holds them, keyed by
+ * their path from the app's root (`src/main.tsx`); its own tests left out.
+ */
+export async function exampleFiles(example: 'react' | 'vue'): Promise<Record<string, string>> {
+  const root = join(REPO, 'examples', example)
+  const files: Record<string, string> = {}
+  for (const entry of await readdir(join(root, 'src'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || /\.test\.tsx?$/.test(entry.name)) continue
+    const path = join(entry.parentPath, entry.name)
+    files[relative(root, path).split(sep).join('/')] = await readFile(path, 'utf8')
   }
   return files
 }
