@@ -4,8 +4,9 @@
  * groups the budgets read — the first load (the page's entry and every chunk it imports
  * statically, transitively: what the bundler's chunk graph says a page load fetches), every page
  * chunk (all features), and the refresh worker (each worker's script and its static imports). The
- * default job is not read from the graph: it is what Chromium fetched while the app did the job
- * (see job-fetches.ts), grouped here with {@link groupOf}.
+ * refresh service worker is in no chunk graph: the build copies the package's file as it is, and
+ * it is measured as that one file. The default job is not read from the graph: it is what Chromium
+ * fetched while the app did the job (see job-fetches.ts), grouped here with {@link groupOf}.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -38,6 +39,22 @@ export interface AppChunk {
   modules: ModuleCost[]
 }
 
+/** The refresh service worker as the app build serves it: the package's file, copied byte for byte. */
+export interface CopiedServiceWorker {
+  /** Relative to the served folder, e.g. `assets/refresh-service-worker-Bq3xY1aZ.js`. */
+  file: string
+  /** The file it is a copy of, relative to the package, e.g. `dist/refresh-service-worker.js`. */
+  shipped: string
+  rawBytes: number
+  /** gzip -9 of the file, as a server sends it. */
+  gzipBytes: number
+  /**
+   * Minified bytes per source module, largest first, from the source map the package ships beside
+   * the file; absent when it ships none (then nothing tells what is in it).
+   */
+  modules?: ModuleCost[]
+}
+
 /** A page chunk that carries a feature the default job does not use. */
 export interface FeatureChunks {
   /** The module named in the library's table, e.g. `src/protocol/dpop.ts`. */
@@ -57,11 +74,15 @@ export interface AppBundle {
   allPage: ChunkGroup
   /** Every worker's script and its static imports; absent when the build has no worker. */
   worker?: ChunkGroup
+  /** For a library shipping one: its refresh service worker, which is not among `chunks`. */
+  serviceWorker?: CopiedServiceWorker
   /** For a library with a module table: the chunks of each feature the job does not use. */
   features: FeatureChunks[]
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
+/** This repository's package, which the apps install packed (its library has no `package`). */
+const OWN_PACKAGE = 'spa-auth'
 
 const gzip = (bytes: Uint8Array) => gzipSync(bytes, { level: 9 }).byteLength
 
@@ -110,6 +131,37 @@ async function measureChunk(build: AppBuild, costs: SourceMapCosts, chunk: Built
   } satisfies AppChunk
 }
 
+/**
+ * The library's refresh service worker in `build`, if the library ships one; throws when the build
+ * copied no such file, or changed it on the way.
+ */
+async function copiedServiceWorker(
+  library: BenchLibrary,
+  build: AppBuild,
+  costs: SourceMapCosts,
+): Promise<CopiedServiceWorker | undefined> {
+  const shipped = library.modules?.serviceWorker
+  if (shipped === undefined) return undefined
+  const source = join(build.projectDir, 'node_modules', library.package ?? OWN_PACKAGE, shipped)
+  const copy = build.copied.find((script) => script.from.includes(source))
+  if (copy === undefined) {
+    throw new Error(
+      `${MODULE_TABLE} names ${shipped} as the refresh service worker, but the Vite app build copied no such file ` +
+        `(it copied ${build.copied.map((script) => script.file).join(', ') || 'no script'})`,
+    )
+  }
+  const [bytes, original] = await Promise.all([readFile(join(build.outDir, copy.file)), readFile(source)])
+  if (!bytes.equals(original)) throw new Error(`${copy.file} is not ${shipped} as the package ships it`)
+  const map = `${source}.map`
+  return {
+    file: copy.file,
+    shipped,
+    rawBytes: bytes.byteLength,
+    gzipBytes: gzip(bytes),
+    ...(existsSync(map) ? { modules: await costs.costs(bytes.toString('utf8'), map) } : {}),
+  }
+}
+
 /** The page chunks carrying each feature module of the library's table; throws for a module no chunk carries. */
 export function featureChunks(library: BenchLibrary, page: readonly AppChunk[]): FeatureChunks[] {
   const features = library.modules?.features ?? {}
@@ -131,7 +183,7 @@ export function featureChunks(library: BenchLibrary, page: readonly AppChunk[]):
 
 /** Reads the source maps of the apps of the project in `projectDir`: shared, it reads each package's maps once. */
 export const sourceMapReader = (projectDir: string) =>
-  new SourceMapCosts({ root: projectDir, ownPackage: 'spa-auth', ownSources: REPO })
+  new SourceMapCosts({ root: projectDir, ownPackage: OWN_PACKAGE, ownSources: REPO })
 
 /** Measures every JavaScript file of `build` (what is in it, read by `costs`) and the groups read from its chunk graph. */
 export async function measureAppBundle(
@@ -151,11 +203,13 @@ export async function measureAppBundle(
     withStatics(new Map(files.map((chunk) => [chunk.file, chunk])), [files.find((chunk) => chunk.entry)!.file]),
   )
   const ordered = [...firstLoad, ...page.map((chunk) => chunk.file).filter((file) => !firstLoad.includes(file))]
+  const serviceWorker = await copiedServiceWorker(library, build, costs)
   return {
     chunks: [...ordered.map((file) => page.find((chunk) => chunk.file === file)!), ...workers],
     firstLoad: await groupOf(build.outDir, chunks, firstLoad),
     allPage: await groupOf(build.outDir, chunks, ordered),
     ...(workerStart.length === 0 ? {} : { worker: await groupOf(build.outDir, chunks, workerStart) }),
+    ...(serviceWorker === undefined ? {} : { serviceWorker }),
     features: featureChunks(library, page),
   }
 }

@@ -39,6 +39,11 @@ export interface LibraryModules {
   features: Record<string, string>
   /** The refresh worker's entry (the esbuild row bundles it on its own). */
   workerEntry: string
+  /**
+   * The refresh service worker as the package ships it, relative to the package (e.g.
+   * `dist/refresh-service-worker.js`): an app's bundler copies it as it is, without bundling it.
+   */
+  serviceWorker: string
 }
 
 /**
@@ -65,6 +70,7 @@ export const SPA_AUTH_MODULES: LibraryModules = {
     'src/protocol/challenge.ts': "a resource server's challenge (invalid_token, insufficient_scope, step-up)",
   },
   workerEntry: 'src/worker/entry.ts',
+  serviceWorker: 'dist/refresh-service-worker.js',
 }
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))

@@ -5,10 +5,11 @@
  * whose module script starts that library's bench client — built for production with Vite's
  * defaults. Source maps are written beside the files without a reference in them (`'hidden'`),
  * so the emitted JavaScript is byte for byte what a default build emits, and a plugin records
- * the chunk graph Vite's bundler produced, for the pages and for each worker it bundled.
+ * the chunk graph Vite's bundler produced, for the pages and for each worker it bundled, and the
+ * scripts the page's build copied without bundling them (spa-auth's refresh service worker).
  */
 import { copyFile, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -34,6 +35,17 @@ export interface BuiltChunk {
   virtualModules: string[]
 }
 
+/**
+ * A script the page's build copied as an asset instead of bundling it, as Vite does with a file that
+ * `new URL('./x.js', import.meta.url)` names outside a worker constructor: in no chunk graph.
+ */
+export interface CopiedScript {
+  /** Relative to the served folder, e.g. `assets/refresh-service-worker-Bq3xY1aZ.js`. */
+  file: string
+  /** The absolute paths of the files it was copied from. */
+  from: string[]
+}
+
 /** A library's bench app, built. */
 export interface AppBuild {
   library: LibraryId
@@ -45,6 +57,8 @@ export interface AppBuild {
   page: BuiltChunk[]
   /** Each worker Vite bundled on its own (spa-auth's refresh worker), its files entry first. */
   workers: BuiltChunk[][]
+  /** The JavaScript files the page's build copied as they were, not bundled. */
+  copied: CopiedScript[]
 }
 
 /** The packed package and the apps built from it. */
@@ -166,15 +180,39 @@ function chunkRecorder(onBundle: (chunks: BuiltChunk[]) => void): Plugin {
   }
 }
 
+/** Records the JavaScript assets of the page's build: scripts it copied rather than bundled. */
+function copiedScriptRecorder(root: string, onBundle: (copied: CopiedScript[]) => void): Plugin {
+  return {
+    name: 'spa-auth-bench:copied-script-recorder',
+    generateBundle(_options, bundle) {
+      const copied: CopiedScript[] = []
+      for (const output of Object.values(bundle)) {
+        // A worker Vite bundled is emitted as an asset too, but from no file of its own.
+        if (output.type !== 'asset' || !output.fileName.endsWith('.js') || output.originalFileNames.length === 0)
+          continue
+        // Vite names an asset's original file relative to the app's root.
+        copied.push({ file: output.fileName, from: output.originalFileNames.map((name) => resolve(root, name)) })
+      }
+      onBundle(copied)
+    },
+  }
+}
+
 async function buildApp(projectDir: string, library: BenchLibrary, outDir: string): Promise<AppBuild> {
   let page: BuiltChunk[] | undefined
+  let copied: CopiedScript[] = []
   const workers: BuiltChunk[][] = []
+  const root = join(projectDir, library.id)
   await build({
     configFile: false,
-    root: join(projectDir, library.id),
+    root,
     mode: 'production',
     logLevel: 'warn',
-    plugins: [productionOnly(`${library.id}'s app`), chunkRecorder((chunks) => (page = chunks))],
+    plugins: [
+      productionOnly(`${library.id}'s app`),
+      chunkRecorder((chunks) => (page = chunks)),
+      copiedScriptRecorder(root, (scripts) => (copied = scripts)),
+    ],
     worker: { plugins: () => [chunkRecorder((chunks) => workers.push(chunks))] },
     build: { outDir, emptyOutDir: true, sourcemap: 'hidden', reportCompressedSize: false },
   })
@@ -191,6 +229,7 @@ async function buildApp(projectDir: string, library: BenchLibrary, outDir: strin
     outDir,
     page,
     workers: distinct,
+    copied,
   }
 }
 
