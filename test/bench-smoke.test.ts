@@ -240,7 +240,13 @@ describe('the budget lines', () => {
     virtualModules: [],
     modules: modules.map(([path, bytes]) => ({ path, bytes })),
   })
-  const bundle = (firstLoad: number, protocol: number, feature: number, worker: number): AppBundle => ({
+  const bundle = (
+    firstLoad: number,
+    protocol: number,
+    feature: number,
+    worker: number,
+    serviceWorker = worker,
+  ): AppBundle => ({
     chunks: [
       chunk('app.js', firstLoad, [['src/session/session.ts', firstLoad * 3]]),
       chunk('protocol.js', protocol, [
@@ -253,6 +259,12 @@ describe('the budget lines', () => {
     firstLoad: group(['app.js'], firstLoad),
     allPage: group(['app.js', 'protocol.js', 'dpop.js'], firstLoad + protocol + feature),
     worker: group(['worker.js'], worker),
+    serviceWorker: {
+      file: 'assets/refresh-service-worker.js',
+      shipped: 'dist/refresh-service-worker.js',
+      rawBytes: serviceWorker * 3,
+      gzipBytes: serviceWorker,
+    },
     features: [{ module: 'src/protocol/dpop.ts', use: 'dpop: true', files: ['dpop.js'] }],
   })
   const jobOfBundle = (value: AppBundle): AppJob => ({
@@ -321,6 +333,39 @@ describe('the budget lines', () => {
     expect(text).toContain('`npm run bench -- --strict` exits 1')
   })
 
+  it('fails the refresh service worker over the worker budget, by how much and what its shipped source map says is in it', () => {
+    const value = bundle(4_000, 1_000, 500, 1_000, 17_000)
+    const mapped = {
+      ...value,
+      serviceWorker: {
+        ...value.serviceWorker!,
+        modules: [
+          { path: 'node_modules/oauth4webapi/build/index.js', bytes: 30_000 },
+          { path: 'src/session/refresh.ts', bytes: 12_000 },
+          { path: 'src/protocol/refresh-steps.ts', bytes: 9_000 },
+        ],
+      },
+    }
+    const { budget, text } = lines({ app: { ok: true, value: mapped }, job: { ok: true, value: jobOfBundle(value) } })
+    expect(budget.checks.find((check) => check.name === BUDGET_NAMES.serviceWorker)?.measured).toBe(17_000)
+    expect(text).toContain(
+      `!! BUDGET FAIL: spa-auth ${BUDGET_NAMES.serviceWorker}: 17,000 B (16.6 KiB) in 1 file, budget 16,384 B (16.0 KiB): over by 616 B (4 %).`,
+    )
+    expect(text).toContain(
+      'assets/refresh-service-worker.js 17,000 B (100 %): node_modules/oauth4webapi/build/index.js 30,000, src/session/refresh.ts 12,000',
+    )
+    expect(text).toContain('by package, minified: oauth4webapi 30,000 B, src 21,000 B')
+  })
+
+  it('says that nothing tells what is in a refresh service worker shipped without a source map', () => {
+    const value = bundle(4_000, 1_000, 500, 1_000, 17_000)
+    const { text } = lines({ app: { ok: true, value }, job: { ok: true, value: jobOfBundle(value) } })
+    expect(text).toContain(
+      `!! BUDGET FAIL: spa-auth ${BUDGET_NAMES.serviceWorker}: 17,000 B (16.6 KiB) in 1 file, budget 16,384 B (16.0 KiB): over by 616 B (4 %).\n` +
+        '!!   dist/refresh-service-worker.js ships with no source map beside it, so nothing tells what is in it: 51,000 B minified, 17,000 B gzip, one file\n',
+    )
+  })
+
   it('fails a first load in more than one file, however small', () => {
     const value = bundle(4_000, 1_000, 500, 1_000)
     const split = { ...value, firstLoad: group(['app.js', 'protocol.js'], 5_000) }
@@ -341,6 +386,7 @@ describe('the budget lines', () => {
       `Budget PASS: spa-auth ${BUDGET_NAMES.job}: 20,480 B (20.0 KiB) in 2 files, budget 20,480 B (20.0 KiB).`,
       `Budget PASS: spa-auth ${BUDGET_NAMES.allPage}: 26,624 B (26.0 KiB) in 3 files, budget 26,624 B (26.0 KiB).`,
       `Budget PASS: spa-auth ${BUDGET_NAMES.worker}: 16,384 B (16.0 KiB) in 1 file, budget 16,384 B (16.0 KiB).`,
+      `Budget PASS: spa-auth ${BUDGET_NAMES.serviceWorker}: 16,384 B (16.0 KiB) in 1 file, budget 16,384 B (16.0 KiB).`,
       `Budget PASS: spa-auth ${BUDGET_NAMES.warmStart}: 1.00 (100.0 ms ÷ 100.0 ms), budget 1.00.`,
       `Budget PASS: spa-auth ${BUDGET_NAMES.warmRequests}: 0 in the worst of 2 reloads, budget 0.`,
     ])
@@ -348,7 +394,7 @@ describe('the budget lines', () => {
 
   it('fails a slower warm start, a request on a reload, and what could not be measured', () => {
     const { budget, text } = lines({ startUp: { ok: true, value: warmStart(120, [0, 2]) } })
-    expect(budget.checks.map((check) => check.pass)).toEqual([false, false, false, false, false, false])
+    expect(budget.checks.map((check) => check.pass)).toEqual([false, false, false, false, false, false, false])
     expect(text).toContain(
       `!! BUDGET FAIL: spa-auth ${BUDGET_NAMES.warmStart}: 1.20 (120.0 ms ÷ 100.0 ms), budget 1.00: over by 0.20 (20 %).`,
     )
