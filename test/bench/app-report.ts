@@ -1,12 +1,12 @@
 /**
  * A library's Vite app build in words: every JavaScript file with where it is loaded (first load,
- * which step of the job first fetched it, the feature it carries, the worker) and what is in it,
- * then the job step by step as Chromium fetched it.
+ * which step of the job first fetched it, the feature it carries, the worker, the service worker
+ * the build copied) and what is in it, then the job step by step as Chromium fetched it.
  */
-import type { AppBundle, AppChunk } from './app-bundle.js'
+import type { AppBundle, AppChunk, CopiedServiceWorker } from './app-bundle.js'
 import { byPackage, bytes, inputs } from './bundle-report.js'
 import type { AppJob } from './job-fetches.js'
-import { alignedTable, sum, type LibraryReport } from './report.js'
+import { alignedTable, copiedSum, sum, type LibraryReport } from './report.js'
 import { UNMAPPED } from './source-map-cost.js'
 
 /** The modules of a chunk, largest first; the unmapped bytes with the bundler's modules that are among them. */
@@ -36,9 +36,20 @@ function roleOf(chunk: AppChunk, app: AppBundle, job: AppJob | undefined): strin
   return uses.length > 0 ? `not in the job: ${uses.join(' / ')}` : 'not in the job'
 }
 
+/** The copied service worker as a row of the file listings: file, where it is loaded, min, gzip, contents. */
+function serviceWorkerRow(script: CopiedServiceWorker, limit?: number): string[] {
+  return [
+    script.file,
+    `refresh service worker: ${script.shipped} copied as shipped, not bundled`,
+    bytes(script.rawBytes),
+    bytes(script.gzipBytes),
+    script.modules ? inputs(script.modules, limit) : 'not known: the package ships no source map beside it',
+  ]
+}
+
 const jobOf = (library: LibraryReport) => (library.job.ok ? library.job.value : undefined)
 
-/** One line of figures for the build: first load, job, every page chunk, worker. */
+/** One line of figures for the build: first load, job, every page chunk, worker, service worker. */
 export function appSummary(library: LibraryReport): string {
   if (!library.app.ok) return `${library.label}: the Vite app build could not be measured: ${library.app.error}`
   const app = library.app.value
@@ -46,6 +57,7 @@ export function appSummary(library: LibraryReport): string {
   return (
     `First load ${sum(app.firstLoad)}; default job ${job}; every page chunk ${sum(app.allPage)}` +
     (app.worker ? `; refresh worker ${sum(app.worker)}` : '; no worker') +
+    (app.serviceWorker ? `; refresh service worker (copied as shipped) ${copiedSum(app.serviceWorker)}` : '') +
     '.'
   )
 }
@@ -62,6 +74,10 @@ export function appChunkTable(library: LibraryReport): string[] {
     bytes(chunk.gzipBytes),
     contents(chunk),
   ])
+  if (app.serviceWorker) {
+    const [file, ...cells] = serviceWorkerRow(app.serviceWorker)
+    rows.push([`\`${file}\``, ...cells])
+  }
   return alignedTable(
     ['file', 'loaded', 'min', 'gzip', 'what is in it (minified bytes per module, largest first)'],
     rows,
@@ -100,12 +116,20 @@ export function appChunkLines(library: LibraryReport): string[] {
   if (!library.app.ok) return [appSummary(library)]
   const app = library.app.value
   const job = jobOf(library)
-  const width = Math.max(...app.chunks.map((chunk) => chunk.file.length))
+  const rows = app.chunks.map((chunk) => [
+    chunk.file,
+    roleOf(chunk, app, job),
+    bytes(chunk.rawBytes),
+    bytes(chunk.gzipBytes),
+    contents(chunk, 6),
+  ])
+  if (app.serviceWorker) rows.push(serviceWorkerRow(app.serviceWorker, 6))
+  const width = Math.max(...rows.map(([file]) => file!.length))
   return [
     `${library.label}, Vite app build: ${appSummary(library)}`,
-    ...app.chunks.flatMap((chunk) => [
-      `  ${chunk.file.padEnd(width)} ${bytes(chunk.rawBytes).padStart(9)} min ${bytes(chunk.gzipBytes).padStart(8)} gzip  ${roleOf(chunk, app, job)}`,
-      `    ${contents(chunk, 6)}`,
+    ...rows.flatMap(([file, role, min, gzip, what]) => [
+      `  ${file!.padEnd(width)} ${min!.padStart(9)} min ${gzip!.padStart(8)} gzip  ${role}`,
+      `    ${what}`,
     ]),
   ]
 }

@@ -2,7 +2,7 @@
  * What one run of the benchmark found, as JSON and as the table of every measure: one row per
  * measure, one column per library, a footnote wherever a number needs its reason.
  */
-import type { AppBundle } from './app-bundle.js'
+import type { AppBundle, CopiedServiceWorker } from './app-bundle.js'
 import type { BudgetSettings, BudgetVerdict } from './budget.js'
 import { size } from './bundle-report.js'
 import type { BundleSize, ChunkGroup, SplitBundle } from './bundle-size.js'
@@ -61,6 +61,7 @@ export const ROWS = [
   'Vite app: default job, gzip',
   'Vite app: every page chunk, all features, gzip',
   'Vite app: refresh worker, gzip',
+  'Vite app: refresh service worker (copied as shipped), gzip',
   'esbuild split: first load, gzip',
   'esbuild split: default job, gzip',
   'esbuild, everything eager in one file, gzip',
@@ -112,6 +113,9 @@ const NO_WORKER = 'No worker file in its Vite app build.'
 export const sum = (group: ChunkGroup) =>
   `${size(group.gzipBytes)}, ${group.files.length} file${group.files.length === 1 ? '' : 's'}`
 
+/** The copied service worker's gzip size, as {@link sum} reads a group. */
+export const copiedSum = (script: CopiedServiceWorker) => `${size(script.gzipBytes)}, 1 file`
+
 /** Why a number reads the way it does, for the one library and row it belongs to. */
 function noteFor(library: LibraryReport, row: RowName): string | undefined {
   const refresh = library.refresh.ok ? library.refresh.value : undefined
@@ -138,7 +142,8 @@ function cellFor(library: LibraryReport, row: RowName, peer: LibraryReport | und
     case 'Vite app: first load (entry + static imports), gzip':
     case 'Vite app: default job, gzip':
     case 'Vite app: every page chunk, all features, gzip':
-    case 'Vite app: refresh worker, gzip': {
+    case 'Vite app: refresh worker, gzip':
+    case 'Vite app: refresh service worker (copied as shipped), gzip': {
       if (row === 'Vite app: default job, gzip') {
         if (!library.app.ok) return failed(library.app)!
         return library.job.ok ? { text: sum(library.job.value) } : failed(library.job)!
@@ -147,7 +152,9 @@ function cellFor(library: LibraryReport, row: RowName, peer: LibraryReport | und
       const app = library.app.value
       if (row === 'Vite app: first load (entry + static imports), gzip') return { text: sum(app.firstLoad) }
       if (row === 'Vite app: every page chunk, all features, gzip') return { text: sum(app.allPage) }
-      return app.worker ? { text: sum(app.worker) } : { text: '–', note: NO_WORKER }
+      if (row === 'Vite app: refresh worker, gzip')
+        return app.worker ? { text: sum(app.worker) } : { text: '–', note: NO_WORKER }
+      return app.serviceWorker ? { text: copiedSum(app.serviceWorker) } : { text: '–', note: NO_WORKER }
     }
     case 'esbuild split: first load, gzip':
     case 'esbuild split: default job, gzip':
