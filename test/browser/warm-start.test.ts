@@ -33,6 +33,17 @@ async function carriesOauth4webapi(url: string): Promise<boolean> {
 }
 
 /** How a test's title says where refreshes run, where it asks them to run, and where they do in this engine. */
+/** The scripts of the service workers registered for this page's origin, newest state first (active, waiting, installing). */
+function registeredServiceWorkers(page: Tab): Promise<Array<string | undefined>> {
+  return page.evaluate(async () =>
+    'serviceWorker' in navigator
+      ? (await navigator.serviceWorker.getRegistrations()).map((registration) =>
+          (registration.active ?? registration.waiting ?? registration.installing)?.scriptURL.split('/').pop(),
+        )
+      : [],
+  )
+}
+
 const HOSTS = (['worker', 'page'] as const).map((refreshIn) => {
   const runsIn = refreshIn === 'worker' ? engine.refreshHost : ('page' as const)
   const where = runsIn === refreshIn ? refreshIn : `${runsIn}, asked for the ${refreshIn}`
@@ -148,6 +159,11 @@ describe.skipIf(skipBrowserSuites)(`a warm start in ${engine.title}`, () => {
       const page = await openTab(context, `${app.origin}/`)
       await signInFrom(page, app.origin)
       const signedIn = await snapshotOf(page)
+      // The service worker is registered in idle time after the sign-in; a reload before the page
+      // asked for it leaves nothing to outlive the reload. Wait until the browser has it.
+      if (runsIn === 'service-worker') {
+        await expect.poll(() => registeredServiceWorkers(page), { timeout: 10_000 }).toHaveLength(1)
+      }
       at.resetRequests()
       const refreshed = at.holdNext({ grantType: 'refresh_token' })
       let reachedAt: number | undefined
@@ -159,13 +175,7 @@ describe.skipIf(skipBrowserSuites)(`a warm start in ${engine.title}`, () => {
       const reloadedAt = Date.now()
       await reload(page)
       const dueAt = (await page.evaluate(() => window.auth.nextRefreshAt()))!
-      const registeredBefore = await page.evaluate(async () =>
-        'serviceWorker' in navigator
-          ? (await navigator.serviceWorker.getRegistrations()).map((registration) =>
-              (registration.active ?? registration.waiting ?? registration.installing)?.scriptURL.split('/').pop(),
-            )
-          : [],
-      )
+      const registeredBefore = await registeredServiceWorkers(page)
       expect(await page.evaluate(() => window.auth.refreshIn)).toBe(runsIn)
       expect(dueAt).toBeGreaterThan(Date.now())
       expect(at.countRequests({ grantType: 'refresh_token' })).toBe(0)
@@ -189,7 +199,6 @@ describe.skipIf(skipBrowserSuites)(`a warm start in ${engine.title}`, () => {
       } else {
         // A service worker's script is fetched by the browser, not by the tab: the registration says it.
         if (runsIn === 'worker') expect(fetchedBeforeDue('refresh-worker', 0)).toBe(true)
-        // (Registered after the sign-in; on a loaded machine it may still be installing at the reload.)
         else expect(registeredBefore).toEqual([expect.stringMatching(/^refresh-service-worker.*\.js$/)])
         expect(scripts.filter((script) => script.at >= reloadedAt && script.url.includes('/provider-'))).toEqual([])
       }
