@@ -2,8 +2,8 @@ import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
 import type { UserClaims } from './token-set.js'
 import { checkTokenResponse, toIdTokenError } from './token-response.js'
-import { toAuthError } from './step-failure.js'
-import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
+import { toAuthError, type ExchangeNotes } from './step-failure.js'
+import { withDpopNonceRetry, type Transport } from './transport.js'
 
 /**
  * Checks the authorization response against the transaction's `state` and the issuer (RFC 9207),

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi'
-import { toAuthError } from './step-failure.js'
-import { type ExchangeNotes, type Transport } from './transport.js'
+import { toAuthError, type ExchangeNotes } from './step-failure.js'
+import type { Transport } from './transport.js'
 
 /**
  * Revokes `token` at the provider (RFC 7009). Resolves `false` when the provider offers no

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi'
-import { toAuthError } from './step-failure.js'
-import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
+import { toAuthError, type ExchangeNotes } from './step-failure.js'
+import { withDpopNonceRetry, type Transport } from './transport.js'
 
 /**
  * Pushes the authorization request's `params` to the provider (RFC 9126 §2) and returns the

@@ -6,7 +6,21 @@
 import * as oauth from 'oauth4webapi'
 import { AuthError, isAuthError, unexpectedError, type AuthErrorOptions } from '../platform/errors.js'
 import { redactCause, scrubSecrets } from '../platform/redaction.js'
-import type { ExchangeNotes } from './transport.js'
+
+/**
+ * What the transport noted of one protocol step — its requests (a DPoP nonce retry makes two) and
+ * the last answer — for classifying its failure and cleaning it: what oauth4webapi's errors do not keep.
+ */
+export interface ExchangeNotes {
+  status?: number
+  /** `Retry-After` in milliseconds, when the provider sent one. */
+  retryAfterMs?: number
+  /**
+   * The credentials the requests carried (secret form fields, `Authorization`, `DPoP`): the step's
+   * error holds none of them, wherever the provider echoes them (see `toAuthError`).
+   */
+  credentials?: Set<string>
+}
 
 /** OAuth error codes that say the provider refuses this client, not this one grant (RFC 6749 §5.2). */
 const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type'])

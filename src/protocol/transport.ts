@@ -3,26 +3,11 @@ import type { ResolvedConfig } from './config.js'
 import type { AuthEnvironment } from '../platform/environment.js'
 import { AuthError, isAuthError } from '../platform/errors.js'
 import { isSecretName, scrubSecrets } from '../platform/redaction.js'
-import { withoutSecrets } from './step-failure.js'
+import { withoutSecrets, type ExchangeNotes } from './step-failure.js'
 
 /** The oauth4webapi request options every protocol step passes on. */
 export type RequestOptions = oauth.HttpRequestOptions<'GET' | 'POST', URLSearchParams | undefined> &
   oauth.DPoPRequestOptions
-
-/**
- * What the transport noted of one protocol step — its requests (a DPoP nonce retry makes two) and
- * the last answer — for classifying its failure and cleaning it: what oauth4webapi's errors do not keep.
- */
-export interface ExchangeNotes {
-  status?: number
-  /** `Retry-After` in milliseconds, when the provider sent one. */
-  retryAfterMs?: number
-  /**
-   * The credentials the requests carried (secret form fields, `Authorization`, `DPoP`): the step's
-   * error holds none of them, wherever the provider echoes them (see `toAuthError`).
-   */
-  credentials?: Set<string>
-}
 
 /** How one request goes out. */
 export interface RequestShape {

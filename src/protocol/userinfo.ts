@@ -2,8 +2,8 @@ import * as oauth from 'oauth4webapi'
 import { AuthError } from '../platform/errors.js'
 import { challengeError, readChallenge } from './challenge.js'
 import { classifyJwtFailure, SIGNING_ALGORITHMS, verifySignature } from './signed-jwt.js'
-import { missingEndpoint, toAuthError } from './step-failure.js'
-import { withDpopNonceRetry, type ExchangeNotes, type Transport } from './transport.js'
+import { missingEndpoint, toAuthError, type ExchangeNotes } from './step-failure.js'
+import { withDpopNonceRetry, type Transport } from './transport.js'
 
 /** The claims the userinfo endpoint returns (OIDC Core §5.3.2); `sub` is always the session's user. */
 export type UserInfo = oauth.UserInfoResponse
