@@ -1,3 +1,6 @@
+import { sharedWorkersOutlivePages } from './shared-worker-lifetime.js'
+import { pageUnloading, watchUnload } from './unload.js'
+
 /** A channel between the tabs of one origin: the `BroadcastChannel` shape the library needs. */
 export interface TabChannel {
   postMessage(message: unknown): void
@@ -227,41 +230,6 @@ export function createBrowserEnvironment(): HostEnvironment {
   }
 }
 
-/** Set from `pagehide` until a `pageshow` (a page restored from the back/forward cache). */
-let hidden = false
-/** The last `beforeunload` and when it fired (`performance.now()`). */
-let leaving: { event: BeforeUnloadEvent; at: number } | undefined
-let watchingUnload = false
-/** How long after a `beforeunload` a failed request is still taken for one the navigation cut off. */
-const LEAVING_MS = 2_000
-
-/** Follows whether the page is going away; from the first environment on, once per page. */
-function watchUnload(): void {
-  if (watchingUnload || typeof window === 'undefined' || typeof window.addEventListener !== 'function') return
-  watchingUnload = true
-  window.addEventListener('beforeunload', (event) => void (leaving = { event, at: performance.now() }))
-  window.addEventListener('pagehide', () => void (hidden = true))
-  window.addEventListener('pageshow', () => {
-    hidden = false
-    leaving = undefined
-  })
-}
-
-/**
- * Whether the page is going away. Firefox cuts the page's requests off as soon as a navigation
- * away starts, after `beforeunload` and before `pagehide`; Chromium after `pagehide`. So a
- * `beforeunload` that nothing cancelled counts too, for a moment only: the page stays when the
- * navigation turns out to be a download or a 204, and its later failures are real ones.
- */
-function pageUnloading(): boolean {
-  if (hidden) return true
-  if (leaving === undefined || performance.now() - leaving.at > LEAVING_MS) return false
-  const { event } = leaving
-  // A page that asked to stay (a prompt) leaves only if the person says so, at a time nobody knows.
-  const prompted = event.defaultPrevented || (typeof event.returnValue === 'string' && event.returnValue !== '')
-  return !prompted
-}
-
 /**
  * Where this page's refreshes can outlive it, starting nothing: in a SharedWorker the browser keeps
  * alive after its last page (`'worker'`); else in a service worker (`'service-worker'`); else
@@ -281,27 +249,6 @@ function centredPopup(): string {
   const left = Math.max(0, globalThis.screenX + (globalThis.outerWidth - width) / 2)
   const top = Math.max(0, globalThis.screenY + (globalThis.outerHeight - height) / 2)
   return `popup=yes,width=${width},height=${height},left=${Math.round(left)},top=${Math.round(top)}`
-}
-
-/**
- * Whether this browser keeps a SharedWorker alive after its last page (`extendedLifetime`). A
- * browser that knows the option reads it while converting the options, before it parses the
- * (deliberately invalid) URL and throws: nothing is started.
- */
-function sharedWorkersOutlivePages(): boolean {
-  let known = false
-  const probe = {
-    get extendedLifetime() {
-      known = true
-      return true
-    },
-  }
-  try {
-    new SharedWorker('http://[', probe as WorkerOptions)
-  } catch {
-    // The invalid URL: the point was the option.
-  }
-  return known
 }
 
 /** A random identifier (128 bits, hex); `getRandomValues` works in insecure contexts too, unlike `randomUUID`. */
