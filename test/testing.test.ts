@@ -107,6 +107,35 @@ describe('signing in', () => {
     expect(refreshes(provider)).toEqual([])
   })
 
+  it('expires a token its client received late: expiry counts from when the client got it', async () => {
+    // A loaded machine or a slow network: the token answer reaches the client 2 s after the
+    // provider issued it, so the client's own expiry is 2 s later than the provider's.
+    const environment = provider.clientOptions.environment!
+    const auth = createAuthClient(
+      { ...provider.config, scope: 'openid profile' },
+      {
+        store: provider.store,
+        environment: {
+          ...environment,
+          fetch: async (input, init) => {
+            const response = await environment.fetch!(input, init)
+            if (init?.body instanceof URLSearchParams && init.body.get('grant_type') === 'authorization_code') {
+              provider.advanceTime(2_000)
+            }
+            return response
+          },
+        },
+      },
+    )
+    await provider.signIn(auth, alice)
+
+    provider.expireAccessTokens()
+    await provider.idle()
+
+    expect(auth.getSnapshot()).toMatchObject({ status: 'signed-out', reason: 'expired' })
+    auth.dispose()
+  })
+
   it('drops offline_access without prompt=consent, as oidc-provider and Authing do', async () => {
     const auth = provider.createClient({ authorizeParams: { prompt: 'login' } })
     await provider.signIn(auth, alice)

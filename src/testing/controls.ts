@@ -18,8 +18,9 @@ export interface TestControls {
    */
   advanceTime(ms: number): void
   /**
-   * Every access token issued so far expires now: the clock jumps just past the last one's expiry
-   * (see {@link advanceTime}), so the clients refresh. Returns how many ms the clock moved.
+   * Every access token issued so far expires now: the clock jumps one lifetime of the longest-lived
+   * one ahead, and a second (see {@link advanceTime}), past the expiry each client computed from
+   * when it received its token, so the clients refresh. Returns how many ms the clock moved.
    */
   expireAccessTokens(): number
   /** Every tab becomes visible, focused and online again: the clients check their timers. */
@@ -74,10 +75,11 @@ export function createTestControls(deps: {
   return {
     advanceTime,
     expireAccessTokens() {
-      const now = browser.clock.now()
-      const last = server.context.ledger.lastAccessTokenExpiry(now)
-      // A second past the end: the client's own expiry was computed a little after the provider's.
-      const ms = last === undefined ? 0 : last - now + 1000
+      // A client counts a token's lifetime from when it received the answer, which may be well
+      // after the provider issued it (a loaded machine), but never after now: one whole lifetime
+      // from now, and a second, is past every client's expiry of every live token.
+      const longest = server.context.ledger.longestAccessTokenLifetime(browser.clock.now())
+      const ms = longest === undefined ? 0 : longest + 1000
       if (ms > 0) advanceTime(ms)
       return ms
     },

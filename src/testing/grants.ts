@@ -41,6 +41,8 @@ export interface IssuedCode {
 export interface IssuedToken {
   readonly grant: Grant
   readonly expiresAt: number
+  /** How long it lives from its issue, ms. */
+  readonly lifetimeMs: number
   /** The DPoP key thumbprint the token is bound to (`cnf.jkt`), or `undefined` for a bearer token. */
   readonly jkt: string | undefined
   /** A refresh token that was exchanged for a new one (rotation); presenting it again is reuse. */
@@ -112,10 +114,16 @@ export function createGrantLedger() {
       now: number,
     ): { accessToken: string; refreshToken: string | undefined } {
       const accessToken = randomValue()
-      accessTokens.set(accessToken, { grant, jkt: input.jkt, expiresAt: now + input.accessTtlMs, rotated: false })
+      accessTokens.set(accessToken, {
+        ...{ grant, jkt: input.jkt, rotated: false },
+        ...{ expiresAt: now + input.accessTtlMs, lifetimeMs: input.accessTtlMs },
+      })
       if (input.refreshTtlMs === undefined) return { accessToken, refreshToken: undefined }
       const refreshToken = randomValue()
-      refreshTokens.set(refreshToken, { grant, jkt: input.jkt, expiresAt: now + input.refreshTtlMs, rotated: false })
+      refreshTokens.set(refreshToken, {
+        ...{ grant, jkt: input.jkt, rotated: false },
+        ...{ expiresAt: now + input.refreshTtlMs, lifetimeMs: input.refreshTtlMs },
+      })
       return { accessToken, refreshToken }
     },
 
@@ -174,13 +182,13 @@ export function createGrantLedger() {
       return revoked
     },
 
-    /** The latest expiry (epoch ms) among the access tokens still valid at `now`, or `undefined`. */
-    lastAccessTokenExpiry(now: number): number | undefined {
-      let last: number | undefined
+    /** The longest lifetime (ms) among the access tokens still valid at `now`, or `undefined` when none is. */
+    longestAccessTokenLifetime(now: number): number | undefined {
+      let longest: number | undefined
       for (const record of accessTokens.values()) {
-        if (live(record, now) && (last === undefined || record.expiresAt > last)) last = record.expiresAt
+        if (live(record, now) && (longest === undefined || record.lifetimeMs > longest)) longest = record.lifetimeMs
       }
-      return last
+      return longest
     },
   }
 }
