@@ -121,6 +121,8 @@ export default defineConfig({
   },
   test: {
     environment: 'happy-dom',
+    // Every core (Vitest leaves one free by default): the Node suites are short and CPU-bound.
+    maxWorkers: '100%',
     testTimeout: 15_000,
     hookTimeout: 30_000,
     projects: [
@@ -143,7 +145,7 @@ export default defineConfig({
         },
       })),
       // The real-browser suites, once per engine (test/browser/support/engine.ts). They run after
-      // the others, two files at a time whatever their engine: most of their time is spent waiting
+      // the others, three files at a time whatever their engine: most of their time is spent waiting
       // on tokens to age and on held responses, and each file builds, serves and launches its own.
       // The packed package's apps run in every engine from one file, so it packs and installs once.
       ...(['chromium', 'firefox'] as const).map((engine) => ({
@@ -157,7 +159,7 @@ export default defineConfig({
           env: { SPA_AUTH_BROWSER: engine },
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          maxWorkers: 2,
+          maxWorkers: 3,
           sequence: { groupOrder: 1 },
         },
       })),
