@@ -37,39 +37,6 @@ export function createServer(settings: ProviderSettings, now: () => number) {
   const faults = createFaults()
   const inFlight = new Set<Promise<unknown>>()
 
-  async function answer(endpoint: ProviderEndpoint, request: IncomingRequest): Promise<Response> {
-    switch (endpoint) {
-      case 'discovery':
-        return json(discoveryDocument(settings, endpoints))
-      case 'jwks':
-        return json({ keys: (await allKeys()).map((key) => key.publicJwk) })
-      case 'authorize':
-        return page('The test provider signs users in with provider.signIn() or provider.completeSignIn().')
-      case 'token':
-        return handleTokenRequest(context, request)
-      case 'userinfo':
-        return handleUserinfo(context, request)
-      case 'revocation':
-        return handleRevocation(context, request)
-      case 'end-session':
-        return handleEndSession(context, request)
-      case 'api': {
-        const checked = await checkAccessToken(context, request)
-        return settings.api!(toRequest(request), checked.ok ? checked.info : null)
-      }
-      default:
-        return page(`${request.url.pathname} is not an endpoint of the test provider.`, 404)
-    }
-  }
-
-  function failureAnswer(failure: 'invalid_grant' | 'server_error', request: IncomingRequest): Response {
-    if (failure === 'server_error') return oauthError('server_error', 'The test made this request fail.', 500)
-    // A rejected refresh token is dead for every tab that holds it, as at a real provider.
-    const refreshToken = request.form.get('refresh_token')
-    if (refreshToken !== null) context.ledger.revokeToken(refreshToken)
-    return oauthError('invalid_grant', 'The test made the provider reject this grant.')
-  }
-
   /** Serves one request; resolves `'hang'` for a request made to time out. */
   async function serve(request: IncomingRequest): Promise<Response | 'hang'> {
     const entry = record(request.url.href, request.method, endpointOf(request.url, settings, endpoints))
@@ -90,7 +57,10 @@ export function createServer(settings: ProviderSettings, now: () => number) {
       entry.status = 'timeout'
       return 'hang'
     }
-    const response = failure === undefined ? await answer(entry.endpoint, request) : failureAnswer(failure, request)
+    const response =
+      failure === undefined
+        ? await answer(context, allKeys, entry.endpoint, request)
+        : failureAnswer(context, failure, request)
     entry.status = response.status
     return response
   }
@@ -155,6 +125,51 @@ export function createServer(settings: ProviderSettings, now: () => number) {
     /** How many requests are hanging until their client aborts them. */
     hanging: () => faults.hanging(),
   }
+}
+
+/** The endpoint's answer to `request`. */
+async function answer(
+  context: ServerContext,
+  keys: () => Promise<SigningKey[]>,
+  endpoint: ProviderEndpoint,
+  request: IncomingRequest,
+): Promise<Response> {
+  const { settings, endpoints } = context
+  switch (endpoint) {
+    case 'discovery':
+      return json(discoveryDocument(settings, endpoints))
+    case 'jwks':
+      return json({ keys: (await keys()).map((key) => key.publicJwk) })
+    case 'authorize':
+      return page('The test provider signs users in with provider.signIn() or provider.completeSignIn().')
+    case 'token':
+      return handleTokenRequest(context, request)
+    case 'userinfo':
+      return handleUserinfo(context, request)
+    case 'revocation':
+      return handleRevocation(context, request)
+    case 'end-session':
+      return handleEndSession(context, request)
+    case 'api': {
+      const checked = await checkAccessToken(context, request)
+      return settings.api!(toRequest(request), checked.ok ? checked.info : null)
+    }
+    default:
+      return page(`${request.url.pathname} is not an endpoint of the test provider.`, 404)
+  }
+}
+
+/** The answer of a request the test made fail at the provider. */
+function failureAnswer(
+  context: ServerContext,
+  failure: 'invalid_grant' | 'server_error',
+  request: IncomingRequest,
+): Response {
+  if (failure === 'server_error') return oauthError('server_error', 'The test made this request fail.', 500)
+  // A rejected refresh token is dead for every tab that holds it, as at a real provider.
+  const refreshToken = request.form.get('refresh_token')
+  if (refreshToken !== null) context.ledger.revokeToken(refreshToken)
+  return oauthError('invalid_grant', 'The test made the provider reject this grant.')
 }
 
 /** The provider. */
