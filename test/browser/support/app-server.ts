@@ -56,8 +56,8 @@ export async function buildApp(outDir: string, libraryDir: string): Promise<void
 
 /** How the app is served, beyond its files. */
 export interface ServeOptions {
-  /** Hears each path that is not a file (the app's index.html is served for it). */
-  onFallback?(path: string): void
+  /** Hears each request's path (without query) and whether a file answered it (else index.html did). */
+  onRequest?(path: string, found: boolean): void
   /** More response headers for the request of `path` (a Content-Security-Policy, say). */
   headers?(path: string): Record<string, string> | undefined
 }
@@ -114,8 +114,10 @@ export async function serveStatic(
     try {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
       const candidate = resolve(root, `.${path}`)
-      if (candidate.startsWith(root + sep) && (await stat(candidate).catch(() => undefined))?.isFile()) file = candidate
-      else options.onFallback?.(path)
+      const found =
+        candidate.startsWith(root + sep) && (await stat(candidate).catch(() => undefined))?.isFile() === true
+      options.onRequest?.(path, found)
+      if (found) file = candidate
       const body = await readFile(file)
       res.writeHead(200, {
         'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
