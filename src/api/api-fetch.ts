@@ -2,7 +2,7 @@ import { challengeError, renewRejectedToken } from '../protocol/challenge.js'
 import { isLoopback, type ResolvedConfig } from '../protocol/config.js'
 import type { ResourceAnswer, ResourceRequestInit } from '../protocol/resource-request.js'
 import type { AuthEnvironment } from '../platform/environment.js'
-import { AuthError, notSignedIn } from '../platform/errors.js'
+import { AuthError, dpopKeyUnavailable, notSignedIn } from '../platform/errors.js'
 import type { Protocol } from '../protocol/provider.js'
 import type { Session } from '../session/session.js'
 import { tokensFor } from '../session/record.js'
@@ -39,10 +39,7 @@ export function createApiFetch(deps: {
     const tokenType = (record && tokensFor(record, resource))?.tokenType ?? 'bearer'
     if (record === undefined) throw notSignedIn()
     if (tokenType === 'dpop' && record.dpopKey === undefined) {
-      const error = new AuthError(
-        'dpop_key_unavailable',
-        'The DPoP key this session is bound to is gone. Sign in again.',
-      )
+      const error = dpopKeyUnavailable()
       await session.end('dpop-key-lost', error)
       throw error
     }

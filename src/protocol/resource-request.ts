@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import { readChallenge, type Challenge } from './challenge.js'
 import { isLoopback } from './config.js'
+import { withDpopNonceRetry } from './transport.js'
 
 /** A request to a resource server as `fetch` options: headers a copy to add to, the body read once. */
 export type ResourceRequestInit = RequestInit & { headers: Headers; body: ArrayBuffer | null }
@@ -41,15 +42,8 @@ export async function sendResourceRequest(
       [oauth.customFetch]: (target, sent) => options.send(target, { ...init, headers: withCredentials(headers, sent) }),
     })
   try {
-    return { response: await attempt(), challenge: undefined }
-  } catch (error) {
-    if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error
-    if (!options.dpop || !oauth.isDPoPNonceError(error)) {
-      return { response: error.response, challenge: readChallenge(error.cause) }
-    }
-  }
-  try {
-    return { response: await attempt(), challenge: undefined }
+    // Once more when a DPoP resource server asks for a nonce (bearer requests have none to ask for).
+    return { response: await (options.dpop ? withDpopNonceRetry(attempt) : attempt()), challenge: undefined }
   } catch (error) {
     if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw error
     return { response: error.response, challenge: readChallenge(error.cause) }
