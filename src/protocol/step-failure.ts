@@ -4,7 +4,7 @@
  * credential the step's requests carried, wherever the provider echoed it.
  */
 import * as oauth from 'oauth4webapi'
-import { AuthError, isAuthError, unexpectedError, type AuthErrorOptions } from '../platform/errors.js'
+import { AuthError, errorData, isAuthError, unexpectedError, type AuthErrorOptions } from '../platform/errors.js'
 import { redactCause, scrubSecrets } from '../platform/redaction.js'
 
 /**
@@ -94,17 +94,15 @@ function detailOf(error: { error_description?: string | undefined }): string {
 export function withoutSecrets(error: AuthError, secrets: Iterable<string>): AuthError {
   const list = [...secrets].filter((secret) => secret !== '')
   if (list.length === 0) return error
+  const { code, message, ...data } = errorData(error)
   const options: AuthErrorOptions = {}
-  if (error.oauthError !== undefined) options.oauthError = scrubSecrets(error.oauthError, list)
-  if (error.status !== undefined) options.status = error.status
-  if (error.retryAfterMs !== undefined) options.retryAfterMs = error.retryAfterMs
-  if (error.scope !== undefined) options.scope = scrubSecrets(error.scope, list)
-  if (error.acrValues !== undefined) options.acrValues = scrubSecrets(error.acrValues, list)
-  if (error.maxAge !== undefined) options.maxAge = error.maxAge
+  for (const [field, value] of Object.entries(data)) {
+    Object.assign(options, { [field]: typeof value === 'string' ? scrubSecrets(value, list) : value })
+  }
   if ('cause' in error) {
     options.cause = isAuthError(error.cause) ? withoutSecrets(error.cause, list) : redactCause(error.cause, list)
   }
-  return new AuthError(error.code, scrubSecrets(error.message, list), options)
+  return new AuthError(code, scrubSecrets(message, list), options)
 }
 
 /** `invalid_response`: the discovery document of `issuer` lacks `field` (e.g. `userinfo_endpoint`). */
