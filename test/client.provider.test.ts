@@ -110,6 +110,22 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     expect(provider.requests).toEqual([])
   })
 
+  it('hands out the stored token to a getAccessToken() made before the reloaded page is ready, with no refresh', async () => {
+    const store = createMemoryStore()
+    const tab = new Tab()
+    const first = tab.client(provider, store)
+    await signIn(provider, first, tab)
+    const token = await first.getAccessToken()
+    first.dispose()
+
+    provider.resetRequests()
+    // An app that asks for a token as its page loads: the stored session is not read yet.
+    const reloaded = tab.client(provider, store)
+    expect(await reloaded.getAccessToken()).toBe(token)
+    expect(provider.requests).toEqual([])
+    reloaded.dispose()
+  })
+
   it('arms no refresh timer for a client disposed while its stored session was loading', async () => {
     const store = createMemoryStore()
     const tab = new Tab()

@@ -45,6 +45,14 @@ export function freshToken(source: TokenSource, resource: string | undefined): s
  * @throws AuthError `not_signed_in`, or the failure of a refresh once the token it holds expired.
  */
 export function accessToken(source: TokenSource, request: TokenRequest): Promise<string> {
+  // Asked before the stored session is read (an app that wants a token as its page loads): decide
+  // once it is, so a token still valid in the store goes out as it is, without a refresh.
+  if (source.current() === undefined) return source.ready.then(() => handOut(source, request))
+  return handOut(source, request)
+}
+
+/** The token getter's decision on the record held now: the token in memory, the shared failure, or a refresh. */
+function handOut(source: TokenSource, request: TokenRequest): Promise<string> {
   const record = source.current()
   const token = request.force ? undefined : freshToken(source, request.resource)
   if (token !== undefined) return Promise.resolve(token)
