@@ -54,11 +54,13 @@ export function accessToken(source: TokenSource, request: TokenRequest): Promise
 /** The token getter's decision on the record held now: the token in memory, the shared failure, or a refresh. */
 function handOut(source: TokenSource, request: TokenRequest): Promise<string> {
   const record = source.current()
-  const token = request.force ? undefined : freshToken(source, request.resource)
-  if (token !== undefined) return Promise.resolve(token)
-  // Refreshes are failing, no tab tries before the shared retry time, and the token has expired.
-  if (!request.force && record?.failure !== undefined && source.now() < record.failure.retryAt) {
-    return Promise.reject(failureError(record)!)
+  if (!request.force && record !== undefined) {
+    const status = tokenStatus(record, request.resource, source.now(), source.leewaySeconds)
+    if ((status.kind === 'fresh' || status.kind === 'waiting') && status.token !== undefined) {
+      return Promise.resolve(status.token)
+    }
+    // Refreshes are failing, no tab tries before the shared retry time, and the token has expired.
+    if (status.kind === 'waiting') return Promise.reject(failureError(record)!)
   }
   return readToken(source, request, record)
 }
