@@ -196,8 +196,8 @@ function compose(config: ResolvedConfig, options: AuthClientOptions): Parts {
   )
   const session = new Session({
     ...{ config, env, opened, tabs, provider, newGeneration: randomId },
-    loadRefresher: (context, { useWorker }) =>
-      import('./worker/page.js').then(({ createRefresher }) => createRefresher(context, { useWorker, config, env })),
+    loadRefresher: (context, { place }) =>
+      import('./worker/page.js').then(({ createRefresher }) => createRefresher(context, { place, config, env })),
   })
   const flowDeps = { config, env, session, store, tabs, protocol: () => provider.get() }
   return {

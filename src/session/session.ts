@@ -46,7 +46,7 @@ export interface SessionDeps {
   tabs: TabSync<SessionMessage>
   provider: Lazy<Protocol>
   /** Loads the refresh code and builds this tab's refresher over `context`. */
-  loadRefresher(context: RefreshContext, options: { useWorker: boolean }): Promise<Refresher>
+  loadRefresher(context: RefreshContext, options: { place: RefreshPlace }): Promise<Refresher>
   newGeneration(): string
 }
 
@@ -62,7 +62,8 @@ export class Session {
   readonly #tokens: TokenSource
   #state: SessionState = initialState
   #disposed = false
-  #useWorker = false
+  /** Where this tab's refreshes are to run, decided once its store is open. */
+  #place: RefreshPlace = 'page'
   #stopFollowing = () => {}
 
   constructor(deps: SessionDeps) {
@@ -72,7 +73,7 @@ export class Session {
     this.snapshots = createSnapshotStore(toSnapshot(initialState))
     this.#scheduler = createScheduler(deps.env)
     this.#refresher = createRefreshCode(
-      () => deps.loadRefresher(this.#refreshContext(), { useWorker: this.#useWorker }),
+      () => deps.loadRefresher(this.#refreshContext(), { place: this.#place }),
       deps.env,
     )
     this.ready = this.#load()
@@ -182,7 +183,7 @@ export class Session {
 
   /** Where refreshes run: in the refresh worker (a SharedWorker or a service worker), or in this page. */
   refreshIn(): RefreshPlace {
-    return this.#refresher.value?.where ?? (this.#useWorker ? refreshPlace(this.#deps.env) : 'page')
+    return this.#refresher.value?.where ?? this.#place
   }
 
   dispose(): void {
@@ -223,7 +224,7 @@ export class Session {
     const { config, env, tabs } = this.#deps
     const { store, kind } = await this.#deps.opened
     // The worker shares the page's IndexedDB database; a custom or memory store stays in the page.
-    this.#useWorker = kind === 'indexeddb' && config.refreshIn === 'worker' && refreshPlace(env) !== 'page'
+    this.#place = kind === 'indexeddb' && config.refreshIn === 'worker' ? refreshPlace(env) : 'page'
     const records = this.#records
     try {
       this.#dispatch(await loadSession({ config, env, records, tabs, store, storage: kind }))

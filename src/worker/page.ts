@@ -6,7 +6,7 @@
  * register, it did not answer in time, it speaks another version. Both take the session's Web Lock
  * and re-read the record inside it, so they never both spend one refresh token.
  */
-import { refreshPlace, type HostEnvironment, type WorkerConnection } from '../platform/environment.js'
+import type { HostEnvironment, RefreshPlace, WorkerConnection } from '../platform/environment.js'
 import { disposedError } from '../platform/calls.js'
 import type { ResolvedConfig } from '../protocol/config.js'
 import { settle } from '../session/outcome.js'
@@ -23,23 +23,21 @@ import { openServiceWorker } from './service-worker-link.js'
 const ROUND_TRIPS_PER_REFRESH = 4
 
 /**
- * The refresher of one page: when `useWorker`, through the SharedWorker where it outlives its pages,
- * else through the service worker; else (and as the fallback) in the page.
+ * The refresher of one page, where the session decided (`place`): through the SharedWorker that
+ * outlives its pages, or through the service worker; else (and as the fallback) in the page.
  */
 export function createRefresher(
   context: RefreshContext,
   options: {
-    useWorker: boolean
+    /** Where the session decided its refreshes run. */
+    place: RefreshPlace
     config: ResolvedConfig
-    env: Pick<
-      HostEnvironment,
-      'refreshWorkerAvailable' | 'refreshServiceWorkers' | 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'
-    >
+    env: Pick<HostEnvironment, 'refreshServiceWorkers' | 'openRefreshWorker' | 'setTimeout' | 'clearTimeout'>
   },
 ): Refresher {
   const { config, env } = options
   const plain = plainConfig(config)
-  const host = options.useWorker ? refreshPlace(env) : 'page'
+  const host = options.place
   let link: WorkerLink | undefined
   let broken = host === 'page'
   let disposed = false
