@@ -7,7 +7,7 @@
  * fetch and controls no page. The library build bundles it into one classic script,
  * `refresh-service-worker.js`, with every dependency inlined (a service worker may not `import()`).
  */
-import { createBrowserEnvironment } from '../platform/environment.js'
+import { createWorkerEnvironment } from '../platform/environment.js'
 import { createIndexedDbStore } from '../platform/storage.js'
 import { createRefreshHost } from './host.js'
 
@@ -26,7 +26,7 @@ interface ServiceWorkerScope {
 }
 
 const scope = globalThis as unknown as ServiceWorkerScope
-const host = createRefreshHost({ store: createIndexedDbStore(), env: createBrowserEnvironment() })
+const host = createRefreshHost({ store: createIndexedDbStore(), env: createWorkerEnvironment() })
 
 // A new deploy's script takes over at once: no page waits for this worker's clients to go, it has none.
 scope.addEventListener('install', (event) => event.waitUntil(scope.skipWaiting()))
