@@ -219,7 +219,10 @@ function signInWithPopup(parts: Parts, calls: Calls, options: PopupSignInOptions
   const { env, tabs, session } = parts
   const popup = env.openPopup(options.popupFeatures)
   if (popup === undefined) return Promise.reject(popupBlocked())
-  const deps = { env, tabs, session, flow: () => parts.signInFlow.get(), signal: calls.signal }
+  // Both chunks load at once; a failure of the sign-in code reaches the popup's run, which closes it.
+  const flow = parts.signInFlow.get()
+  flow.catch(() => {})
+  const deps = { env, tabs, session, flow: () => flow, signal: calls.signal }
   const run = parts.popup.get().then(
     ({ runPopupSignIn }) => runPopupSignIn(deps, popup, options),
     (error: unknown) => {
