@@ -149,10 +149,8 @@ export function createAuthClient(authConfig: AuthConfig, options: AuthClientOpti
     fetch: live(async (input: RequestInfo | URL, init?: RequestInit) => (await parts.apiFetch.get())(input, init)),
     refresh: live(() => refresh(session)),
     signOut: live(async (signOutOptions?: SignOutOptions) => {
-      let left = (_: boolean) => {}
-      leaving = new Promise((resolve) => (left = resolve))
       const signedOut = signOut(parts, signOutOptions)
-      signedOut.then(left, () => left(false))
+      leaving = signedOut.catch(() => false)
       await signedOut
     }),
     nextRefreshAt: () => session.nextRefreshAt(),
