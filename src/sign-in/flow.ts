@@ -151,7 +151,7 @@ async function take(store: KeyValueStore, state: string, now: number): Promise<P
  * `not_a_callback`: the address handed to `handleRedirectCallback` is not an authorization response
  * at `redirectUri`.
  */
-export function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
+function notACallback(redirectUri: string): AuthError<'not_a_callback'> {
   const expected = new URL(redirectUri)
   return new AuthError(
     'not_a_callback',
