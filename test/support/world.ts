@@ -204,6 +204,32 @@ export function openTab(
 
 export type Tab = ReturnType<typeof openTab>
 
+/**
+ * A page of the app on the browser's default store (IndexedDB, which a refresh worker shares), the
+ * world's clock, locks and channels, with a network of its own; `environment` adds the page's host
+ * hooks (where refreshes may run) and replaces parts of the rest. `disposeOpenTabs` closes it.
+ */
+export function openAppPage(world: World, config: AuthConfig, environment: Partial<AuthEnvironment>): Tab {
+  const network = createNetwork(world.clock)
+  const auth = createAuthClient(config, {
+    environment: {
+      now: world.clock.now,
+      setTimeout: world.clock.setTimeout,
+      clearTimeout: world.clock.clearTimeout,
+      random: () => 0.5,
+      fetch: network.fetch,
+      ...world.browser.environment(),
+      currentUrl: () => `${APP}/orders`,
+      replaceUrl: () => {},
+      navigate: () => {},
+      ...environment,
+    },
+  })
+  clients.push(auth)
+  watchErrors(auth)
+  return { auth, network }
+}
+
 /** The whole sign-in: authorize URL → the provider's auto-approve interaction → callback. */
 export async function signIn(provider: TestProvider, auth: AuthClient): Promise<void> {
   const callbackUrl = noteCallback(await provider.authorize(await auth.createSignInUrl({ returnTo: '/orders' })))

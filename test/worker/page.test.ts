@@ -1,6 +1,6 @@
 // @vitest-environment node
 /**
- * Refreshes in the refresh worker (issue #13), where real Chromium cannot show them on cue: the
+ * Refreshes in the refresh worker, where real Chromium cannot show them on cue: the
  * worker that does the refresh for every page, the worker whose script does not load, the worker
  * that does not answer in time, a provider that refuses the refresh token, a page that reloads
  * while the worker's refresh waits at the provider. The worker is the library's own refresh host
@@ -13,22 +13,17 @@ import { IDBFactory } from 'fake-indexeddb'
 import { createStore, get } from 'idb-keyval'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { reactive } from 'vue'
-import {
-  createAuthClient,
-  isAuthError,
-  type AuthClient,
-  type AuthConfig,
-  type AuthEnvironment,
-} from '../../src/index.js'
-import { expectNoSecretInErrors, watchErrors } from '../support/error-collector.js'
+import { isAuthError, type AuthConfig, type AuthEnvironment } from '../../src/index.js'
+import { expectNoSecretInErrors } from '../support/error-collector.js'
 import { flushEventLoop } from '../support/fake-clock.js'
 import { createFakeRefreshWorker, type FakeRefreshWorker } from '../support/fake-refresh-worker.js'
 import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   APP,
-  createNetwork,
   createWorld,
+  disposeOpenTabs,
+  openAppPage,
   rejection,
   sessionKey,
   signIn,
@@ -36,6 +31,7 @@ import {
   type Exchange,
   type Network,
   type StoredSession,
+  type Tab,
   type World,
 } from '../support/world.js'
 
@@ -50,15 +46,13 @@ beforeAll(async () => {
 afterAll(() => strict?.close())
 afterAll(() => expectNoSecretInErrors({ errors: 3, secrets: 20 }))
 
-const pages: AuthClient[] = []
-
 beforeEach(() => {
   // A fresh browser profile: the pages' default store and the worker's open this database.
   vi.stubGlobal('indexedDB', new IDBFactory())
   strict.resetRequests()
 })
 afterEach(() => {
-  for (const page of pages.splice(0)) page.dispose()
+  disposeOpenTabs()
   vi.unstubAllGlobals()
 })
 
@@ -66,21 +60,13 @@ afterEach(() => {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-interface Page {
-  auth: AuthClient
-  network: Network
-}
-
 /** A browser with the refresh worker running, and nothing open yet. */
 function startBrowser(): { world: World; worker: FakeRefreshWorker } {
   const world = createWorld()
   return { world, worker: createFakeRefreshWorker(world) }
 }
 
-/**
- * A page of the app on the browser's default store (IndexedDB), clock, locks and channels, with a
- * network of its own and `worker` as its refresh worker.
- */
+/** A page of the app (see `openAppPage`) with `worker` as its refresh worker. */
 function openPage(
   world: World,
   worker: FakeRefreshWorker,
@@ -91,8 +77,7 @@ function openPage(
     /** The configuration object itself, as the app hands it over (a Vue proxy, say). */
     configObject?: (config: AuthConfig) => AuthConfig
   } = {},
-): Page {
-  const network = createNetwork(world.clock)
+): Tab {
   const provider = options.provider ?? strict
   const config: AuthConfig = {
     issuer: provider.issuer,
@@ -101,28 +86,14 @@ function openPage(
     postLogoutRedirectUri: `${APP}/`,
     ...options.config,
   }
-  const auth = createAuthClient(options.configObject ? options.configObject(config) : config, {
-    environment: {
-      now: world.clock.now,
-      setTimeout: world.clock.setTimeout,
-      clearTimeout: world.clock.clearTimeout,
-      random: () => 0.5,
-      fetch: network.fetch,
-      ...world.browser.environment(),
-      currentUrl: () => `${APP}/orders`,
-      replaceUrl: () => {},
-      navigate: () => {},
-      ...hostHooks({ refreshWorkerAvailable: () => true, openRefreshWorker: () => worker.connect() }),
-      ...options.environment,
-    },
+  return openAppPage(world, options.configObject ? options.configObject(config) : config, {
+    ...hostHooks({ refreshWorkerAvailable: () => true, openRefreshWorker: () => worker.connect() }),
+    ...options.environment,
   })
-  pages.push(auth)
-  watchErrors(auth)
-  return { auth, network }
 }
 
 /** A page that signed in (refreshes in the worker). */
-async function signedInPage(world: World, worker: FakeRefreshWorker): Promise<Page> {
+async function signedInPage(world: World, worker: FakeRefreshWorker): Promise<Tab> {
   const page = openPage(world, worker)
   await page.auth.ready()
   await signIn(strict, page.auth)
@@ -134,7 +105,7 @@ async function loadedPage(
   world: World,
   worker: FakeRefreshWorker,
   options: { environment?: Partial<AuthEnvironment> } = {},
-): Promise<Page> {
+): Promise<Tab> {
   const page = openPage(world, worker, options)
   await page.auth.ready()
   expect(page.auth.getSnapshot().status).toBe('signed-in')
@@ -461,7 +432,7 @@ describe('a deploy while the worker lives', () => {
   afterAll(() => optionalDpop?.close())
 
   /** A page of a deploy with `dpop` on or off, signed in against the DPoP-capable provider. */
-  async function deployedPage(world: World, worker: FakeRefreshWorker, dpop: boolean): Promise<Page> {
+  async function deployedPage(world: World, worker: FakeRefreshWorker, dpop: boolean): Promise<Tab> {
     const page = openPage(world, worker, { provider: optionalDpop, config: { dpop } })
     await page.auth.ready()
     await signIn(optionalDpop, page.auth)

@@ -1,6 +1,6 @@
 // @vitest-environment node
 /**
- * Refreshes in the refresh service worker (issue #21), where no SharedWorker outlives its pages,
+ * Refreshes in the refresh service worker, where no SharedWorker outlives its pages,
  * and the fallbacks real browsers cannot show on cue: a registration the browser refuses, a worker
  * that is never activated, one that never answers, one of another version, a browser without
  * service workers. The service worker is the library's own refresh host on the same IndexedDB
@@ -11,14 +11,22 @@
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createAuthClient, type AuthClient, type AuthEnvironment } from '../../src/index.js'
 import type { ServiceWorkerContainerLike } from '../../src/platform/environment.js'
-import { expectNoSecretInErrors, watchErrors } from '../support/error-collector.js'
+import { expectNoSecretInErrors } from '../support/error-collector.js'
 import { flushEventLoop } from '../support/fake-clock.js'
 import { createFakeRefreshWorker, type FakeRefreshWorker } from '../support/fake-refresh-worker.js'
 import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
-import { APP, createNetwork, createWorld, signIn, type Network, type World } from '../support/world.js'
+import {
+  APP,
+  createWorld,
+  disposeOpenTabs,
+  openAppPage,
+  signIn,
+  type Network,
+  type Tab,
+  type World,
+} from '../support/world.js'
 
 /** The default `requestTimeoutMs` (10 s): how long a page waits for the service worker to be activated. */
 const ACTIVATION_TIMEOUT_MS = 10_000
@@ -33,22 +41,15 @@ beforeAll(async () => {
 afterAll(() => strict?.close())
 afterAll(() => expectNoSecretInErrors({ errors: 0, secrets: 10 }))
 
-const pages: AuthClient[] = []
-
 beforeEach(() => {
   // A fresh browser profile: the pages' default store and the worker's open this database.
   vi.stubGlobal('indexedDB', new IDBFactory())
   strict.resetRequests()
 })
 afterEach(() => {
-  for (const page of pages.splice(0)) page.dispose()
+  disposeOpenTabs()
   vi.unstubAllGlobals()
 })
-
-interface Page {
-  auth: AuthClient
-  network: Network
-}
 
 /** A browser whose SharedWorkers die with their pages, with the refresh service worker's script. */
 function startBrowser(): { world: World; worker: FakeRefreshWorker } {
@@ -56,7 +57,7 @@ function startBrowser(): { world: World; worker: FakeRefreshWorker } {
   return { world, worker: createFakeRefreshWorker(world) }
 }
 
-/** A page of the app on the browser's default store, clock, locks and channels, with a network of its own. */
+/** A page of the app (see `openAppPage`) whose refreshes may run in `worker`'s service worker. */
 function openPage(
   world: World,
   worker: FakeRefreshWorker,
@@ -64,32 +65,18 @@ function openPage(
     refreshServiceWorkers?: () => ServiceWorkerContainerLike | undefined
     refreshWorkerAvailable?: () => boolean
   } = {},
-): Page {
-  const network = createNetwork(world.clock)
-  const environment: Partial<AuthEnvironment> = {
-    now: world.clock.now,
-    setTimeout: world.clock.setTimeout,
-    clearTimeout: world.clock.clearTimeout,
-    random: () => 0.5,
-    fetch: network.fetch,
-    ...world.browser.environment(),
-    currentUrl: () => `${APP}/orders`,
-    replaceUrl: () => {},
-    navigate: () => {},
-    ...hostHooks({
+): Tab {
+  const config = { issuer: strict.issuer, clientId: strict.clientId, redirectUri: `${APP}/callback` }
+  return openAppPage(
+    world,
+    config,
+    hostHooks({
       refreshWorkerAvailable: () => false,
       refreshServiceWorkers: () => worker.serviceWorkers(),
       openRefreshWorker: () => worker.connect(),
       ...hooks,
     }),
-  }
-  const auth = createAuthClient(
-    { issuer: strict.issuer, clientId: strict.clientId, redirectUri: `${APP}/callback` },
-    { environment },
   )
-  pages.push(auth)
-  watchErrors(auth)
-  return { auth, network }
 }
 
 /** A page that signed in. */
@@ -112,7 +99,7 @@ async function eventually(condition: () => boolean | Promise<boolean>, what: str
 const refreshGrants = (network: Network) => network.tokenRequests('refresh_token')
 
 /** The page made the one refresh grant, with a 200, and holds its token. */
-async function expectRefreshedByThePage(page: Page, worker: FakeRefreshWorker): Promise<void> {
+async function expectRefreshedByThePage(page: Tab, worker: FakeRefreshWorker): Promise<void> {
   expect(refreshGrants(page.network)).toEqual([expect.objectContaining({ status: 200 })])
   expect(refreshGrants(worker.network)).toEqual([])
   expect(strict.countRequests({ grantType: 'refresh_token' })).toBe(1)
