@@ -3,6 +3,7 @@ import { build, type Plugin, type Rolldown } from 'vite'
 import { defineConfig } from 'vitest/config'
 import { embeddedProvider } from './dev/embedded-provider.js'
 import { PACKAGE_ALIASES } from './dev/package-aliases.js'
+import { LongestFirst } from './test/support/longest-first.js'
 
 /** Dependencies and peer dependencies: imported by the built package, never bundled into it. */
 const PACKAGE_EXTERNALS = ['oauth4webapi', 'idb-keyval', 'react', 'react-dom', 'vue']
@@ -125,6 +126,7 @@ export default defineConfig({
     maxWorkers: '100%',
     testTimeout: 15_000,
     hookTimeout: 30_000,
+    sequence: { sequencer: LongestFirst },
     projects: [
       // The example apps, each with its own configuration, as an app has.
       'examples/react/vite.config.ts',
