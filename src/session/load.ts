@@ -7,6 +7,7 @@ import type { SessionEvent } from './machine.js'
 import type { SessionRecord, StoredSession } from './record.js'
 import type { KeyValueStore, StorageKind } from '../platform/storage.js'
 import type { SessionMessage } from './messages.js'
+import { sessionLapsed } from './token-status.js'
 
 /** What loading needs: the record store, the lock, and the raw store for a 0.1 session's DPoP key. */
 export interface LoadDeps {
@@ -32,7 +33,7 @@ export async function loadSession(deps: LoadDeps): Promise<SessionEvent> {
   if (stored.kind === 'unreadable')
     return { type: 'loaded', record: undefined, storage, ...(await discard(deps, stored)) }
   const record = stored.migrated ? await migrate(deps, stored.record) : stored.record
-  if (record.tokens.refreshToken === undefined && record.tokens.expiresAt <= deps.env.now()) {
+  if (sessionLapsed(record, deps.env.now())) {
     await records.remove().catch(() => {})
     return { type: 'loaded', record: undefined, storage, reason: 'expired' }
   }

@@ -8,7 +8,7 @@ import { AuthError, dpopKeyUnavailable, errorData, expiredWithoutRefreshToken } 
 import type { RefreshResult } from '../protocol/refresh-steps.js'
 import type { SignedOutReason } from './machine.js'
 import { reviseRecord, tokensFor, type RefreshFailure, type SessionRecord } from './record.js'
-import { refreshDueAt } from './token-status.js'
+import { refreshDueAt, sessionLapsed } from './token-status.js'
 
 /** What the transaction does before asking the provider. */
 export type BeforeGrant =
@@ -42,10 +42,9 @@ export function beforeGrant(input: {
   if (renewed) return { kind: 'adopt', record: latest }
   if (!input.force && latest.failure !== undefined && now < latest.failure.retryAt)
     return { kind: 'adopt', record: latest }
-  if (latest.tokens.refreshToken === undefined) {
-    if (latest.tokens.expiresAt > now) return { kind: 'adopt', record: latest }
-    return { kind: 'end', reason: 'expired', error: expiredWithoutRefreshToken() }
-  }
+  if (sessionLapsed(latest, now)) return { kind: 'end', reason: 'expired', error: expiredWithoutRefreshToken() }
+  // Without a refresh token there is nothing to grant: the valid token is all there is.
+  if (latest.tokens.refreshToken === undefined) return { kind: 'adopt', record: latest }
   if (input.dpop && latest.dpopKey === undefined)
     return { kind: 'end', reason: 'dpop-key-lost', error: dpopKeyUnavailable() }
   return { kind: 'grant', record: latest }

@@ -34,7 +34,7 @@ import type { Settlement } from './outcome.js'
 import { createRefreshCode, type RefreshCode, type Refresher } from './refresh-code.js'
 import type { RefreshContext } from './refresh.js'
 import { accessToken, freshToken, type TokenRequest, type TokenSource } from './token-getter.js'
-import type { Plan } from './token-status.js'
+import { sessionLapsed, type Plan } from './token-status.js'
 
 export type { Refresher } from './refresh-code.js'
 
@@ -295,9 +295,7 @@ export class Session {
   /** Ends a session whose token expired without a refresh token. */
   async expire(): Promise<void> {
     const record = this.current()
-    if (record === undefined || record.tokens.refreshToken !== undefined) return
-    if (record.tokens.expiresAt > this.#deps.env.now()) return
-    await this.end('expired', null)
+    if (record !== undefined && sessionLapsed(record, this.#deps.env.now())) await this.end('expired', null)
   }
 
   /** Revokes a refresh token at sign-out, best effort; resolves the failure (for the snapshot), or `null`. */

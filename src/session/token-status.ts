@@ -39,6 +39,15 @@ export function tokenStatus(
   return { kind: 'due' }
 }
 
+/**
+ * Whether the session of `record` is over at `now` (epoch ms): its access token has expired and
+ * the provider issued no refresh token to get another. Loading, the planned expiry, the token
+ * getter and the refresh transaction all ask this one question.
+ */
+export function sessionLapsed(record: SessionRecord, now: number): boolean {
+  return record.tokens.refreshToken === undefined && record.tokens.expiresAt <= now
+}
+
 /** The one thing a tab plans for its session: a refresh, or the end of a session without refresh token. */
 export interface Plan {
   /** Epoch ms. */

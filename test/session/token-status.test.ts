@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { planFor, tokenStatus } from '../../src/session/token-status.js'
+import { planFor, sessionLapsed, tokenStatus } from '../../src/session/token-status.js'
 import { record, T0 } from '../support/records.js'
 
 describe('tokenStatus: what getAccessToken() can do with the record a tab holds', () => {
@@ -36,5 +36,17 @@ describe('tokenStatus: what getAccessToken() can do with the record a tab holds'
     const short = record({ tokens: { ...record().tokens, expiresAt: T0 + 15_000 } })
     expect(planFor(short, 60, 0)).toEqual({ at: T0 + 11_250, task: 'refresh' })
     expect(planFor(short, 60, 0.999).at).toBeGreaterThan(T0 + 11_250 - 750)
+  })
+})
+
+describe('sessionLapsed: whether a session is over', () => {
+  const noRefreshToken = record({ tokens: { ...record().tokens, refreshToken: undefined } })
+
+  it.each([
+    ['without refresh token, before expiry', noRefreshToken, T0 + 3_599_999, false],
+    ['without refresh token, at expiry', noRefreshToken, T0 + 3_600_000, true],
+    ['with a refresh token, long after expiry', record(), T0 + 86_400_000, false],
+  ] as const)('%s', (_, held, now, expected) => {
+    expect(sessionLapsed(held, now)).toBe(expected)
   })
 })
