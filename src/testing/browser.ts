@@ -141,13 +141,33 @@ export function createBrowser(fetch: BrowserFetch) {
     return tab
   }
 
+  /**
+   * Resolves at the next navigation of any tab, or settles as `until` does if that comes first: the
+   * waiter that lost is forgotten either way, so a caller waiting round after round leaves none behind.
+   */
+  function nextNavigation(until: Promise<unknown>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = () => resolve()
+      navigationWaiters.add(waiter)
+      until.then(
+        () => {
+          navigationWaiters.delete(waiter)
+          resolve()
+        },
+        (error: unknown) => {
+          navigationWaiters.delete(waiter)
+          reject(error)
+        },
+      )
+    })
+  }
+
   return {
     clock,
     openTab,
     /** Every navigation of every tab, oldest first: authorize and end-session redirects. */
     navigations: navigations as ReadonlyArray<{ readonly tab: Tab; readonly url: string }>,
-    /** Resolves at the next navigation of any tab. */
-    nextNavigation: () => new Promise<void>((resolve) => void navigationWaiters.add(resolve)),
+    nextNavigation,
     /** The page became visible, came online or woke from sleep in every tab: runs every wake listener. */
     wake(): void {
       for (const listener of [...wakeListeners]) listener()

@@ -55,7 +55,7 @@ export function createSignInFlow(deps: {
         const mine = tab === undefined || from === tab
         if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url
       }
-      await Promise.race([browser.nextNavigation(), deps.idle()])
+      await browser.nextNavigation(deps.idle())
     }
     throw new Error('No sign-in is waiting at the test provider: call auth.signIn() first (or use provider.signIn()).')
   }
