@@ -26,7 +26,7 @@ import {
   type SignInOptions,
   type SignInResult,
 } from './index.js'
-import { createBrowser, type Tab } from './testing/browser.js'
+import { createBrowser, followSignIns, type Tab } from './testing/browser.js'
 import { createTestControls, type TestControls } from './testing/controls.js'
 import type { ProviderRequest } from './testing/faults.js'
 import type { TestUser } from './testing/grants.js'
@@ -124,9 +124,12 @@ export interface TestProvider extends TestControls {
   signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignedInResult>
   /**
    * Completes the sign-in `client` started with `signIn()` (its tab navigated to the provider):
-   * `user` signs in, the tab comes back to the redirect URI, the callback is handled.
+   * `user` signs in, the tab comes back to the redirect URI, the callback is handled. A `signIn()`
+   * still on its way there (loading its code, discovery) is waited for.
    *
-   * @throws Error when no tab has a sign-in waiting.
+   * @throws Error when no sign-in is waiting: for a client `createClient()` made, as soon as the
+   *   clients are idle with none of its `signIn()` calls in flight; for a client made elsewhere
+   *   (from `config` and `clientOptions`), whose calls the kit does not see, after about 10 s.
    */
   completeSignIn(client: AuthClient, user: TestUser): Promise<SignedInResult>
   /** Like {@link completeSignIn}, but the user refuses: the callback carries `error` (default `access_denied`). */
@@ -166,6 +169,7 @@ export function createTestProvider(options: TestProviderOptions = {}): TestProvi
   function createClient(overrides: Partial<AuthConfig> = {}, tabOptions: { url?: string } = {}): AuthClient {
     const tab = browser.openTab(tabOptions.url ?? appUrl)
     const client = createAuthClient({ ...config, ...overrides }, { store, environment: tab.environment })
+    followSignIns(client, tab)
     tabs.set(client, tab)
     clients.add(client)
     return client

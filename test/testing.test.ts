@@ -59,6 +59,38 @@ describe('signing in', () => {
     await expect(provider.completeSignIn(auth, alice)).rejects.toThrow(/No sign-in is waiting/)
   })
 
+  it('says at once that no sign-in is waiting: it follows the signIn() calls of the clients it made', async () => {
+    // Under fake timers no time passes while it waits: knowing that no signIn() is on its way is what ends it.
+    vi.useFakeTimers()
+    const auth = provider.createClient()
+
+    await expect(provider.completeSignIn(auth, alice)).rejects.toThrow(/No sign-in is waiting/)
+    await expect(provider.refuseSignIn(auth)).rejects.toThrow(/No sign-in is waiting/)
+
+    await auth.signIn()
+    await expect(provider.completeSignIn(auth, alice)).resolves.toMatchObject({ user: { sub: 'alice' } })
+  })
+
+  it('waits for a signIn() still loading its code, and gives up on one that failed', async () => {
+    vi.useFakeTimers()
+    const auth = provider.createClient()
+    const loading = auth.signIn() // not awaited: its code, discovery and PKCE are still on their way
+    expect(provider.navigations).toEqual([])
+
+    await expect(provider.completeSignIn(auth, alice)).resolves.toMatchObject({ user: { sub: 'alice' } })
+    await loading
+
+    // Another spelling of the issuer: a discovery of its own, which fails.
+    const other = provider.createClient({ issuer: 'https://auth.test/' })
+    provider.failNextRequest('discovery', 'server_error')
+    const failing = other.signIn().then(
+      () => 'left the page',
+      (error: unknown) => error,
+    )
+    await expect(provider.completeSignIn(other, alice)).rejects.toThrow(/No sign-in is waiting/)
+    expect(await failing).toMatchObject({ code: 'provider_unavailable' })
+  })
+
   it('answers a refused sign-in with error=access_denied, which the client reports', async () => {
     const auth = provider.createClient()
     await auth.signIn()

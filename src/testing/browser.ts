@@ -1,9 +1,10 @@
 /**
  * One browser, in memory: its clock, Web Locks (the `navigator.locks` request shape), BroadcastChannels,
- * wake events, and tabs whose navigations are recorded instead of performed. Every client the
- * test provider creates is a tab of the same browser, so "another tab" is just another client.
+ * wake events, and tabs whose navigations are recorded instead of performed, and which follow the
+ * `signIn()` calls of their clients. Every client the test provider creates is a tab of the same
+ * browser, so "another tab" is just another client.
  */
-import type { LockManagerLike, TabChannel } from '../index.js'
+import type { AuthClient, LockManagerLike, TabChannel } from '../index.js'
 import type { HostEnvironment } from '../platform/environment.js'
 
 /** The provider's `fetch`, resolving relative URLs against `base` (the tab's address). */
@@ -15,6 +16,33 @@ export interface Tab {
   url: string
   /** The environment a client in this tab runs in. `setTimeout`/`clearTimeout` stay the library's (the globals, read lazily). */
   readonly environment: Partial<HostEnvironment>
+  /**
+   * The `signIn()` calls in flight of the clients {@link followSignIns} follows in this tab: each
+   * resolves, and leaves the set first, once its call settled (after the navigation it made, if any).
+   */
+  readonly signIns: Set<Promise<void>>
+}
+
+/**
+ * Makes `tab` follow the `signIn()` calls of `client`, one of its clients. The library loads its
+ * sign-in code with a dynamic import, which no lock, request or idle work shows: only the call
+ * itself tells a sign-in on its way to the provider from none at all. The app still gets a promise
+ * that settles as the call does, with nothing attached to it, so a failure it leaves unhandled
+ * surfaces as it would without the kit.
+ */
+export function followSignIns(client: AuthClient, tab: Tab): void {
+  const signIn = client.signIn
+  client.signIn = async (options) => {
+    let settle = () => {}
+    const inFlight = new Promise<void>((resolve) => (settle = resolve))
+    tab.signIns.add(inFlight)
+    try {
+      await signIn(options)
+    } finally {
+      tab.signIns.delete(inFlight)
+      settle()
+    }
+  }
 }
 
 /**
@@ -137,6 +165,7 @@ export function createBrowser(fetch: BrowserFetch) {
           navigationWaiters.clear()
         },
       },
+      signIns: new Set(),
     }
     return tab
   }

@@ -13,8 +13,9 @@ import type { TestServer } from './server.js'
 export type SignedInResult = Extract<SignInResult, { signedIn: true }>
 
 /**
- * How long `completeSignIn` waits for the app's `signIn()` to reach the provider: this many quiet
- * rounds, and at least this long on a slow machine (real time: a test's fake clock does not move it).
+ * How long `completeSignIn` waits for the `signIn()` of a client the kit did not make to reach the
+ * provider: this many quiet rounds, and at least this long on a slow machine (real time: a test's
+ * fake clock does not move it).
  */
 const SIGN_IN_WAIT_ROUNDS = 2_000
 const SIGN_IN_WAIT_MS = 10_000
@@ -43,21 +44,56 @@ export function createSignInFlow(deps: {
   /**
    * The newest authorization request the tab of `client` (or, for a client made elsewhere, any tab)
    * navigated to and nobody completed. `signIn()` may still be on its way there (loading its code,
-   * discovery, PKCE, the transaction write): then wait for its navigation. The library loads its
-   * sign-in code on first use, which no lock or request shows, so quiet alone does not prove that
-   * nothing is coming: the wait goes on for a while before it gives up.
+   * discovery, PKCE, the transaction write): then wait for its navigation.
    */
-  async function pendingSignIn(client: AuthClient): Promise<string> {
+  function pendingSignIn(client: AuthClient): Promise<string> {
     const tab = tabs.get(client)
+    return tab === undefined ? unfollowedSignIn() : followedSignIn(tab)
+  }
+
+  /** The newest authorization request `tab` (any tab when `undefined`) navigated to that nobody completed. */
+  function waitingAt(tab: Tab | undefined): string | undefined {
+    for (const { tab: from, url } of [...browser.navigations].reverse()) {
+      const mine = tab === undefined || from === tab
+      if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url
+    }
+    return undefined
+  }
+
+  /**
+   * For a client the kit made: its tab follows its `signIn()` calls, so the answer is exact. A call
+   * in flight is waited for until it navigates or settles; with none, the clients settle once first
+   * (a guarded page calls `signIn()` once its session is loaded), and if still none, nothing is coming.
+   */
+  async function followedSignIn(tab: Tab): Promise<string> {
+    let settled = false
+    for (;;) {
+      const url = waitingAt(tab)
+      if (url !== undefined) return url
+      if (tab.signIns.size > 0) {
+        await browser.nextNavigation(Promise.race(tab.signIns))
+        settled = false
+      } else if (!settled) {
+        await deps.idle()
+        settled = true
+      } else throw noSignInWaiting()
+    }
+  }
+
+  /**
+   * For a client made elsewhere (from `provider.config` and `provider.clientOptions`, as an app that
+   * creates its own client does): the kit sees none of its calls, only its tab's navigations. The
+   * library loads its sign-in code on first use, which no lock or request shows, so quiet alone does
+   * not prove that nothing is coming: the wait goes on for a while before it gives up.
+   */
+  async function unfollowedSignIn(): Promise<string> {
     const started = performance.now()
-    for (let attempt = 0; attempt < SIGN_IN_WAIT_ROUNDS || performance.now() - started < SIGN_IN_WAIT_MS; attempt++) {
-      for (const { tab: from, url } of [...browser.navigations].reverse()) {
-        const mine = tab === undefined || from === tab
-        if (mine && url.startsWith(`${server.endpoints.authorization}?`) && !completed.has(url)) return url
-      }
+    for (let round = 0; round < SIGN_IN_WAIT_ROUNDS || performance.now() - started < SIGN_IN_WAIT_MS; round++) {
+      const url = waitingAt(undefined)
+      if (url !== undefined) return url
       await browser.nextNavigation(deps.idle())
     }
-    throw new Error('No sign-in is waiting at the test provider: call auth.signIn() first (or use provider.signIn()).')
+    throw noSignInWaiting()
   }
 
   return {
@@ -71,6 +107,10 @@ export function createSignInFlow(deps: {
       return finish(client, await pendingSignIn(client), { error })
     },
   }
+}
+
+function noSignInWaiting(): Error {
+  return new Error('No sign-in is waiting at the test provider: call auth.signIn() first (or use provider.signIn()).')
 }
 
 function signedIn(result: SignInResult): SignedInResult {
