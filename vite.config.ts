@@ -159,6 +159,8 @@ export default defineConfig({
           // The packed package's apps and the dev servers' examples drive their browsers themselves.
           exclude: engine === 'chromium' ? [] : ['test/browser/package.test.ts', 'test/browser/examples.test.ts'],
           env: { SPA_AUTH_BROWSER: engine },
+          // The library and the test app, built once for the run: every suite serves the same files.
+          globalSetup: ['test/browser/support/build-once.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           maxWorkers: 3,

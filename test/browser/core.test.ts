@@ -39,7 +39,6 @@ describe.skipIf(skipBrowserSuites)(`the built library in ${engine.title}`, () =>
 
   beforeAll(async () => {
     app = await startTestApp()
-    console.info(`built the library in ${app.timings.library} ms and the test app in ${app.timings.app} ms`)
     provider = await startTestProvider({
       profile: 'strict',
       redirectUris: [`${app.origin}/callback`],

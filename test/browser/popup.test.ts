@@ -68,7 +68,6 @@ describe.skipIf(skipBrowserSuites)(`sign-in in a popup in ${engine.title}`, () =
 
   beforeAll(async () => {
     app = await startTestApp()
-    console.info(`built the library in ${app.timings.library} ms and the test app in ${app.timings.app} ms`)
     const client = { redirectUris: [`${app.origin}/callback`], postLogoutRedirectUris: [`${app.origin}/`] }
     ;[browser, provider, isolatedProvider, waitingProvider, waitingIsolatedProvider] = await Promise.all([
       launchEngine(undefined, { popupBlocker: true }),

@@ -14,20 +14,18 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 const APP_ROOT = fileURLToPath(new URL('../app/', import.meta.url))
 /** Where `npm pack` takes the built package from. */
 export const DIST = join(REPO, 'dist')
-/** Where each suite builds the library and its app. */
+/** Where the library and the test app are built. */
 const BUILDS = join(REPO, 'node_modules', '.cache', 'spa-auth-browser')
 
 export interface TestApp {
   /** e.g. http://localhost:43121 */
   origin: string
-  /** Milliseconds spent building the library and the app. */
-  timings: { library: number; app: number }
   close(): Promise<void>
 }
 
 /**
  * Builds the library with the repository's own Vite configuration into `outDir` (dist/ by
- * default). The suites, which may run side by side, each build into a directory of their own.
+ * default), for `npm pack` or for the browser suites' app (see {@link buildTestApp}).
  */
 export async function buildLibrary(outDir = DIST): Promise<void> {
   await build({
@@ -54,6 +52,27 @@ export async function buildApp(outDir: string, libraryDir: string): Promise<void
   })
 }
 
+/**
+ * Builds the library and the test app against it into a directory of their own; resolves the
+ * app's directory and the removal of both. The browser suites' global setup does it once per run
+ * (see build-once.ts): every suite serves the same files, read-only.
+ */
+export async function buildTestApp(): Promise<{ appDir: string; remove(): Promise<void> }> {
+  // Inside the repository, so the built library's own imports (oauth4webapi, idb-keyval) resolve
+  // from its node_modules when the app is bundled.
+  await mkdir(BUILDS, { recursive: true })
+  const outDir = await mkdtemp(join(BUILDS, 'app-'))
+  const remove = () => rm(outDir, { recursive: true, force: true })
+  try {
+    await buildLibrary(join(outDir, 'library'))
+    await buildApp(join(outDir, 'app'), join(outDir, 'library'))
+    return { appDir: join(outDir, 'app'), remove }
+  } catch (error) {
+    await remove()
+    throw error
+  }
+}
+
 /** How the app is served, beyond its files. */
 export interface ServeOptions {
   /** Hears each request's path (without query) and whether a file answered it (else index.html did). */
@@ -62,31 +81,12 @@ export interface ServeOptions {
   headers?(path: string): Record<string, string> | undefined
 }
 
-/** Builds everything and serves the app; call once per test file. */
+/** Serves the test app this run built (build-once.ts) on a port of its own; call once per test file. */
 export async function startTestApp(options: Pick<ServeOptions, 'headers'> = {}): Promise<TestApp> {
-  const started = performance.now()
-  // Inside the repository, so the built library's own imports (oauth4webapi, idb-keyval) resolve
-  // from its node_modules when the app is bundled.
-  await mkdir(BUILDS, { recursive: true })
-  const outDir = await mkdtemp(join(BUILDS, 'app-'))
-  try {
-    await buildLibrary(join(outDir, 'library'))
-    const libraryDone = performance.now()
-    await buildApp(join(outDir, 'app'), join(outDir, 'library'))
-    const appDone = performance.now()
-    const server = await serveStatic(join(outDir, 'app'), options)
-    return {
-      origin: server.origin,
-      timings: { library: Math.round(libraryDone - started), app: Math.round(appDone - libraryDone) },
-      async close() {
-        await server.close()
-        await rm(outDir, { recursive: true, force: true })
-      },
-    }
-  } catch (error) {
-    await rm(outDir, { recursive: true, force: true })
-    throw error
-  }
+  // Imported here: the bench serves its builds with this module, outside Vitest.
+  const { inject } = await import('vitest')
+  const server = await serveStatic(inject('testAppDir'), options)
+  return { origin: server.origin, close: () => server.close() }
 }
 
 const CONTENT_TYPES: Record<string, string> = {
