@@ -151,9 +151,10 @@ describe.skipIf(skipBrowserSuites)(`a warm start in ${engine.title}`, () => {
     await context.close()
   })
 
-  it.each(HOSTS)(
+  // Side by side: each waits most of a token's life, in a profile and at a provider of its own.
+  it.concurrent.for(HOSTS)(
     'refreshes on time when the token is due right after the load, its code fetched before (refreshes in the %s)',
-    async (_, { refreshIn, runsIn }) => {
+    async ([, { refreshIn, runsIn }], { expect }) => {
       const at = await provider(SHORT_LIFETIME_SECONDS)
       const { context, scripts } = await profile(at, refreshIn)
       const page = await openTab(context, `${app.origin}/`)
