@@ -8,7 +8,7 @@
  * scenario with refreshes in the page loses the session: the control that shows the scenario bites.
  * A page whose Content-Security-Policy forbids workers refreshes itself, and says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import { startTestApp, type TestApp } from './support/app-server.js'
 import { engine, launchEngine, skipBrowserSuites, type Engine, type Profile, type Tab } from './support/engine.js'
@@ -26,6 +26,8 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   let provider: TestProvider
   /** Binds every token to a DPoP key and asks for a server nonce in every proof. */
   let dpopProvider: TestProvider
+  /** The providers of the tests that run side by side, one each (a held answer is a provider's). */
+  const ownProviders: TestProvider[] = []
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -43,8 +45,21 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
     await browser?.close()
     await provider?.close()
     await dpopProvider?.close()
+    await Promise.all(ownProviders.map((own) => own.close()))
     await app?.close()
   })
+
+  /** A provider of the test's own, like `provider`. */
+  async function ownProvider(): Promise<TestProvider> {
+    const own = await startTestProvider({
+      profile: 'strict',
+      accessTokenTtlSeconds: 3600,
+      redirectUris: [`${app.origin}/callback`],
+      postLogoutRedirectUris: [`${app.origin}/`],
+    })
+    ownProviders.push(own)
+    return own
+  }
 
   /** A signed-in tab of a fresh browser profile, whose refreshes run where `runsIn` says. */
   async function signedInTab(
@@ -95,21 +110,26 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
 
   /**
    * The app, back after leaving, holds the session the refresh it left rotated to (valid until
-   * later than before); the provider accepts its access token, and its next refresh grant.
+   * later than before); the provider accepts its access token, and its next refresh grant. A test
+   * that runs side by side with others passes its own `check` (its context's `expect`).
    */
-  async function expectSessionKept({ page, expiresAt }: { page: Tab; expiresAt: number }, at = provider) {
-    await expect.poll(async () => (await snapshotOf(page)).expiresAt, { timeout: 5_000 }).toBeGreaterThan(expiresAt)
-    await expectSessionAlive(page, at)
+  async function expectSessionKept(
+    { page, expiresAt }: { page: Tab; expiresAt: number },
+    at = provider,
+    check: ExpectStatic = expect,
+  ) {
+    await check.poll(async () => (await snapshotOf(page)).expiresAt, { timeout: 5_000 }).toBeGreaterThan(expiresAt)
+    await expectSessionAlive(page, at, check)
   }
 
   /** Signed in, with an access token the provider accepts, and a next refresh grant the provider answers. */
-  async function expectSessionAlive(page: Tab, at = provider): Promise<void> {
-    expect(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
-    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+  async function expectSessionAlive(page: Tab, at = provider, check: ExpectStatic = expect): Promise<void> {
+    check(await snapshotOf(page)).toMatchObject({ status: 'signed-in', error: null })
+    check(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
     const grants = at.countRequests({ grantType: 'refresh_token' })
-    expect(await refresh(page)).toBe('refreshed')
-    expect(at.countRequests({ grantType: 'refresh_token' })).toBe(grants + 1)
-    expect(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
+    check(await refresh(page)).toBe('refreshed')
+    check(at.countRequests({ grantType: 'refresh_token' })).toBe(grants + 1)
+    check(await page.evaluate(() => window.auth.getUserInfo().then(({ sub }) => sub))).toBe('alice')
   }
 
   /** The token endpoint's requests that `page` itself sent, from now on. */
@@ -132,39 +152,54 @@ describe.skipIf(skipBrowserSuites)(`refreshes that outlive the page (the refresh
   }
 
   const withRefreshWorker = it.runIf(engine.refreshWorker)
+  // The three ways to leave run side by side, each in a profile and at a provider of its own.
+  const survives = engine.refreshWorker ? it.concurrent : it.skip
 
-  withRefreshWorker(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async () => {
-    const { context, page } = await signedInTab('worker')
+  survives(`survives a reload as soon as the refresh reached the provider (${ROUNDS} times)`, async ({ expect }) => {
+    const at = await ownProvider()
+    const { context, page } = await signedInTab('worker', at)
     for (let round = 0; round < ROUNDS; round++) {
-      await expectSessionKept(await leaveDuringRefresh(page, reload(page)))
+      await expectSessionKept(await leaveDuringRefresh(page, reload(page), at), at, expect)
     }
     await context.close()
   })
 
-  withRefreshWorker(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async () => {
-    let { context, page } = await signedInTab('worker')
+  survives(`survives closing the only tab and opening the app 2 s later (${ROUNDS} times)`, async ({ expect }) => {
+    const at = await ownProvider()
+    let { context, page } = await signedInTab('worker', at)
     for (let round = 0; round < ROUNDS; round++) {
-      const left = await leaveDuringRefresh(page, async () => {
-        await page.close()
-        await new Promise((resolve) => setTimeout(resolve, 2_000))
-        return openTab(context, `${app.origin}/`)
-      })
-      await expectSessionKept(left)
+      const left = await leaveDuringRefresh(
+        page,
+        async () => {
+          await page.close()
+          await new Promise((resolve) => setTimeout(resolve, 2_000))
+          return openTab(context, `${app.origin}/`)
+        },
+        at,
+      )
+      await expectSessionKept(left, at, expect)
       page = left.page
     }
     await context.close()
   })
 
-  withRefreshWorker(`survives navigating to another origin and back (${ROUNDS} times)`, async () => {
-    const { context, page } = await signedInTab('worker')
+  survives(`survives navigating to another origin and back (${ROUNDS} times)`, async ({ expect }) => {
+    const at = await ownProvider()
+    const { context, page } = await signedInTab('worker', at)
     for (let round = 0; round < ROUNDS; round++) {
       await expectSessionKept(
-        await leaveDuringRefresh(page, async () => {
-          await page.goto(`${provider.issuer}/.well-known/openid-configuration`)
-          await page.goto(`${app.origin}/`)
-          await page.evaluate(() => window.appReady)
-          return page
-        }),
+        await leaveDuringRefresh(
+          page,
+          async () => {
+            await page.goto(`${at.issuer}/.well-known/openid-configuration`)
+            await page.goto(`${app.origin}/`)
+            await page.evaluate(() => window.appReady)
+            return page
+          },
+          at,
+        ),
+        at,
+        expect,
       )
     }
     await context.close()
