@@ -5,7 +5,8 @@ export interface Lazy<T> {
   /**
    * The loaded value. Concurrent callers share one load; a load that failed is forgotten, so the
    * next call tries again (a network blip, a laptop waking offline, a deploy that removed the old
-   * chunk: the next attempt may find it back).
+   * chunk: the next attempt may find it back). A caller that joined a load already on its way tries
+   * once more when that one fails.
    *
    * @throws AuthError `chunk_load_failed`.
    */
@@ -21,16 +22,23 @@ export interface Lazy<T> {
 export function lazy<T>(load: () => Promise<T>, what: string): Lazy<T> {
   let loading: Promise<T> | undefined
   let value: T | undefined
+  const start = (): Promise<T> => {
+    const attempt: Promise<T> = load().then(
+      (loaded) => (value = loaded),
+      (cause: unknown) => {
+        if (loading === attempt) loading = undefined
+        throw chunkLoadFailed(what, cause)
+      },
+    )
+    loading = attempt
+    return attempt
+  }
   return {
     get() {
-      loading ??= load().then(
-        (loaded) => (value = loaded),
-        (cause: unknown) => {
-          loading = undefined
-          throw chunkLoadFailed(what, cause)
-        },
-      )
-      return loading
+      if (loading === undefined) return start()
+      // A load already on its way may have started while the network was down (an idle-time
+      // load): when it fails, a caller that joined it tries once on its own (sharing that attempt).
+      return loading.catch(() => loading ?? start())
     },
     get value() {
       return value
