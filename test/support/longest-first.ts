@@ -7,12 +7,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
  * held answers, not work.
  */
 const LONGEST = new Map([
-  ['package.test.ts', [40, 0]],
+  ['package.test.ts', [56, 0]],
   ['refresh.test.ts', [43, 43]],
-  ['popup.test.ts', [37, 16]],
-  ['refresh-worker.test.ts', [33, 31]],
+  ['popup.test.ts', [41, 18]],
+  ['refresh-worker.test.ts', [30, 35]],
   ['warm-start.test.ts', [14, 18]],
-  ['examples.test.ts', [25, 0]],
+  ['examples.test.ts', [31, 0]],
 ])
 
 /**
