@@ -120,6 +120,41 @@ function createChannels() {
   return { openChannel, inTransit: () => inTransit }
 }
 
+/** The navigations of every tab, oldest first, and a wait for the next one. */
+function createNavigationLog() {
+  const all: Array<{ tab: Tab; url: string }> = []
+  const waiters = new Set<() => void>()
+  return {
+    all: all as ReadonlyArray<{ readonly tab: Tab; readonly url: string }>,
+    record(tab: Tab, url: string): void {
+      all.push({ tab, url })
+      for (const resolve of waiters) resolve()
+      waiters.clear()
+    },
+    /**
+     * Resolves at the next navigation of any tab, or settles as `until` does if that comes first:
+     * the waiter that lost is forgotten either way, so a caller waiting round after round leaves
+     * none behind.
+     */
+    next(until: Promise<unknown>): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        const waiter = () => resolve()
+        waiters.add(waiter)
+        until.then(
+          () => {
+            waiters.delete(waiter)
+            resolve()
+          },
+          (error: unknown) => {
+            waiters.delete(waiter)
+            reject(error)
+          },
+        )
+      })
+    },
+  }
+}
+
 /** Creates a browser with no tab open, whose tabs reach the network through `fetch`. */
 export function createBrowser(fetch: BrowserFetch) {
   const clock = createClock()
@@ -128,8 +163,7 @@ export function createBrowser(fetch: BrowserFetch) {
   const wakeListeners = new Set<() => void>()
   /** Work the clients started for idle time (loading their code): `idle()` waits for it. */
   const idleWork = new Set<Promise<unknown>>()
-  const navigations: Array<{ tab: Tab; url: string }> = []
-  const navigationWaiters = new Set<() => void>()
+  const navigations = createNavigationLog()
 
   function onWake(listener: () => void): () => void {
     const entry = () => listener()
@@ -159,10 +193,7 @@ export function createBrowser(fetch: BrowserFetch) {
         currentUrl: () => tab.url,
         replaceUrl: (next) => void (tab.url = new URL(next, tab.url).href),
         navigate(next) {
-          const href = new URL(next, tab.url).href
-          navigations.push({ tab, url: href })
-          for (const resolve of navigationWaiters) resolve()
-          navigationWaiters.clear()
+          navigations.record(tab, new URL(next, tab.url).href)
         },
       },
       signIns: new Set(),
@@ -170,33 +201,12 @@ export function createBrowser(fetch: BrowserFetch) {
     return tab
   }
 
-  /**
-   * Resolves at the next navigation of any tab, or settles as `until` does if that comes first: the
-   * waiter that lost is forgotten either way, so a caller waiting round after round leaves none behind.
-   */
-  function nextNavigation(until: Promise<unknown>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const waiter = () => resolve()
-      navigationWaiters.add(waiter)
-      until.then(
-        () => {
-          navigationWaiters.delete(waiter)
-          resolve()
-        },
-        (error: unknown) => {
-          navigationWaiters.delete(waiter)
-          reject(error)
-        },
-      )
-    })
-  }
-
   return {
     clock,
     openTab,
     /** Every navigation of every tab, oldest first: authorize and end-session redirects. */
-    navigations: navigations as ReadonlyArray<{ readonly tab: Tab; readonly url: string }>,
-    nextNavigation,
+    navigations: navigations.all,
+    nextNavigation: navigations.next,
     /** The page became visible, came online or woke from sleep in every tab: runs every wake listener. */
     wake(): void {
       for (const listener of [...wakeListeners]) listener()

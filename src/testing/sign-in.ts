@@ -27,8 +27,9 @@ export function createSignInFlow(deps: {
   tabs: WeakMap<AuthClient, Tab>
   idle(): Promise<void>
 }) {
-  const { server, browser, tabs } = deps
+  const { server, tabs } = deps
   const completed = new Set<string>()
+  const pendingSignIn = createPendingSignIns(deps, completed)
 
   async function finish(client: AuthClient, authorizeUrl: string, decision: AuthorizeDecision): Promise<SignInResult> {
     completed.add(authorizeUrl)
@@ -40,6 +41,29 @@ export function createSignInFlow(deps: {
     if (tab) tab.url = new URL(result.returnTo, tab.url).href
     return result
   }
+
+  return {
+    async signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignedInResult> {
+      return signedIn(await finish(client, await client.createSignInUrl(options), { user }))
+    },
+    async completeSignIn(client: AuthClient, user: TestUser): Promise<SignedInResult> {
+      return signedIn(await finish(client, await pendingSignIn(client), { user }))
+    },
+    async refuseSignIn(client: AuthClient, error = 'access_denied'): Promise<SignInResult> {
+      return finish(client, await pendingSignIn(client), { error })
+    },
+  }
+}
+
+/**
+ * Finds the sign-in a client has waiting at the provider: the newest authorization request its tab
+ * navigated to that nobody completed (`completed`), waiting for a `signIn()` still on its way.
+ */
+function createPendingSignIns(
+  deps: { server: TestServer; browser: Browser; tabs: WeakMap<AuthClient, Tab>; idle(): Promise<void> },
+  completed: ReadonlySet<string>,
+): (client: AuthClient) => Promise<string> {
+  const { server, browser, tabs } = deps
 
   /**
    * The newest authorization request the tab of `client` (or, for a client made elsewhere, any tab)
@@ -96,17 +120,7 @@ export function createSignInFlow(deps: {
     throw noSignInWaiting()
   }
 
-  return {
-    async signIn(client: AuthClient, user: TestUser, options?: SignInOptions): Promise<SignedInResult> {
-      return signedIn(await finish(client, await client.createSignInUrl(options), { user }))
-    },
-    async completeSignIn(client: AuthClient, user: TestUser): Promise<SignedInResult> {
-      return signedIn(await finish(client, await pendingSignIn(client), { user }))
-    },
-    async refuseSignIn(client: AuthClient, error = 'access_denied'): Promise<SignInResult> {
-      return finish(client, await pendingSignIn(client), { error })
-    },
-  }
+  return pendingSignIn
 }
 
 function noSignInWaiting(): Error {
