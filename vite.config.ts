@@ -133,7 +133,11 @@ export default defineConfig({
       'examples/vue/vite.config.ts',
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/examples/**'] },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/browser/**', 'test/examples/**', 'test/bench-smoke.test.ts'],
+        },
       },
       // The README's "Testing your app" examples, as an app runs them: imports from 'spa-auth/…',
       // the same files under both DOM environments an app may choose.
@@ -155,7 +159,9 @@ export default defineConfig({
         test: {
           name: `browser-${engine}`,
           environment: 'node',
-          include: ['test/browser/**/*.test.ts'],
+          // The bench's smoke test builds apps and records them in Chromium: a browser file too, run
+          // beside the others rather than among the short Node suites.
+          include: ['test/browser/**/*.test.ts', ...(engine === 'chromium' ? ['test/bench-smoke.test.ts'] : [])],
           // The packed package's apps and the dev servers' examples drive their browsers themselves.
           exclude: engine === 'chromium' ? [] : ['test/browser/package.test.ts', 'test/browser/examples.test.ts'],
           env: { SPA_AUTH_BROWSER: engine },
