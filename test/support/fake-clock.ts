@@ -40,6 +40,15 @@ export async function flushEventLoop(turns = 5): Promise<void> {
   for (let turn = 0; turn < turns; turn++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
+/** Waits until `condition` holds, turning the event loop; the bound (5 s) is for a broken library only. */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const giveUpAt = Date.now() + 5_000
+  while (!(await condition())) {
+    if (Date.now() > giveUpAt) throw new Error(`never happened: ${what}`)
+    await flushEventLoop()
+  }
+}
+
 interface Timer {
   id: number
   dueAt: number

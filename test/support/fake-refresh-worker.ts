@@ -18,8 +18,11 @@ import {
 import { createRefreshHost } from '../../src/worker/host.js'
 import { createIndexedDbStore } from '../../src/platform/storage.js'
 import type { WorkerAnswer, WorkerRequest } from '../../src/worker/messages.js'
+import { IDBFactory } from 'fake-indexeddb'
+import { afterEach, beforeEach, vi } from 'vitest'
 import { flushEventLoop } from './fake-clock.js'
-import { createNetwork, type Network, type World } from './world.js'
+import type { TestProvider } from './provider.js'
+import { createNetwork, createWorld, disposeOpenTabs, type Network, type World } from './world.js'
 
 export interface FakeRefreshWorker {
   /** `environment.openRefreshWorker` of a page: a new connection to this one worker. */
@@ -54,6 +57,27 @@ export interface FakeRefreshWorker {
   registering: 'activates' | 'rejects' | 'stays-installing'
   /** Every `register()` call: the script's address and the options. */
   readonly registrations: ReadonlyArray<{ script: string; options: RegistrationOptions }>
+}
+
+/** A browser with its refresh worker running (its SharedWorker, or its refresh service worker), and nothing open yet. */
+export function startBrowserWithRefreshWorker(): { world: World; worker: FakeRefreshWorker } {
+  const world = createWorld()
+  return { world, worker: createFakeRefreshWorker(world) }
+}
+
+/**
+ * Runs each test of the file in a fresh browser profile: an empty IndexedDB (the pages' default
+ * store and the worker's), the provider's request log reset, and every page closed afterwards.
+ */
+export function freshProfileForEachTest(provider: () => TestProvider): void {
+  beforeEach(() => {
+    vi.stubGlobal('indexedDB', new IDBFactory())
+    provider().resetRequests()
+  })
+  afterEach(() => {
+    disposeOpenTabs()
+    vi.unstubAllGlobals()
+  })
 }
 
 interface Port {

@@ -9,20 +9,21 @@
  * the public API.
  */
 import 'fake-indexeddb/auto'
-import { IDBFactory } from 'fake-indexeddb'
 import { createStore, get } from 'idb-keyval'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { reactive } from 'vue'
 import { isAuthError, type AuthConfig, type AuthEnvironment } from '../../src/index.js'
 import { expectNoSecretInErrors } from '../support/error-collector.js'
-import { flushEventLoop } from '../support/fake-clock.js'
-import { createFakeRefreshWorker, type FakeRefreshWorker } from '../support/fake-refresh-worker.js'
+import { eventually, flushEventLoop } from '../support/fake-clock.js'
+import {
+  freshProfileForEachTest,
+  startBrowserWithRefreshWorker,
+  type FakeRefreshWorker,
+} from '../support/fake-refresh-worker.js'
 import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
 import {
   APP,
-  createWorld,
-  disposeOpenTabs,
   openAppPage,
   rejection,
   sessionKey,
@@ -46,25 +47,11 @@ beforeAll(async () => {
 afterAll(() => strict?.close())
 afterAll(() => expectNoSecretInErrors({ errors: 3, secrets: 20 }))
 
-beforeEach(() => {
-  // A fresh browser profile: the pages' default store and the worker's open this database.
-  vi.stubGlobal('indexedDB', new IDBFactory())
-  strict.resetRequests()
-})
-afterEach(() => {
-  disposeOpenTabs()
-  vi.unstubAllGlobals()
-})
+freshProfileForEachTest(() => strict)
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/** A browser with the refresh worker running, and nothing open yet. */
-function startBrowser(): { world: World; worker: FakeRefreshWorker } {
-  const world = createWorld()
-  return { world, worker: createFakeRefreshWorker(world) }
-}
 
 /** A page of the app (see `openAppPage`) with `worker` as its refresh worker. */
 function openPage(
@@ -110,15 +97,6 @@ async function loadedPage(
   await page.auth.ready()
   expect(page.auth.getSnapshot().status).toBe('signed-in')
   return page
-}
-
-/** Waits until `condition` holds; the bound is for a broken library only. */
-async function eventually(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const giveUpAt = Date.now() + 5_000
-  while (!(await condition())) {
-    if (Date.now() > giveUpAt) throw new Error(`never happened: ${what}`)
-    await flushEventLoop()
-  }
 }
 
 const refreshGrants = (network: Network) => network.tokenRequests('refresh_token')
@@ -170,7 +148,7 @@ function lateChannels(world: World) {
 
 describe('refreshes in the refresh worker', () => {
   it('auth.refresh() is made by the worker: one grant on its network, none on the page, and the page takes its token', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     expect(page.auth.refreshIn).toBe('worker')
     const signedInUntil = signedIn(page.auth).expiresAt
@@ -190,7 +168,7 @@ describe('refreshes in the refresh worker', () => {
   })
 
   it('the background refresh before expiry is made by the worker too', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     const signedInUntil = signedIn(page.auth).expiresAt
     const dueAt = page.auth.nextRefreshAt()!
@@ -209,7 +187,7 @@ describe('refreshes in the refresh worker', () => {
   })
 
   it('three pages that wake after expiry make one refresh grant, and all three end with its token', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const first = await signedInPage(world, worker)
     const all = [first, await loadedPage(world, worker), await loadedPage(world, worker)]
     const signedInUntil = signedIn(first.auth).expiresAt
@@ -230,7 +208,7 @@ describe('refreshes in the refresh worker', () => {
   })
 
   it('pages whose timers fall due together make one refresh grant, and all three end with its token', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const first = await signedInPage(world, worker)
     const all = [first, await loadedPage(world, worker), await loadedPage(world, worker)]
     const signedInUntil = signedIn(first.auth).expiresAt
@@ -250,7 +228,7 @@ describe('refreshes in the refresh worker', () => {
 
 describe('when the worker cannot do it, the page refreshes itself', () => {
   it('a worker whose script fails to load: the pending refresh is made by the page, and later ones never ask the worker', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     // The script is still loading: the worker takes messages but does not run yet.
     worker.pause()
     const page = await signedInPage(world, worker)
@@ -274,7 +252,7 @@ describe('when the worker cannot do it, the page refreshes itself', () => {
   })
 
   it('a worker that does not answer in time: the page refreshes after the answer timeout and from then on, and the late worker adopts its result', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     worker.pause()
 
@@ -315,7 +293,7 @@ describe('when the worker cannot do it, the page refreshes itself', () => {
 
 describe('a refresh token the provider refuses', () => {
   it('ends the session in every page with reason refresh-rejected', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const first = await signedInPage(world, worker)
     const second = await loadedPage(world, worker)
     await revoke(await storedRefreshToken())
@@ -332,7 +310,7 @@ describe('a refresh token the provider refuses', () => {
   })
 
   it('a page the announcement reaches late still ends with refresh-rejected: the worker answers with the reason', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const late = lateChannels(world)
     const first = openPage(world, worker, { environment: { openChannel: late.openChannel } })
     await first.auth.ready()
@@ -364,7 +342,7 @@ describe('a refresh token the provider refuses', () => {
 
 describe('a page that reloads during the worker refresh', () => {
   it('is signed in again, and its next refresh presents the rotated token', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const before = await signedInPage(world, worker)
     await world.clock.advance(10_000)
     const hold = strict.holdNext({ grantType: 'refresh_token' })
@@ -400,7 +378,7 @@ describe('a page that reloads during the worker refresh', () => {
 
 describe("refreshIn: 'page'", () => {
   it('never asks the worker', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = openPage(world, worker, { config: { refreshIn: 'page' } })
     await page.auth.ready()
     expect(page.auth.refreshIn).toBe('page')
@@ -445,7 +423,7 @@ describe('a deploy while the worker lives', () => {
   ])(
     'refreshes the session of a page of a deploy that %s, with that page’s own configuration',
     async (_, before, after) => {
-      const { world, worker } = startBrowser()
+      const { world, worker } = startBrowserWithRefreshWorker()
       // A page of the earlier deploy refreshes through the worker, which lives on.
       const earlier = await deployedPage(world, worker, before)
       await earlier.auth.refresh()
@@ -464,7 +442,7 @@ describe('a deploy while the worker lives', () => {
   )
 
   it('refreshes by itself when the worker speaks another version, and asks it no more', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const older = olderWorker()
     const page = openPage(world, worker, { environment: hostHooks({ openRefreshWorker: older.connect }) })
     await page.auth.ready()
@@ -484,7 +462,7 @@ describe('a deploy while the worker lives', () => {
     ['a Vue reactive() proxy', (config: AuthConfig) => reactive(config)],
     ['an object with a function-valued property', (config: AuthConfig) => ({ ...config, onReady: () => {} })],
   ])('sends the worker a configuration it can take when the app passed %s', async (_, shape) => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = openPage(world, worker, { configObject: shape })
     await page.auth.ready()
     await signIn(strict, page.auth)
@@ -499,7 +477,7 @@ describe('a deploy while the worker lives', () => {
 
 describe('dispose() while the worker refreshes', () => {
   it('settles the pending refresh with disposed, arms no timer, and never refreshes in the page afterwards', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     worker.pause()
     const refreshing = rejection(page.auth.refresh())

@@ -9,24 +9,18 @@
  * tokens and detects reuse. Everything else goes through the public API.
  */
 import 'fake-indexeddb/auto'
-import { IDBFactory } from 'fake-indexeddb'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServiceWorkerContainerLike } from '../../src/platform/environment.js'
 import { expectNoSecretInErrors } from '../support/error-collector.js'
-import { flushEventLoop } from '../support/fake-clock.js'
-import { createFakeRefreshWorker, type FakeRefreshWorker } from '../support/fake-refresh-worker.js'
+import { eventually } from '../support/fake-clock.js'
+import {
+  freshProfileForEachTest,
+  startBrowserWithRefreshWorker,
+  type FakeRefreshWorker,
+} from '../support/fake-refresh-worker.js'
 import { hostHooks } from '../support/host-hooks.js'
 import { startTestProvider, type TestProvider } from '../support/provider.js'
-import {
-  APP,
-  createWorld,
-  disposeOpenTabs,
-  openAppPage,
-  signIn,
-  type Network,
-  type Tab,
-  type World,
-} from '../support/world.js'
+import { APP, openAppPage, signIn, type Network, type Tab, type World } from '../support/world.js'
 
 /** The default `requestTimeoutMs` (10 s): how long a page waits for the service worker to be activated. */
 const ACTIVATION_TIMEOUT_MS = 10_000
@@ -41,21 +35,7 @@ beforeAll(async () => {
 afterAll(() => strict?.close())
 afterAll(() => expectNoSecretInErrors({ errors: 0, secrets: 10 }))
 
-beforeEach(() => {
-  // A fresh browser profile: the pages' default store and the worker's open this database.
-  vi.stubGlobal('indexedDB', new IDBFactory())
-  strict.resetRequests()
-})
-afterEach(() => {
-  disposeOpenTabs()
-  vi.unstubAllGlobals()
-})
-
-/** A browser whose SharedWorkers die with their pages, with the refresh service worker's script. */
-function startBrowser(): { world: World; worker: FakeRefreshWorker } {
-  const world = createWorld()
-  return { world, worker: createFakeRefreshWorker(world) }
-}
+freshProfileForEachTest(() => strict)
 
 /** A page of the app (see `openAppPage`) whose refreshes may run in `worker`'s service worker. */
 function openPage(
@@ -87,15 +67,6 @@ async function signedInPage(world: World, worker: FakeRefreshWorker, hooks: Para
   return page
 }
 
-/** Waits until `condition` holds; the bound is for a broken library only. */
-async function eventually(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const giveUpAt = Date.now() + 5_000
-  while (!(await condition())) {
-    if (Date.now() > giveUpAt) throw new Error(`never happened: ${what}`)
-    await flushEventLoop()
-  }
-}
-
 const refreshGrants = (network: Network) => network.tokenRequests('refresh_token')
 
 /** The page made the one refresh grant, with a 200, and holds its token. */
@@ -109,7 +80,7 @@ async function expectRefreshedByThePage(page: Tab, worker: FakeRefreshWorker): P
 
 describe('refreshes in the refresh service worker', () => {
   it('auth.refresh() is made by the service worker, registered under a scope of its own beside its script', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     expect(page.auth.refreshIn).toBe('service-worker')
 
@@ -136,7 +107,7 @@ describe('refreshes in the refresh service worker', () => {
   })
 
   it('a page that reloads while the service worker refreshes is signed in again with the rotated token', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const before = await signedInPage(world, worker)
     const hold = strict.holdNext({ grantType: 'refresh_token' })
     void before.auth.refresh().catch(() => {})
@@ -159,7 +130,7 @@ describe('refreshes in the refresh service worker', () => {
   })
 
   it('where a SharedWorker outlives its pages, refreshes run there and no service worker is registered', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker, { refreshWorkerAvailable: () => true })
     expect(page.auth.refreshIn).toBe('worker')
 
@@ -173,7 +144,7 @@ describe('refreshes in the refresh service worker', () => {
 
 describe('when the service worker cannot do it, the page refreshes itself', () => {
   it('a browser without service workers (an insecure origin, a policy): refreshIn says page from the start', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker, { refreshServiceWorkers: () => undefined })
     expect(page.auth.refreshIn).toBe('page')
 
@@ -184,7 +155,7 @@ describe('when the service worker cannot do it, the page refreshes itself', () =
   })
 
   it('a registration the browser refuses (a Content-Security-Policy without worker-src): the page refreshes, and never registers again', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     worker.registering = 'rejects'
     const page = await signedInPage(world, worker)
     expect(page.auth.refreshIn).toBe('service-worker')
@@ -198,7 +169,7 @@ describe('when the service worker cannot do it, the page refreshes itself', () =
   })
 
   it('a worker that is not activated in time: the page refreshes once the activation timeout is over, and the worker never hears of it', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     worker.registering = 'stays-installing'
     const page = await signedInPage(world, worker)
 
@@ -214,7 +185,7 @@ describe('when the service worker cannot do it, the page refreshes itself', () =
   })
 
   it('a worker that never answers: the page refreshes after the answer timeout, and from then on', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const page = await signedInPage(world, worker)
     worker.pause()
 
@@ -231,7 +202,7 @@ describe('when the service worker cannot do it, the page refreshes itself', () =
   })
 
   it('a worker of another version: the page refreshes by itself, and asks it no more', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     const older = olderServiceWorkers()
     const page = await signedInPage(world, worker, { refreshServiceWorkers: () => older.container })
 
@@ -243,7 +214,7 @@ describe('when the service worker cannot do it, the page refreshes itself', () =
   })
 
   it('dispose() while the service worker is registering sends nothing, and refreshes nothing in the page', async () => {
-    const { world, worker } = startBrowser()
+    const { world, worker } = startBrowserWithRefreshWorker()
     worker.registering = 'stays-installing'
     const page = await signedInPage(world, worker)
     const refreshing = page.auth.refresh().catch((error: { code?: string }) => error.code)
