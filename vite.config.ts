@@ -16,22 +16,12 @@ const ADAPTERS = /[\\/]src[\\/](react|vue|testing)\.ts$/
  * finds it and bundles the worker with the app.
  */
 function refreshWorkerForTheApp(): Plugin {
-  const source = "new URL('./entry.ts', import.meta.url)"
-  const built = "new URL('./refresh-worker.js', import.meta.url)"
-  // As long as the expression, so every line and column (and the source map) stays where it was.
-  const marker = '__SPA_AUTH_REFRESH_WORKER_URL__'.padEnd(source.length, '_')
-  return {
+  return urlLeftToTheApp({
     name: 'spa-auth:refresh-worker-url',
-    apply: 'build',
-    enforce: 'pre',
-    transform(code, id) {
-      if (!/[\\/]src[\\/]worker[\\/]page\.ts$/.test(id) || !code.includes(source)) return null
-      return { code: code.replace(source, marker), map: null }
-    },
-    renderChunk(code) {
-      return code.includes(marker) ? { code: code.replace(marker, built), map: null } : null
-    },
-  }
+    module: /[\\/]src[\\/]worker[\\/]page\.ts$/,
+    source: "new URL('./entry.ts', import.meta.url)",
+    built: "new URL('./refresh-worker.js', import.meta.url)",
+  })
 }
 
 /**
@@ -44,20 +34,37 @@ function refreshWorkerForTheApp(): Plugin {
  */
 function refreshServiceWorkerForTheApp(): Plugin {
   const source = "new URL('./refresh-service-worker.js', import.meta.url)"
-  const marker = '__SPA_AUTH_REFRESH_SERVICE_WORKER_URL__'.padEnd(source.length, '_')
   return {
-    name: 'spa-auth:refresh-service-worker',
+    ...urlLeftToTheApp({
+      name: 'spa-auth:refresh-service-worker',
+      module: /[\\/]src[\\/]worker[\\/]service-worker-link\.ts$/,
+      source,
+      built: source,
+    }),
+    async generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'refresh-service-worker.js', source: await classicScript() })
+    },
+  }
+}
+
+/**
+ * Hides the expression `source` in `module` from the library build (a marker as long as it, so
+ * every line and column, and the source map, stay where they were), and writes `built` where it
+ * was in the built chunk: the URL is left for the app's bundler to resolve.
+ */
+function urlLeftToTheApp(url: { name: string; module: RegExp; source: string; built: string }): Plugin {
+  const { source, built } = url
+  const marker = `__${url.name.replace(/\W/g, '_').toUpperCase()}__`.padEnd(source.length, '_')
+  return {
+    name: url.name,
     apply: 'build',
     enforce: 'pre',
     transform(code, id) {
-      if (!/[\\/]src[\\/]worker[\\/]service-worker-link\.ts$/.test(id) || !code.includes(source)) return null
+      if (!url.module.test(id) || !code.includes(source)) return null
       return { code: code.replace(source, marker), map: null }
     },
     renderChunk(code) {
-      return code.includes(marker) ? { code: code.replace(marker, source), map: null } : null
-    },
-    async generateBundle() {
-      this.emitFile({ type: 'asset', fileName: 'refresh-service-worker.js', source: await classicScript() })
+      return code.includes(marker) ? { code: code.replace(marker, built), map: null } : null
     },
   }
 }
