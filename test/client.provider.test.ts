@@ -93,13 +93,19 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
     expect(provider.countRequests({ path: tokenPath })).toBe(1)
   })
 
-  it('survives a reload from the store with zero requests to the provider', async () => {
+  /** A page that signed in (into a store of its own) and went away: its store, its tab and its access token. */
+  async function signedInThenClosed() {
     const store = createMemoryStore()
     const tab = new Tab()
     const first = tab.client(provider, store)
     await signIn(provider, first, tab)
     const token = await first.getAccessToken()
     first.dispose()
+    return { store, tab, token }
+  }
+
+  it('survives a reload from the store with zero requests to the provider', async () => {
+    const { store, tab, token } = await signedInThenClosed()
 
     provider.resetRequests()
     const reloaded = tab.client(provider, store)
@@ -111,12 +117,7 @@ describe.each<ProviderProfile>(['authing-like', 'strict'])('against oidc-provide
   })
 
   it('hands out the stored token to a getAccessToken() made before the reloaded page is ready, with no refresh', async () => {
-    const store = createMemoryStore()
-    const tab = new Tab()
-    const first = tab.client(provider, store)
-    await signIn(provider, first, tab)
-    const token = await first.getAccessToken()
-    first.dispose()
+    const { store, tab, token } = await signedInThenClosed()
 
     provider.resetRequests()
     // An app that asks for a token as its page loads: the stored session is not read yet.
