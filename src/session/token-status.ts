@@ -41,8 +41,9 @@ export function tokenStatus(
 
 /**
  * Whether the session of `record` is over at `now` (epoch ms): its access token has expired and
- * the provider issued no refresh token to get another. Loading, the planned expiry, the token
- * getter and the refresh transaction all ask this one question.
+ * the provider issued no refresh token to get another. Loading, the planned expiry and the refresh
+ * transaction ask this one question (the token getter asks it of each API's token, in
+ * `tokenStatus`).
  */
 export function sessionLapsed(record: SessionRecord, now: number): boolean {
   return record.tokens.refreshToken === undefined && record.tokens.expiresAt <= now
